@@ -1,0 +1,298 @@
+/* regrad: reproducible neural-network training on CPUs.
+ *
+ * A reverse-mode tape over float32 tensors. Every op runs on kernels chosen
+ * at run time (AVX-512, AVX2, NEON, scalar) that give bit-identical results
+ * on every ISA and for any thread count.
+ *
+ * Error model: every function validates its arguments. Ops return NULL on bad
+ * input and set the context's sticky error (the first error is kept until
+ * rg_ctx_clear_error); an op given a NULL tensor returns NULL without a second
+ * message, so a whole forward pass can be written without checks and tested
+ * once with rg_ctx_status. The library never aborts, exits or prints.
+ */
+#ifndef REGRAD_H
+#define REGRAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- context */
+
+typedef enum rg_status {
+  RG_OK = 0,
+  RG_EINVAL,       /* an argument is NULL, out of range or inconsistent */
+  RG_ESHAPE,       /* tensor shapes do not fit the op */
+  RG_EOVERFLOW,    /* a size computation overflows */
+  RG_ENOMEM,       /* out of memory, or over the context's memory budget */
+  RG_ERANGE,       /* a value (label, probability, index) is out of range */
+  RG_ESTATE,       /* call out of order: stale tensor, backward twice, ... */
+  RG_EUNSUPPORTED, /* the CPU lacks a requested ISA */
+  RG_ENONFINITE,   /* a NaN or infinity where the policy forbids one */
+  RG_EFORMAT,      /* a file is malformed, truncated or corrupt */
+  RG_EIO,          /* an operating-system I/O call failed */
+} rg_status;
+
+typedef struct rg_ctx rg_ctx;
+typedef struct rg_tensor rg_tensor;
+
+/* Configuration; zero-initialize and set what you need. seed: every random
+ * number (init, dropout) derives from it. threads: worker threads for large
+ * kernels (0 = 1). isa: "scalar", "avx2", "avx512", "neon" or NULL/"auto"
+ * (the best the CPU has; the environment variable REGRAD_ISA overrides
+ * "auto"). arena_bytes: initial size of the transient arena (0 = 1 MiB; it
+ * grows as needed). */
+typedef struct rg_config {
+  uint64_t seed;
+  int threads;
+  const char *isa;
+  size_t arena_bytes;
+} rg_config;
+
+/* Creates a context (cfg may be NULL for the defaults). Returns NULL only
+ * when memory runs out. A configuration error (an unknown ISA, or one the CPU
+ * lacks) still returns a context, whose sticky status says what is wrong and
+ * whose ops all fail: check rg_ctx_status after creating. */
+rg_ctx *rg_ctx_new(const rg_config *cfg);
+
+/* Frees the context with its parameters, arena and optimizer state. NULL is
+ * accepted. */
+void rg_ctx_free(rg_ctx *ctx);
+
+/* The sticky status: RG_OK or the first error since creation or the last
+ * rg_ctx_clear_error. rg_ctx_message gives "function: what, with values". */
+rg_status rg_ctx_status(const rg_ctx *ctx);
+const char *rg_ctx_message(const rg_ctx *ctx);
+void rg_ctx_clear_error(rg_ctx *ctx);
+
+/* Name of a status code, e.g. "RG_ESHAPE". */
+const char *rg_status_name(rg_status s);
+
+/* Counters: heap allocations the context made (arena chunks, parameters,
+ * saved state) and bytes currently held; a training loop whose shapes do
+ * not change makes no allocation after its first step. */
+typedef struct rg_stats {
+  uint64_t heap_allocs;
+  uint64_t heap_bytes;
+  uint64_t arena_bytes_used;
+  uint64_t tape_nodes;
+} rg_stats;
+rg_stats rg_ctx_stats(const rg_ctx *ctx);
+
+/* Training mode (default true) makes dropout random and batch norm use batch
+ * statistics; eval mode makes dropout the identity and batch norm use running
+ * statistics. */
+void rg_set_training(rg_ctx *ctx, bool training);
+bool rg_is_training(const rg_ctx *ctx);
+
+/* With grad disabled (inference), ops compute but record nothing. Returns the
+ * previous setting. */
+bool rg_set_grad_enabled(rg_ctx *ctx, bool enabled);
+
+/* Forces the kernel ISA ("scalar", "avx2", "avx512", "neon", "auto").
+ * RG_EUNSUPPORTED if the CPU lacks it, RG_EINVAL for an unknown name; the
+ * previous ISA stays in force on error. */
+rg_status rg_set_isa(rg_ctx *ctx, const char *isa);
+/* The ISA in force, e.g. "avx512". */
+const char *rg_ctx_isa(const rg_ctx *ctx);
+/* Whether this CPU and OS can run an ISA (false for unknown names). */
+bool rg_isa_supported(const char *isa);
+/* The library version, "major.minor.patch". */
+const char *rg_version(void);
+
+/* ------------------------------------------------- tensors and parameters */
+
+#define RG_MAX_RANK 4
+
+/* A shape of rank 1 to 4; every dimension must be >= 1. */
+typedef struct rg_shape {
+  int rank;
+  int64_t dim[RG_MAX_RANK];
+} rg_shape;
+
+static inline rg_shape rg_shape1(int64_t a) { rg_shape s = {1, {a, 0, 0, 0}}; return s; }
+static inline rg_shape rg_shape2(int64_t a, int64_t b) { rg_shape s = {2, {a, b, 0, 0}}; return s; }
+static inline rg_shape rg_shape3(int64_t a, int64_t b, int64_t c) {
+  rg_shape s = {3, {a, b, c, 0}};
+  return s;
+}
+static inline rg_shape rg_shape4(int64_t a, int64_t b, int64_t c, int64_t d) {
+  rg_shape s = {4, {a, b, c, d}};
+  return s;
+}
+
+/* A transient tensor in the arena, copied from data (zeros when data is
+ * NULL). It lives until rg_tape_reset; using it afterwards is RG_ESTATE.
+ * Errors: RG_EINVAL for a rank outside 1..4 or a dimension < 1, RG_EOVERFLOW
+ * when the element count overflows. */
+rg_tensor *rg_tensor_new(rg_ctx *ctx, rg_shape shape, const float *data);
+
+/* A persistent, named parameter with a gradient buffer (zeroed). It lives
+ * until rg_ctx_free. data may be NULL (zeros; initialize with rg_init_*).
+ * Names are copied and must be unique and non-empty (RG_EINVAL). */
+rg_tensor *rg_param_new(rg_ctx *ctx, const char *name, rg_shape shape, const float *data);
+
+/* A persistent tensor without gradient (e.g. batch-norm running statistics),
+ * saved in checkpoints like a parameter but never updated by optimizers. */
+rg_tensor *rg_buffer_new(rg_ctx *ctx, const char *name, rg_shape shape, const float *data);
+
+/* Accessors. data is writable for parameters, buffers and inputs; grad is
+ * NULL until backward reaches the tensor (always non-NULL for parameters). */
+float *rg_tensor_data(rg_tensor *t);
+float *rg_tensor_grad(rg_tensor *t);
+rg_shape rg_tensor_shape(const rg_tensor *t);
+int64_t rg_tensor_numel(const rg_tensor *t);
+const char *rg_tensor_name(const rg_tensor *t); /* NULL for transients */
+bool rg_tensor_is_param(const rg_tensor *t);
+
+/* The parameters in creation order (count in *n). The array stays valid
+ * until the next rg_param_new. */
+rg_tensor *const *rg_params(rg_ctx *ctx, int *n);
+/* The parameter or buffer with this name, or NULL. */
+rg_tensor *rg_param_find(rg_ctx *ctx, const char *name);
+
+/* Zeroes the gradients of every parameter. */
+void rg_zero_grad(rg_ctx *ctx);
+
+/* ------------------------------------------------------------------- ops */
+/* Each op allocates its output in the arena and, when grad is enabled and an
+ * input needs a gradient, records a tape node. Shapes are row-major. */
+
+/* op(A) op(B), op = transpose when ta / tb. A [m,k] (or [k,m] when ta), B
+ * [k,n] (or [n,k] when tb); result [m,n]. RG_ESHAPE if not rank 2 or the
+ * inner dimensions differ. */
+rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb);
+
+/* x W^T + b: x [batch,in], W [out,in], b [out] or NULL; result [batch,out]. */
+rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b);
+
+/* Elementwise a + b, a - b, a * b. b has a's shape, or is a row vector
+ * (shape [n], or [1,n]) broadcast over the rows of a [m,n]. */
+rg_tensor *rg_add(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
+rg_tensor *rg_sub(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
+rg_tensor *rg_mul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
+/* s * x. */
+rg_tensor *rg_scale(rg_ctx *ctx, rg_tensor *x, float s);
+/* Sum and mean of all elements: a [1] tensor. Long reductions use fixed
+ * lanes and chunks, so the result is the same on every ISA and thread count. */
+rg_tensor *rg_sum(rg_ctx *ctx, rg_tensor *x);
+rg_tensor *rg_mean(rg_ctx *ctx, rg_tensor *x);
+
+/* Activations, elementwise: max(x, 0); x or alpha x for x < 0; 1/(1+e^-x);
+ * tanh; gelu(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); e^x; ln x.
+ * relu'(0) = 0 and leaky_relu'(0) = alpha. NaN inputs propagate. */
+rg_tensor *rg_relu(rg_ctx *ctx, rg_tensor *x);
+rg_tensor *rg_leaky_relu(rg_ctx *ctx, rg_tensor *x, float alpha);
+rg_tensor *rg_sigmoid(rg_ctx *ctx, rg_tensor *x);
+rg_tensor *rg_tanh(rg_ctx *ctx, rg_tensor *x);
+rg_tensor *rg_gelu(rg_ctx *ctx, rg_tensor *x);
+rg_tensor *rg_exp(rg_ctx *ctx, rg_tensor *x);
+rg_tensor *rg_log(rg_ctx *ctx, rg_tensor *x);
+
+/* Row-wise softmax and log-softmax over the last dimension of a rank-2
+ * tensor [m,n]. */
+rg_tensor *rg_softmax(rg_ctx *ctx, rg_tensor *x);
+rg_tensor *rg_log_softmax(rg_ctx *ctx, rg_tensor *x);
+
+/* Softmax cross-entropy of logits [m,n] against int32 labels[m] in [0,n),
+ * mean over the batch; a [1] tensor. With label smoothing s in [0,1) the
+ * target is (1 - s) one-hot + s / n. Labels are copied. RG_ERANGE for a label
+ * out of range, RG_EINVAL for s outside [0,1). Backward is fused: probs -
+ * target. */
+rg_tensor *rg_cross_entropy(rg_ctx *ctx, rg_tensor *logits, const int32_t *labels,
+                            float smoothing);
+
+/* Binary cross-entropy of logits against targets of the same shape (values
+ * in [0,1]), mean over elements: max(x,0) - x t + log(1 + e^-|x|). */
+rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets);
+
+/* Mean squared error, mean over elements of (a - b)^2; same shapes. */
+rg_tensor *rg_mse(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
+
+/* Inverted dropout: in training mode each element is kept with probability
+ * 1 - p and scaled by 1/(1-p); in eval mode, or with p = 0, the identity.
+ * p must be in [0,1) (RG_EINVAL). Masks come from Philox4x32-10 keyed by
+ * (seed, stream, element index); each call takes the next stream. */
+rg_tensor *rg_dropout(rg_ctx *ctx, rg_tensor *x, float p);
+
+/* Batch normalization of x [n,f] per feature. Training: normalizes with the
+ * batch mean and biased variance (n >= 2, else RG_ESHAPE), then updates
+ * running_mean += momentum (mean - running_mean) and running_var likewise
+ * with the unbiased variance. Eval: normalizes with the running statistics.
+ * y = (x - mean) / sqrt(var + eps) * gamma + beta; gamma, beta are [f]
+ * parameters, running_mean, running_var [f] buffers (PyTorch: momentum 0.1,
+ * eps 1e-5). */
+rg_tensor *rg_batch_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *gamma, rg_tensor *beta,
+                         rg_tensor *running_mean, rg_tensor *running_var, float momentum,
+                         float eps);
+
+/* Penalties over a list of parameters, as [1] tensors to add to the loss:
+ * L1 = lambda sum |w|; L2 = (lambda / 2) sum w^2 (so its gradient is
+ * lambda w, matching coupled weight decay); elastic net = lambda (ratio sum
+ * |w| + (1 - ratio)/2 sum w^2), ratio in [0,1]. The subgradient of |w| at 0
+ * is 0. lambda must be finite and >= 0. */
+rg_tensor *rg_l1_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda);
+rg_tensor *rg_l2_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda);
+rg_tensor *rg_elastic_net_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda,
+                                  float l1_ratio);
+
+/* Vector norm of all elements: ord 1, 2, or INFINITY; a [1] tensor. The L2
+ * gradient at 0 is 0; the L-infinity gradient is shared equally by the
+ * elements of largest magnitude. */
+rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord);
+
+/* min(max(x, lo), hi), lo <= hi; the gradient passes where lo <= x <= hi. */
+rg_tensor *rg_clamp(rg_ctx *ctx, rg_tensor *x, float lo, float hi);
+
+/* Identity forward; the gradient flowing back is clamped to [-c, c], c > 0. */
+rg_tensor *rg_grad_clip(rg_ctx *ctx, rg_tensor *x, float c);
+
+/* --------------------------------------------------- backward, gradcheck */
+
+/* Back-propagates from a scalar loss ([1] tensor): gradients accumulate (+=)
+ * into parameters' grad buffers and into every recorded tensor's grad.
+ * RG_ESHAPE if loss is not a single element, RG_ESTATE if it was not
+ * recorded (no parameter feeds it, or grad was disabled) or if backward
+ * already ran on this tape. */
+rg_status rg_backward(rg_ctx *ctx, rg_tensor *loss);
+
+/* Frees every transient and tape node (the arena is kept for reuse). */
+void rg_tape_reset(rg_ctx *ctx);
+
+/* A function from the parameters to a scalar loss, rebuilt at each call. */
+typedef rg_tensor *(*rg_loss_fn)(rg_ctx *ctx, void *user);
+
+/* Gradient check options: eps is the central-difference step (default
+ * 1e-2, relative to max(1, |w|)); an element passes when
+ * |analytic - numeric| <= atol + rtol |numeric| (defaults 1e-3, 1e-2).
+ * Elements where the one-sided differences disagree by more than the same
+ * tolerance sit on a kink (relu at 0, |w| at 0, a clamp edge) and are
+ * skipped and counted. max_elems bounds the elements tested per parameter
+ * (0 = all). */
+typedef struct rg_gradcheck_opts {
+  double eps, atol, rtol;
+  int64_t max_elems;
+} rg_gradcheck_opts;
+
+typedef struct rg_gradcheck_report {
+  int64_t checked, failed, skipped_kinks;
+  double max_abs_err;         /* largest |analytic - numeric| */
+  const rg_tensor *worst;     /* parameter of the worst element */
+  int64_t worst_index;
+} rg_gradcheck_report;
+
+/* Compares the gradient backward gives for each of params with central
+ * differences of fn in double precision. Returns RG_OK when every checked
+ * element passes, RG_ENONFINITE if fn gives a non-finite loss, RG_EINVAL
+ * (with the worst element in the message) otherwise. Resets the tape. */
+rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const *params,
+                       int n, const rg_gradcheck_opts *opts, rg_gradcheck_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,3 @@
+#define RG_ISA avx512
+#include "isa.h"
+#include "table.inc"

@@ -1,0 +1,3 @@
+#define RG_ISA neon
+#include "isa.h"
+#include "table.inc"

@@ -1,0 +1,21 @@
+/* Scalar reference GEMM: C[i][j] = (acc ? C[i][j] : 0) + sum_k A(i,k) B(k,j),
+ * each element accumulated over k = 0..K-1 in order with fmaf. op(A) is A
+ * [m,k] (lda >= k) or, when ta, A stored as [k,m] (lda >= m); likewise op(B)
+ * is B [k,n] (ldb >= n) or, when tb, B stored as [n,k] (ldb >= k). */
+#define RG_ISA scalar
+#include "isa.h"
+
+void rg_gemm__scalar(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
+                     int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                     int acc) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      float s = acc ? c[i * ldc + j] : 0.0f;
+      for (int64_t p = 0; p < k; p++) {
+        float av = ta ? a[p * lda + i] : a[i * lda + p];
+        float bv = tb ? b[j * ldb + p] : b[p * ldb + j];
+        s = fmaf(av, bv, s);
+      }
+      c[i * ldc + j] = s;
+    }
+}

@@ -1,0 +1,3 @@
+#define RG_ISA scalar
+#include "isa.h"
+#include "table.inc"

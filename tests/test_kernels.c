@@ -1,0 +1,364 @@
+/* Cross-ISA bit identity: every kernel slot, on every ISA this machine can
+ * run, must produce the same bytes as the scalar reference, over random
+ * inputs with special values, every length from 1 to 2 x 16 + 1, longer odd
+ * lengths and unaligned pointers. NaN payloads are not part of the contract:
+ * any NaN matches any NaN. */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "kernels.h"
+
+#define MAXN 4200
+#define PAD 1 /* floats: every buffer starts one float past 64-byte alignment */
+
+enum dist { D_ANY, D_POS, D_UNIT, D_SMALL };
+
+struct io {
+  float *in[6];
+  int32_t *labels;
+  float *out[3];
+  int64_t out_len[3];
+  float ret; /* return value of reductions */
+  int64_t n, m, k;
+  uint64_t seed;
+};
+
+static uint64_t rng_next(uint64_t *s) {
+  *s += 0x9E3779B97F4A7C15ull;
+  uint64_t z = *s;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static float rng_unit(uint64_t *s) { return (float)(rng_next(s) >> 40) * 0x1p-24f; }
+
+/* Values spread over many magnitudes, with zeros of both signs, infinities
+ * and NaNs sprinkled in for D_ANY. */
+static float draw(uint64_t *s, enum dist d) {
+  float u = rng_unit(s);
+  switch (d) {
+    case D_POS: return ldexpf(0.5f + u, (int)(rng_next(s) % 16) - 8);
+    case D_UNIT: return u;
+    case D_SMALL: return 4.0f * u - 2.0f;
+    default: break;
+  }
+  uint64_t r = rng_next(s) % 200;
+  if (r == 0) return NAN;
+  if (r == 1) return INFINITY;
+  if (r == 2) return -INFINITY;
+  if (r == 3) return 0.0f;
+  if (r == 4) return -0.0f;
+  return ldexpf(2.0f * u - 1.0f, (int)(rng_next(s) % 24) - 12);
+}
+
+static void fill(float *p, int64_t n, uint64_t *s, enum dist d) {
+  for (int64_t i = 0; i < n; i++) p[i] = draw(s, d);
+}
+
+static bool same_float(float a, float b) {
+  if (isnan(a) && isnan(b)) return true;
+  return memcmp(&a, &b, sizeof a) == 0;
+}
+
+typedef void (*runner)(const struct rg_kernels *k, struct io *io);
+
+/* Input distributions for each of a case's inputs, and how many outputs. */
+struct kcase {
+  const char *slot;
+  runner run;
+  enum dist dist[6];
+  int n_in, n_out;
+  bool rows; /* m x n shape */
+};
+
+#define N io->n
+#define M io->m
+#define IN(i) io->in[i]
+#define OUT(i) io->out[i]
+
+static void r_relu_fwd(const struct rg_kernels *k, struct io *io) { k->relu_fwd(N, IN(0), OUT(0)); }
+static void r_relu_bwd(const struct rg_kernels *k, struct io *io) { k->relu_bwd(N, IN(0), IN(1), OUT(0)); }
+static void r_leaky_relu_fwd(const struct rg_kernels *k, struct io *io) { k->leaky_relu_fwd(N, 0.01f, IN(0), OUT(0)); }
+static void r_leaky_relu_bwd(const struct rg_kernels *k, struct io *io) { k->leaky_relu_bwd(N, 0.2f, IN(0), IN(1), OUT(0)); }
+static void r_sigmoid_fwd(const struct rg_kernels *k, struct io *io) { k->sigmoid_fwd(N, IN(0), OUT(0)); }
+static void r_sigmoid_bwd(const struct rg_kernels *k, struct io *io) { k->sigmoid_bwd(N, IN(0), IN(1), OUT(0)); }
+static void r_tanh_fwd(const struct rg_kernels *k, struct io *io) { k->tanh_fwd(N, IN(0), OUT(0)); }
+static void r_tanh_bwd(const struct rg_kernels *k, struct io *io) { k->tanh_bwd(N, IN(0), IN(1), OUT(0)); }
+static void r_gelu_fwd(const struct rg_kernels *k, struct io *io) { k->gelu_fwd(N, IN(0), OUT(0)); }
+static void r_gelu_bwd(const struct rg_kernels *k, struct io *io) { k->gelu_bwd(N, IN(0), IN(1), OUT(0)); }
+static void r_exp_fwd(const struct rg_kernels *k, struct io *io) { k->exp_fwd(N, IN(0), OUT(0)); }
+static void r_log_fwd(const struct rg_kernels *k, struct io *io) { k->log_fwd(N, IN(0), OUT(0)); }
+static void r_log_bwd(const struct rg_kernels *k, struct io *io) { k->log_bwd(N, IN(0), IN(1), OUT(0)); }
+static void r_clamp_fwd(const struct rg_kernels *k, struct io *io) { k->clamp_fwd(N, -0.5f, 0.75f, IN(0), OUT(0)); }
+static void r_clamp_bwd(const struct rg_kernels *k, struct io *io) { k->clamp_bwd(N, -0.5f, 0.75f, IN(0), IN(1), OUT(0)); }
+static void r_add(const struct rg_kernels *k, struct io *io) { k->add(N, IN(0), IN(1), OUT(0)); }
+static void r_sub(const struct rg_kernels *k, struct io *io) { k->sub(N, IN(0), IN(1), OUT(0)); }
+static void r_mul(const struct rg_kernels *k, struct io *io) { k->mul(N, IN(0), IN(1), OUT(0)); }
+static void r_scale(const struct rg_kernels *k, struct io *io) { k->scale(N, -1.7f, IN(0), OUT(0)); }
+static void r_axpy(const struct rg_kernels *k, struct io *io) { k->axpy(N, 0.3f, IN(0), OUT(0)); }
+static void r_mul_acc(const struct rg_kernels *k, struct io *io) { k->mul_acc(N, IN(0), IN(1), OUT(0)); }
+static void r_sign_acc(const struct rg_kernels *k, struct io *io) { k->sign_acc(N, 0.125f, IN(0), OUT(0)); }
+static void r_colsum_acc(const struct rg_kernels *k, struct io *io) { k->colsum_acc(M, N, IN(0), OUT(0)); }
+static void r_sum(const struct rg_kernels *k, struct io *io) { io->ret = k->sum(N, IN(0)); }
+static void r_sumsq(const struct rg_kernels *k, struct io *io) { io->ret = k->sumsq(N, IN(0)); }
+static void r_asum(const struct rg_kernels *k, struct io *io) { io->ret = k->asum(N, IN(0)); }
+static void r_amax(const struct rg_kernels *k, struct io *io) { io->ret = k->amax(N, IN(0)); }
+static void r_dot(const struct rg_kernels *k, struct io *io) { io->ret = k->dot(N, IN(0), IN(1)); }
+
+static void r_amax_bwd(const struct rg_kernels *k, struct io *io) {
+  /* Plant ties so the shared-gradient path runs. */
+  float m = 0.0f;
+  for (int64_t i = 0; i < N; i += 3) IN(0)[i] = (i % 2) ? 2.5f : -2.5f;
+  for (int64_t i = 0; i < N; i++) m = fabsf(IN(0)[i]) > m ? fabsf(IN(0)[i]) : m;
+  k->amax_bwd(N, m, 0.7f, IN(0), OUT(0));
+}
+
+static void r_grad_stats(const struct rg_kernels *k, struct io *io) {
+  k->grad_stats(M, N, IN(0), OUT(0), OUT(1));
+}
+
+static void r_softmax_fwd(const struct rg_kernels *k, struct io *io) { k->softmax_fwd(M, N, IN(0), OUT(0)); }
+static void r_softmax_bwd(const struct rg_kernels *k, struct io *io) { k->softmax_bwd(M, N, IN(0), IN(1), OUT(0)); }
+static void r_log_softmax_fwd(const struct rg_kernels *k, struct io *io) { k->log_softmax_fwd(M, N, IN(0), OUT(0)); }
+static void r_log_softmax_bwd(const struct rg_kernels *k, struct io *io) { k->log_softmax_bwd(M, N, IN(0), IN(1), OUT(0)); }
+
+static void r_xent_fwd(const struct rg_kernels *k, struct io *io) {
+  k->xent_fwd(M, N, 0.0f, IN(0), io->labels, OUT(0), OUT(1));
+  k->xent_fwd(M, N, 0.1f, IN(1), io->labels, OUT(2), OUT(1) + M);
+}
+
+static void r_xent_bwd(const struct rg_kernels *k, struct io *io) {
+  k->xent_bwd(M, N, 0.0f, 0.25f, IN(0), io->labels, OUT(0));
+  k->xent_bwd(M, N, 0.1f, -0.5f, IN(0), io->labels, OUT(1));
+}
+
+static void r_bce_fwd(const struct rg_kernels *k, struct io *io) { k->bce_fwd(N, IN(0), IN(1), OUT(0)); }
+static void r_bce_bwd(const struct rg_kernels *k, struct io *io) { k->bce_bwd(N, 0.3f, IN(0), IN(1), OUT(0)); }
+
+static struct rg_rng_key key_for(const struct io *io) {
+  struct rg_rng_key key = {io->seed, io->seed % 7, (int64_t)(io->seed % 13)};
+  return key;
+}
+
+static void r_dropout_fwd(const struct rg_kernels *k, struct io *io) {
+  struct rg_rng_key key = key_for(io);
+  k->dropout_fwd(N, &key, 8388608u, 2.0f, IN(0), OUT(0));
+  k->dropout_fwd(N, &key, 16777000u, 1.0f / 0.9999f, IN(0), OUT(1));
+}
+
+static void r_dropout_bwd(const struct rg_kernels *k, struct io *io) {
+  struct rg_rng_key key = key_for(io);
+  k->dropout_bwd(N, &key, 5033165u, 1.0f / 0.7f, IN(0), OUT(0));
+}
+
+static void r_rand_uniform(const struct rg_kernels *k, struct io *io) {
+  struct rg_rng_key key = key_for(io);
+  k->rand_uniform(N, &key, -0.3f, 0.7f, OUT(0));
+}
+
+static void r_rand_normal(const struct rg_kernels *k, struct io *io) {
+  struct rg_rng_key key = key_for(io);
+  k->rand_normal(N, &key, 0.5f, 2.0f, OUT(0));
+}
+
+static void r_bn_stats(const struct rg_kernels *k, struct io *io) { k->bn_stats(M, N, IN(0), OUT(0), OUT(1)); }
+
+static void r_bn_apply(const struct rg_kernels *k, struct io *io) {
+  k->bn_apply(M, N, IN(0), IN(1), IN(2), IN(3), IN(4), OUT(0));
+}
+
+static void r_bn_bwd(const struct rg_kernels *k, struct io *io) {
+  k->bn_bwd(M, N, IN(0), IN(1), IN(2), IN(3), IN(4), OUT(0), OUT(1), OUT(2));
+}
+
+static void r_sgd_step(const struct rg_kernels *k, struct io *io) {
+  struct rg_sgd_hyper h = {.lr = 0.05f, .momentum = 0.9f, .dampening = 0.1f,
+                           .weight_decay = 5e-4f, .decoupled_decay = 0.0f,
+                           .grad_scale = 0.75f, .nesterov = 0, .first = 0};
+  k->sgd_step(N, &h, OUT(0), IN(0), OUT(1));
+  h.nesterov = 1, h.first = 1, h.decoupled_decay = 0.01f, h.weight_decay = 0.0f;
+  k->sgd_step(N, &h, OUT(0), IN(1), OUT(1));
+  h.momentum = 0.0f;
+  k->sgd_step(N, &h, OUT(0), IN(0), OUT(1));
+}
+
+static void r_adam_step(const struct rg_kernels *k, struct io *io) {
+  struct rg_adam_hyper h = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                            .weight_decay = 1e-4f, .decoupled_decay = 0.0f,
+                            .grad_scale = 1.0f, .bias_c1 = 0.1f, .sqrt_bias_c2 = 0.0316f};
+  k->adam_step(N, &h, OUT(0), IN(0), OUT(1), OUT(2));
+  h.weight_decay = 0.0f, h.decoupled_decay = 0.01f, h.grad_scale = 0.5f;
+  k->adam_step(N, &h, OUT(0), IN(1), OUT(1), OUT(2));
+}
+
+static void r_prox_l1(const struct rg_kernels *k, struct io *io) { k->prox_l1(N, 0.01f, OUT(0)); }
+
+/* gemm gets its own sweep of (m, n, k) below; here one mid-size shape of each
+ * transpose combination, sized from n. */
+static void r_gemm(const struct rg_kernels *k, struct io *io) {
+  int64_t mm = M, nn = N, kk = io->k;
+  k->gemm(mm, nn, kk, 0, 0, IN(0), kk, IN(1), nn, OUT(0), nn, 1);
+  k->gemm(mm, nn, kk, 0, 1, IN(0), kk, IN(1), kk, OUT(1), nn, 0);
+  k->gemm(mm, nn, kk, 1, 0, IN(0), mm, IN(1), nn, OUT(2), nn, 1);
+}
+
+#define C1(s, d0) {#s, r_##s, {d0}, 1, 1, false}
+#define C2(s, d0, d1) {#s, r_##s, {d0, d1}, 2, 1, false}
+
+static const struct kcase cases[] = {
+    C1(relu_fwd, D_ANY), C2(relu_bwd, D_ANY, D_ANY),
+    C1(leaky_relu_fwd, D_ANY), C2(leaky_relu_bwd, D_ANY, D_ANY),
+    C1(sigmoid_fwd, D_ANY), C2(sigmoid_bwd, D_UNIT, D_ANY),
+    C1(tanh_fwd, D_ANY), C2(tanh_bwd, D_SMALL, D_ANY),
+    C1(gelu_fwd, D_ANY), C2(gelu_bwd, D_ANY, D_ANY),
+    C1(exp_fwd, D_ANY), C1(log_fwd, D_ANY), C2(log_bwd, D_POS, D_ANY),
+    C1(clamp_fwd, D_ANY), C2(clamp_bwd, D_SMALL, D_ANY),
+    C2(add, D_ANY, D_ANY), C2(sub, D_ANY, D_ANY), C2(mul, D_ANY, D_ANY),
+    C1(scale, D_ANY), C1(axpy, D_ANY), C2(mul_acc, D_ANY, D_ANY), C1(sign_acc, D_ANY),
+    {"colsum_acc", r_colsum_acc, {D_ANY}, 1, 1, true},
+    C1(sum, D_ANY), C1(sumsq, D_ANY), C1(asum, D_ANY), C1(amax, D_ANY), C2(dot, D_ANY, D_ANY),
+    C1(amax_bwd, D_SMALL),
+    {"grad_stats", r_grad_stats, {D_ANY}, 1, 2, true},
+    {"softmax_fwd", r_softmax_fwd, {D_ANY}, 1, 1, true},
+    {"softmax_bwd", r_softmax_bwd, {D_UNIT, D_ANY}, 2, 1, true},
+    {"log_softmax_fwd", r_log_softmax_fwd, {D_ANY}, 1, 1, true},
+    {"log_softmax_bwd", r_log_softmax_bwd, {D_SMALL, D_ANY}, 2, 1, true},
+    {"xent_fwd", r_xent_fwd, {D_ANY, D_SMALL}, 2, 3, true},
+    {"xent_bwd", r_xent_bwd, {D_UNIT}, 1, 2, true},
+    C2(bce_fwd, D_ANY, D_UNIT), C2(bce_bwd, D_ANY, D_UNIT),
+    {"dropout_fwd", r_dropout_fwd, {D_ANY}, 1, 2, false},
+    {"dropout_bwd", r_dropout_bwd, {D_ANY}, 1, 1, false},
+    {"rand_uniform", r_rand_uniform, {0}, 0, 1, false},
+    {"rand_normal", r_rand_normal, {0}, 0, 1, false},
+    {"bn_stats", r_bn_stats, {D_SMALL}, 1, 2, true},
+    {"bn_apply", r_bn_apply, {D_ANY, D_SMALL, D_POS, D_SMALL, D_SMALL}, 5, 1, true},
+    {"bn_bwd", r_bn_bwd, {D_SMALL, D_SMALL, D_POS, D_SMALL, D_ANY}, 5, 3, true},
+    {"gemm", r_gemm, {D_SMALL, D_SMALL}, 2, 3, true},
+    {"sgd_step", r_sgd_step, {D_ANY, D_ANY}, 2, 2, false},
+    {"adam_step", r_adam_step, {D_ANY, D_ANY}, 2, 3, false},
+    {"prox_l1", r_prox_l1, {0}, 0, 1, false},
+};
+#define N_CASES ((int)(sizeof cases / sizeof cases[0]))
+
+static float *buf_at(float *base, int slot) { return base + PAD + (int64_t)slot * (4 * MAXN + 64); }
+
+/* Runs one case with a table, writing into outputs pre-filled from the seed. */
+static void run_with(const struct kcase *c, const struct rg_kernels *k, struct io *io,
+                     float *outbase) {
+  uint64_t s = io->seed ^ 0xABCDEFull;
+  for (int o = 0; o < 3; o++) {
+    io->out[o] = buf_at(outbase, o);
+    /* The third output is Adam's second moment, which must be >= 0. */
+    fill(io->out[o], 4 * MAXN, &s, o == 2 ? D_POS : D_SMALL);
+  }
+  c->run(k, io);
+}
+
+static void prepare_inputs(const struct kcase *c, struct io *io, float *inbase,
+                           int32_t *labels) {
+  uint64_t s = io->seed;
+  for (int i = 0; i < 6; i++) {
+    io->in[i] = buf_at(inbase, i);
+    fill(io->in[i], 4 * MAXN, &s, i < c->n_in ? c->dist[i] : D_SMALL);
+  }
+  for (int64_t r = 0; r < 64; r++) labels[r] = (int32_t)(rng_next(&s) % (uint64_t)io->n);
+  io->labels = labels;
+}
+
+static int64_t compare(const float *a, const float *b, int64_t len) {
+  for (int64_t i = 0; i < len; i++)
+    if (!same_float(a[i], b[i])) return i;
+  return -1;
+}
+
+static void check_case(const struct kcase *c, enum rg_isa isa, int64_t m, int64_t n, int64_t kk,
+                       uint64_t seed) {
+  static float inbase[6 * (4 * MAXN + 64) + 64], ref[3 * (4 * MAXN + 64) + 64],
+      got[3 * (4 * MAXN + 64) + 64];
+  static int32_t labels[64];
+  struct io io = {.n = n, .m = m, .k = kk, .seed = seed};
+  prepare_inputs(c, &io, inbase, labels);
+  run_with(c, &rg_kernels_scalar, &io, ref);
+  float ref_ret = io.ret;
+  prepare_inputs(c, &io, inbase, labels); /* some runners plant values */
+  run_with(c, rg_isa_table(isa), &io, got);
+  cr_assert(same_float(ref_ret, io.ret), "%s on %s: n=%lld returns %a, scalar %a", c->slot,
+            rg_isa_name(isa), (long long)n, io.ret, ref_ret);
+  for (int o = 0; o < 3; o++) {
+    int64_t bad = compare(buf_at(ref, o), buf_at(got, o), 4 * MAXN);
+    cr_assert(bad < 0, "%s on %s: m=%lld n=%lld k=%lld output %d differs at %lld: %a vs scalar %a",
+              c->slot, rg_isa_name(isa), (long long)m, (long long)n, (long long)kk, o,
+              (long long)bad, buf_at(got, o)[bad], buf_at(ref, o)[bad]);
+  }
+}
+
+static void check_all_sizes(const struct kcase *c, enum rg_isa isa) {
+  static const int64_t longs[] = {63, 64, 65, 100, 127, 255, 257, 1000, 1023, 4099};
+  static const int64_t rows[] = {1, 2, 3, 5};
+  uint64_t seed = 12345;
+  if (strcmp(c->slot, "gemm") == 0) {
+    static const int64_t ms[] = {1, 2, 3, 13, 14, 15, 29};
+    static const int64_t ns[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 48, 65};
+    static const int64_t ks[] = {1, 2, 5, 16, 33, 70};
+    for (unsigned a = 0; a < sizeof ms / sizeof *ms; a++)
+      for (unsigned b = 0; b < sizeof ns / sizeof *ns; b++)
+        for (unsigned d = 0; d < sizeof ks / sizeof *ks; d++)
+          check_case(c, isa, ms[a], ns[b], ks[d], seed++);
+    return;
+  }
+  for (int64_t n = 1; n <= 2 * 16 + 1; n++)
+    for (unsigned r = 0; r < (c->rows ? 4u : 1u); r++) check_case(c, isa, rows[r], n, 0, seed++);
+  for (unsigned i = 0; i < sizeof longs / sizeof *longs; i++)
+    check_case(c, isa, c->rows ? 3 : 1, c->rows ? longs[i] / 3 + 1 : longs[i], 0, seed++);
+}
+
+ParameterizedTestParameters(kernels, bit_identical) {
+  static int idx[N_CASES];
+  for (int i = 0; i < N_CASES; i++) idx[i] = i;
+  return cr_make_param_array(int, idx, N_CASES);
+}
+
+ParameterizedTest(int *i, kernels, bit_identical) {
+  const struct kcase *c = &cases[*i];
+  for (int isa = 0; isa < RG_ISA_COUNT; isa++) {
+    if (isa == RG_ISA_SCALAR) continue;
+    if (!rg_isa_usable(isa)) {
+      if (rg_isa_table(isa)) cr_log_info("%s: skipped, CPU lacks it", rg_isa_name(isa));
+      continue;
+    }
+    check_all_sizes(c, isa);
+  }
+}
+
+/* The case table names every slot of kernels.def exactly once. */
+Test(kernels, every_slot_has_a_case) {
+  cr_assert_eq(N_CASES, RG_SLOT_COUNT, "%d cases for %d slots", N_CASES, RG_SLOT_COUNT);
+  for (int s = 0; s < RG_SLOT_COUNT; s++) {
+    int found = 0;
+    for (int i = 0; i < N_CASES; i++) found += strcmp(cases[i].slot, rg_slot_names[s]) == 0;
+    cr_assert_eq(found, 1, "slot %s has %d cases", rg_slot_names[s], found);
+  }
+}
+
+/* Each table is complete and serves every slot with its own ISA's body. */
+Test(kernels, tables_use_their_own_bodies) {
+  for (int isa = 0; isa < RG_ISA_COUNT; isa++) {
+    const struct rg_kernels *k = rg_isa_table(isa);
+    if (!k) continue;
+    cr_assert_str_eq(k->isa, rg_isa_name(isa));
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, "__%s", k->isa);
+    for (int s = 0; s < RG_SLOT_COUNT; s++) {
+      const char *sym = k->symbols[s];
+      cr_assert(strstr(sym, suffix) != NULL, "%s slot %s served by %s", k->isa,
+                rg_slot_names[s], sym);
+    }
+  }
+}
