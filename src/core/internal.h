@@ -1,0 +1,139 @@
+/* Library-internal types and helpers shared by core/, ops/ and train/. */
+#ifndef RG_INTERNAL_H
+#define RG_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "kernels.h"
+#include "regrad.h"
+
+/* Every op, with the name shown in messages and the diagnostics. */
+enum rg_op {
+#define RG_OP(id, name) RG_OP_##id,
+#include "ops/ops.def"
+#undef RG_OP
+  RG_OP_COUNT
+};
+const char *rg_op_name(enum rg_op op);
+
+#define RG_TENSOR_MAGIC 0x52475431u /* "RGT1" */
+#define RG_TENSOR_DEAD 0xDEADBEEFu
+
+enum rg_kind { RG_TRANSIENT, RG_PARAM, RG_BUFFER };
+
+struct rg_node;
+
+struct rg_tensor {
+  uint32_t magic;
+  enum rg_kind kind;
+  uint64_t epoch; /* transients: the tape epoch they belong to */
+  rg_shape shape;
+  int64_t numel;
+  float *data;
+  float *grad;
+  bool requires_grad;
+  struct rg_node *node; /* the op that produced it, when recorded */
+  char *name;           /* parameters and buffers */
+  struct rg_tensor *next_transient;
+};
+
+/* One recorded op. Inputs are the tensors gradients flow to; attr and saved
+ * hold what the backward rule needs beyond the inputs and output. */
+typedef struct rg_node {
+  enum rg_op op;
+  int n_in;
+  rg_tensor **in;
+  rg_tensor *out;
+  float attr[4];
+  int iattr[2];
+  void *saved[3];
+  struct rg_node *prev;
+} rg_node;
+
+typedef void (*rg_backward_fn)(rg_ctx *ctx, const rg_node *node);
+
+struct rg_ctx {
+  rg_status status;
+  char message[512];
+  const struct rg_kernels *k;
+  int isa;
+  uint64_t seed;
+  uint64_t dropout_stream; /* next Philox stream for dropout masks */
+  int threads;
+  bool training, grad_enabled;
+  rg_arena arena;
+  uint64_t epoch;
+  bool backward_done;
+  rg_node *tape; /* last recorded node */
+  uint64_t tape_nodes;
+  rg_tensor *transients;
+  rg_tensor **params;
+  int n_params, cap_params;
+  const rg_backward_fn *rules;
+  rg_stats stats;
+};
+
+/* Errors. rg_fail sets the sticky error unless one is already set. */
+void rg_fail(rg_ctx *ctx, rg_status code, const char *fn, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Heap allocation counted in ctx->stats; NULL (with RG_ENOMEM set) on
+ * failure. */
+void *rg_heap_alloc(rg_ctx *ctx, const char *fn, size_t bytes);
+void rg_heap_free(rg_ctx *ctx, void *p, size_t bytes);
+
+/* Arena allocation (64-byte aligned); NULL with RG_ENOMEM set on failure. */
+void *rg_arena_get(rg_ctx *ctx, const char *fn, size_t bytes);
+void *rg_arena_zeroed(rg_ctx *ctx, const char *fn, size_t bytes);
+void rg_arena_reset(rg_ctx *ctx);
+void rg_arena_release(rg_ctx *ctx);
+
+/* Validation: true when t is usable. A NULL tensor sets RG_EINVAL only when
+ * no error is pending (so a failed op upstream gives one message); a stale
+ * transient (from before rg_tape_reset) sets RG_ESTATE. */
+bool rg_check(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor *t);
+bool rg_ctx_ok(rg_ctx *ctx); /* non-NULL and no pending error */
+bool rg_shape_valid(rg_ctx *ctx, const char *fn, const char *arg, rg_shape s, int64_t *numel);
+bool rg_same_shape(rg_shape a, rg_shape b);
+/* "[128,784]" into buf. */
+const char *rg_shape_str(rg_shape s, char *buf, size_t len);
+#define RG_SHAPE_STR(s) rg_shape_str((s), (char[64]){0}, 64)
+bool rg_finite_arg(rg_ctx *ctx, const char *fn, const char *arg, float v);
+
+/* A new transient output of an op; requires_grad when any input requires it
+ * and grad is enabled. */
+rg_tensor *rg_new_output(rg_ctx *ctx, const char *fn, rg_shape shape, rg_tensor *const *in,
+                         int n_in);
+/* Records a node for out (NULL when out does not require grad). Inputs are
+ * copied into the arena. */
+rg_node *rg_record(rg_ctx *ctx, enum rg_op op, rg_tensor *out, rg_tensor *const *in, int n_in);
+/* The gradient buffer of t for backward rules: allocated zeroed in the arena
+ * on first use; NULL when t does not require grad. */
+float *rg_grad_buf(rg_ctx *ctx, rg_tensor *t);
+/* Scratch memory for a backward rule, in the arena. */
+float *rg_scratch(rg_ctx *ctx, int64_t n);
+
+/* Reductions over any length, cut into RG_CHUNK-element chunks whose partial
+ * results add in order, so splitting work over threads never changes them. */
+#define RG_CHUNK 16384
+typedef float (*rg_reduce_fn)(int64_t n, const float *x);
+float rg_reduce(rg_ctx *ctx, rg_reduce_fn fn, int64_t n, const float *x);
+float rg_reduce_dot(rg_ctx *ctx, int64_t n, const float *x, const float *y);
+float rg_reduce_amax(rg_ctx *ctx, int64_t n, const float *x);
+
+/* The view of a tensor as rows: [shape[0], numel / shape[0]] (rank 1: one
+ * row). */
+void rg_rows(const rg_tensor *t, int64_t *m, int64_t *n);
+
+extern const rg_backward_fn rg_backward_rules[RG_OP_COUNT];
+
+/* Backward rules, one per op, defined next to their forward. */
+#define RG_OP(id, name) void rg_bwd_##id(rg_ctx *ctx, const rg_node *node);
+#include "ops/ops.def"
+#undef RG_OP
+
+#endif

@@ -1,0 +1,104 @@
+/* The tape: recording nodes, the backward walk and reset. */
+#include <string.h>
+
+#include "core/internal.h"
+
+static const char *const op_names[RG_OP_COUNT] = {
+#define RG_OP(id, name) [RG_OP_##id] = name,
+#include "ops/ops.def"
+#undef RG_OP
+};
+
+const char *rg_op_name(enum rg_op op) {
+  return (unsigned)op < RG_OP_COUNT ? op_names[op] : "unknown";
+}
+
+/* One backward rule per op, in ops.def order: a missing rule is a link error
+ * and a miscounted table a compile error. */
+const rg_backward_fn rg_backward_rules[RG_OP_COUNT] = {
+#define RG_OP(id, name) [RG_OP_##id] = rg_bwd_##id,
+#include "ops/ops.def"
+#undef RG_OP
+};
+_Static_assert(sizeof rg_backward_rules / sizeof rg_backward_rules[0] == RG_OP_COUNT,
+               "every op needs a backward rule");
+
+rg_tensor *rg_new_output(rg_ctx *ctx, const char *fn, rg_shape shape, rg_tensor *const *in,
+                         int n_in) {
+  int64_t numel;
+  if (!rg_shape_valid(ctx, fn, "output", shape, &numel)) return NULL;
+  rg_tensor *t = rg_arena_get(ctx, fn, sizeof *t);
+  float *d = t ? rg_arena_get(ctx, fn, (size_t)numel * sizeof(float)) : NULL;
+  if (!d) return NULL;
+  bool needs = false;
+  for (int i = 0; i < n_in; i++) needs = needs || (in[i] && in[i]->requires_grad);
+  *t = (rg_tensor){.magic = RG_TENSOR_MAGIC, .kind = RG_TRANSIENT, .epoch = ctx->epoch,
+                   .shape = shape, .numel = numel, .data = d,
+                   .requires_grad = needs && ctx->grad_enabled};
+  for (int i = shape.rank; i < RG_MAX_RANK; i++) t->shape.dim[i] = 0;
+  t->next_transient = ctx->transients;
+  ctx->transients = t;
+  return t;
+}
+
+rg_node *rg_record(rg_ctx *ctx, enum rg_op op, rg_tensor *out, rg_tensor *const *in, int n_in) {
+  if (!out->requires_grad) return NULL;
+  rg_node *node = rg_arena_zeroed(ctx, rg_op_name(op), sizeof *node);
+  rg_tensor **ins = node ? rg_arena_get(ctx, rg_op_name(op), (size_t)n_in * sizeof *ins) : NULL;
+  if (!ins) return NULL;
+  memcpy(ins, in, (size_t)n_in * sizeof *ins);
+  node->op = op;
+  node->n_in = n_in;
+  node->in = ins;
+  node->out = out;
+  node->prev = ctx->tape;
+  ctx->tape = node;
+  ctx->tape_nodes++;
+  out->node = node;
+  return node;
+}
+
+float *rg_grad_buf(rg_ctx *ctx, rg_tensor *t) {
+  if (!t || !t->requires_grad) return NULL;
+  if (!t->grad) t->grad = rg_arena_zeroed(ctx, "rg_backward", (size_t)t->numel * sizeof(float));
+  return t->grad;
+}
+
+float *rg_scratch(rg_ctx *ctx, int64_t n) {
+  return rg_arena_get(ctx, "rg_backward", (size_t)n * sizeof(float));
+}
+
+rg_status rg_backward(rg_ctx *ctx, rg_tensor *loss) {
+  static const char fn[] = "rg_backward";
+  if (!rg_check(ctx, fn, "loss", loss)) return ctx ? ctx->status : RG_EINVAL;
+  if (loss->numel != 1) {
+    rg_fail(ctx, RG_ESHAPE, fn, "loss is %s, expected a single element", RG_SHAPE_STR(loss->shape));
+    return ctx->status;
+  }
+  if (ctx->backward_done) {
+    rg_fail(ctx, RG_ESTATE, fn, "backward already ran on this tape; call rg_tape_reset first");
+    return ctx->status;
+  }
+  if (!loss->node) {
+    rg_fail(ctx, RG_ESTATE, fn, "loss was not recorded (no parameter feeds it, or grad was disabled)");
+    return ctx->status;
+  }
+  float *g = rg_grad_buf(ctx, loss);
+  if (!g) return ctx->status;
+  g[0] += 1.0f;
+  ctx->backward_done = true;
+  for (rg_node *node = loss->node; node && ctx->status == RG_OK; node = node->prev)
+    if (node->out->grad) ctx->rules[node->op](ctx, node);
+  return ctx->status;
+}
+
+void rg_tape_reset(rg_ctx *ctx) {
+  if (!ctx) return;
+  for (rg_tensor *t = ctx->transients; t; t = t->next_transient) t->magic = RG_TENSOR_DEAD;
+  ctx->transients = NULL;
+  ctx->tape = NULL;
+  ctx->tape_nodes = 0;
+  ctx->backward_done = false;
+  ctx->epoch++;
+  rg_arena_reset(ctx);
+}

@@ -1,0 +1,85 @@
+/* matmul and linear, forward and backward, through the gemm slot. */
+#include <string.h>
+
+#include "core/internal.h"
+
+static bool rank2(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor *t) {
+  if (t->shape.rank == 2) return true;
+  rg_fail(ctx, RG_ESHAPE, fn, "%s is %s, expected rank 2", arg, RG_SHAPE_STR(t->shape));
+  return false;
+}
+
+rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb) {
+  static const char fn[] = "rg_matmul";
+  if (!rg_check(ctx, fn, "a", a) || !rg_check(ctx, fn, "b", b) || !rank2(ctx, fn, "a", a) ||
+      !rank2(ctx, fn, "b", b))
+    return NULL;
+  int64_t m = a->shape.dim[ta], k = a->shape.dim[!ta];
+  int64_t kb = b->shape.dim[tb], n = b->shape.dim[!tb];
+  if (k != kb) {
+    rg_fail(ctx, RG_ESHAPE, fn, "inner dimensions differ: %sa is %s, %sb is %s", ta ? "transposed " : "",
+            RG_SHAPE_STR(a->shape), tb ? "transposed " : "", RG_SHAPE_STR(b->shape));
+    return NULL;
+  }
+  rg_tensor *in[2] = {a, b};
+  rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(m, n), in, 2);
+  if (!y) return NULL;
+  ctx->k->gemm(m, n, k, ta, tb, a->data, a->shape.dim[1], b->data, b->shape.dim[1], y->data, n, 0);
+  rg_node *node = rg_record(ctx, RG_OP_MATMUL, y, in, 2);
+  if (node) node->iattr[0] = ta, node->iattr[1] = tb;
+  return y;
+}
+
+/* With C = op(A) op(B): dop(A) = dC op(B)^T and dop(B) = op(A)^T dC, written
+ * directly in the stored layout of A and B. */
+void rg_bwd_MATMUL(rg_ctx *ctx, const rg_node *node) {
+  rg_tensor *a = node->in[0], *b = node->in[1];
+  int ta = node->iattr[0], tb = node->iattr[1];
+  int64_t m = node->out->shape.dim[0], n = node->out->shape.dim[1], k = a->shape.dim[!ta];
+  int64_t lda = a->shape.dim[1], ldb = b->shape.dim[1];
+  const float *dy = node->out->grad;
+  float *da = rg_grad_buf(ctx, a), *db = rg_grad_buf(ctx, b);
+  if (da && !ta) ctx->k->gemm(m, k, n, 0, !tb, dy, n, b->data, ldb, da, lda, 1);
+  if (da && ta) ctx->k->gemm(k, m, n, tb, 1, b->data, ldb, dy, n, da, lda, 1);
+  if (db && !tb) ctx->k->gemm(k, n, m, !ta, 0, a->data, lda, dy, n, db, ldb, 1);
+  if (db && tb) ctx->k->gemm(n, k, m, 1, ta, dy, n, a->data, lda, db, ldb, 1);
+}
+
+rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
+  static const char fn[] = "rg_linear";
+  if (!rg_check(ctx, fn, "x", x) || !rg_check(ctx, fn, "w", w) || !rank2(ctx, fn, "x", x) ||
+      !rank2(ctx, fn, "w", w))
+    return NULL;
+  int64_t batch = x->shape.dim[0], in_f = x->shape.dim[1], out_f = w->shape.dim[0];
+  if (w->shape.dim[1] != in_f) {
+    rg_fail(ctx, RG_ESHAPE, fn, "x is %s but w is %s, expected w [out,%lld]",
+            RG_SHAPE_STR(x->shape), RG_SHAPE_STR(w->shape), (long long)in_f);
+    return NULL;
+  }
+  if (b && (!rg_check(ctx, fn, "b", b) || b->numel != out_f || b->shape.rank != 1)) {
+    if (ctx->status == RG_OK)
+      rg_fail(ctx, RG_ESHAPE, fn, "b is %s, expected [%lld]", RG_SHAPE_STR(b->shape),
+              (long long)out_f);
+    return NULL;
+  }
+  rg_tensor *in[3] = {x, w, b};
+  rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(batch, out_f), in, b ? 3 : 2);
+  if (!y) return NULL;
+  /* The bias is each output's starting value; gemm then adds over k. */
+  for (int64_t r = 0; b && r < batch; r++)
+    memcpy(y->data + r * out_f, b->data, (size_t)out_f * sizeof(float));
+  ctx->k->gemm(batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, b != NULL);
+  rg_record(ctx, RG_OP_LINEAR, y, in, b ? 3 : 2);
+  return y;
+}
+
+void rg_bwd_LINEAR(rg_ctx *ctx, const rg_node *node) {
+  rg_tensor *x = node->in[0], *w = node->in[1];
+  int64_t batch = x->shape.dim[0], in_f = x->shape.dim[1], out_f = w->shape.dim[0];
+  const float *dy = node->out->grad;
+  float *dx = rg_grad_buf(ctx, x), *dw = rg_grad_buf(ctx, w);
+  if (dx) ctx->k->gemm(batch, in_f, out_f, 0, 0, dy, out_f, w->data, in_f, dx, in_f, 1);
+  if (dw) ctx->k->gemm(out_f, in_f, batch, 1, 0, dy, out_f, x->data, in_f, dw, in_f, 1);
+  float *db = node->n_in == 3 ? rg_grad_buf(ctx, node->in[2]) : NULL;
+  if (db) ctx->k->colsum_acc(batch, out_f, dy, db);
+}

@@ -1,0 +1,109 @@
+/* Weight penalties (L1, L2, elastic net) over parameter lists, and vector
+ * norms of a tensor, as scalar tape nodes. */
+#include <math.h>
+#include <stdio.h>
+
+#include "core/internal.h"
+
+/* lambda1 sum |w| + (lambda2 / 2) sum w^2 over the list, summed in list
+ * order; a zero coefficient's term is left out (so 0 * inf never appears). */
+static rg_tensor *penalty(rg_ctx *ctx, const char *fn, rg_tensor *const *params, int n,
+                          float lambda1, float lambda2) {
+  if (!rg_ctx_ok(ctx)) return NULL;
+  if (!params || n < 1) {
+    rg_fail(ctx, RG_EINVAL, fn, "params is %s with n = %d, expected a list of at least one",
+            params ? "a list" : "NULL", n);
+    return NULL;
+  }
+  for (int i = 0; i < n; i++) {
+    char arg[32];
+    snprintf(arg, sizeof arg, "params[%d]", i);
+    if (!rg_check(ctx, fn, arg, params[i])) return NULL;
+  }
+  rg_tensor *y = rg_new_output(ctx, fn, rg_shape1(1), params, n);
+  if (!y) return NULL;
+  float l1 = 0.0f, l2 = 0.0f;
+  for (int i = 0; i < n; i++) {
+    if (lambda1 != 0.0f) l1 = l1 + rg_reduce(ctx, ctx->k->asum, params[i]->numel, params[i]->data);
+    if (lambda2 != 0.0f) l2 = l2 + rg_reduce(ctx, ctx->k->sumsq, params[i]->numel, params[i]->data);
+  }
+  float value = 0.0f;
+  if (lambda1 != 0.0f) value = value + lambda1 * l1;
+  if (lambda2 != 0.0f) value = value + (0.5f * lambda2) * l2;
+  y->data[0] = value;
+  rg_node *node = rg_record(ctx, RG_OP_PENALTY, y, params, n);
+  if (node) node->attr[0] = lambda1, node->attr[1] = lambda2;
+  return y;
+}
+
+void rg_bwd_PENALTY(rg_ctx *ctx, const rg_node *node) {
+  float g = node->out->grad[0], lambda1 = node->attr[0], lambda2 = node->attr[1];
+  for (int i = 0; i < node->n_in; i++) {
+    rg_tensor *w = node->in[i];
+    float *dw = rg_grad_buf(ctx, w);
+    if (!dw) continue;
+    if (lambda1 != 0.0f) ctx->k->sign_acc(w->numel, g * lambda1, w->data, dw);
+    if (lambda2 != 0.0f) ctx->k->axpy(w->numel, g * lambda2, w->data, dw);
+  }
+}
+
+static bool lambda_ok(rg_ctx *ctx, const char *fn, float lambda) {
+  if (!ctx) return false;
+  if (lambda >= 0.0f && !isinf(lambda)) return true;
+  rg_fail(ctx, RG_EINVAL, fn, "lambda is %g, expected a finite value >= 0", (double)lambda);
+  return false;
+}
+
+rg_tensor *rg_l1_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda) {
+  if (!lambda_ok(ctx, "rg_l1_penalty", lambda)) return NULL;
+  return penalty(ctx, "rg_l1_penalty", params, n, lambda, 0.0f);
+}
+
+rg_tensor *rg_l2_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda) {
+  if (!lambda_ok(ctx, "rg_l2_penalty", lambda)) return NULL;
+  return penalty(ctx, "rg_l2_penalty", params, n, 0.0f, lambda);
+}
+
+rg_tensor *rg_elastic_net_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda,
+                                  float l1_ratio) {
+  static const char fn[] = "rg_elastic_net_penalty";
+  if (!lambda_ok(ctx, fn, lambda)) return NULL;
+  if (!(l1_ratio >= 0.0f && l1_ratio <= 1.0f)) {
+    rg_fail(ctx, RG_EINVAL, fn, "l1_ratio is %g, expected a value in [0, 1]", (double)l1_ratio);
+    return NULL;
+  }
+  return penalty(ctx, fn, params, n, lambda * l1_ratio, lambda * (1.0f - l1_ratio));
+}
+
+rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord) {
+  static const char fn[] = "rg_norm";
+  if (!rg_check(ctx, fn, "x", x)) return NULL;
+  if (ord != 1.0f && ord != 2.0f && ord != INFINITY) {
+    rg_fail(ctx, RG_EINVAL, fn, "ord is %g, expected 1, 2 or INFINITY", (double)ord);
+    return NULL;
+  }
+  rg_tensor *y = rg_new_output(ctx, fn, rg_shape1(1), &x, 1);
+  if (!y) return NULL;
+  if (ord == 1.0f)
+    y->data[0] = rg_reduce(ctx, ctx->k->asum, x->numel, x->data);
+  else if (ord == 2.0f)
+    y->data[0] = sqrtf(rg_reduce(ctx, ctx->k->sumsq, x->numel, x->data));
+  else
+    y->data[0] = rg_reduce_amax(ctx, x->numel, x->data);
+  rg_node *node = rg_record(ctx, RG_OP_NORM, y, &x, 1);
+  if (node) node->attr[0] = ord;
+  return y;
+}
+
+void rg_bwd_NORM(rg_ctx *ctx, const rg_node *node) {
+  rg_tensor *x = node->in[0];
+  float *dx = rg_grad_buf(ctx, x);
+  float g = node->out->grad[0], value = node->out->data[0], ord = node->attr[0];
+  if (!dx) return;
+  if (ord == 1.0f)
+    ctx->k->sign_acc(x->numel, g, x->data, dx);
+  else if (ord == 2.0f) {
+    if (value > 0.0f) ctx->k->axpy(x->numel, g / value, x->data, dx);
+  } else
+    ctx->k->amax_bwd(x->numel, value, g, x->data, dx);
+}

@@ -1,0 +1,151 @@
+/* Gradient check by central differences. The loss function is evaluated with
+ * recording off and with the dropout stream rewound before every call, so
+ * dropout masks repeat; buffers it changes (batch-norm running statistics)
+ * are restored at the end. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+static const char fn_name[] = "rg_gradcheck";
+
+struct probe {
+  rg_ctx *ctx;
+  rg_loss_fn fn;
+  void *user;
+  uint64_t stream;
+};
+
+/* The loss at the current parameter values, or NAN if fn failed. */
+static double eval_loss(struct probe *p) {
+  rg_tape_reset(p->ctx);
+  p->ctx->dropout_stream = p->stream;
+  bool was = rg_set_grad_enabled(p->ctx, false);
+  rg_tensor *loss = p->fn(p->ctx, p->user);
+  rg_set_grad_enabled(p->ctx, was);
+  if (!loss || p->ctx->status != RG_OK || loss->numel != 1) return NAN;
+  return loss->data[0];
+}
+
+static bool params_ok(rg_ctx *ctx, rg_loss_fn fn, rg_tensor *const *params, int n) {
+  if (!rg_ctx_ok(ctx)) return false;
+  if (!fn || !params || n < 1) {
+    rg_fail(ctx, RG_EINVAL, fn_name, "fn, params and n >= 1 are required (n is %d)", n);
+    return false;
+  }
+  for (int i = 0; i < n; i++)
+    if (!rg_check(ctx, fn_name, "params[i]", params[i]) || params[i]->kind != RG_PARAM) {
+      rg_fail(ctx, RG_EINVAL, fn_name, "params[%d] is not a parameter", i);
+      return false;
+    }
+  return true;
+}
+
+/* Copies of the analytic gradients and of every buffer, in one block. */
+static float *snapshot(rg_ctx *ctx, rg_tensor *const *params, int n, size_t *len) {
+  size_t total = 0;
+  for (int i = 0; i < n; i++) total += (size_t)params[i]->numel;
+  for (int i = 0; i < ctx->n_params; i++)
+    if (ctx->params[i]->kind == RG_BUFFER) total += (size_t)ctx->params[i]->numel;
+  *len = total;
+  float *copy = rg_heap_alloc(ctx, fn_name, total * sizeof(float));
+  if (!copy) return NULL;
+  float *at = copy;
+  for (int i = 0; i < n; i++, at += params[i - 1]->numel)
+    memcpy(at, params[i]->grad, (size_t)params[i]->numel * sizeof(float));
+  for (int i = 0; i < ctx->n_params; i++)
+    if (ctx->params[i]->kind == RG_BUFFER) {
+      memcpy(at, ctx->params[i]->data, (size_t)ctx->params[i]->numel * sizeof(float));
+      at += ctx->params[i]->numel;
+    }
+  return copy;
+}
+
+static void restore_buffers(rg_ctx *ctx, const float *at) {
+  for (int i = 0; i < ctx->n_params; i++)
+    if (ctx->params[i]->kind == RG_BUFFER) {
+      memcpy(ctx->params[i]->data, at, (size_t)ctx->params[i]->numel * sizeof(float));
+      at += ctx->params[i]->numel;
+    }
+}
+
+/* Checks one element; returns -1 for a kink skip, 0 pass, 1 fail. */
+static int check_element(struct probe *p, float *w, double analytic, double f0,
+                         const rg_gradcheck_opts *o, double *err) {
+  float orig = *w;
+  float h = (float)(o->eps * fmax(1.0, fabs(orig)));
+  float up = orig + h, down = orig - h;
+  *w = up;
+  double fp = eval_loss(p);
+  *w = down;
+  double fm = eval_loss(p);
+  *w = orig;
+  double hp = (double)up - orig, hm = (double)orig - down;
+  if (!isfinite(f0) || !isfinite(fp) || !isfinite(fm)) return 2;
+  double numeric = (fp - fm) / (hp + hm);
+  double tol = o->atol + o->rtol * fabs(numeric);
+  *err = fabs(analytic - numeric);
+  if (*err <= tol) return 0;
+  /* One-sided slopes that disagree far beyond the tolerance mean a kink
+   * between up and down: the central difference is meaningless there. */
+  double right = (fp - f0) / hp, left = (f0 - fm) / hm;
+  return fabs(right - left) > 4.0 * tol ? -1 : 1;
+}
+
+rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const *params, int n,
+                       const rg_gradcheck_opts *opts, rg_gradcheck_report *report) {
+  rg_gradcheck_report r = {0};
+  if (report) *report = r;
+  if (!params_ok(ctx, fn, params, n)) return ctx ? ctx->status : RG_EINVAL;
+  rg_gradcheck_opts o = {1e-2, 1e-3, 1e-2, 0};
+  if (opts) o = *opts;
+  if (o.eps <= 0) o.eps = 1e-2;
+  struct probe p = {ctx, fn, user, ctx->dropout_stream};
+  size_t len;
+  for (int i = 0; i < n; i++) memset(params[i]->grad, 0, (size_t)params[i]->numel * sizeof(float));
+  rg_tape_reset(ctx);
+  ctx->dropout_stream = p.stream;
+  rg_tensor *loss = fn(ctx, user);
+  if (rg_backward(ctx, loss) != RG_OK) return ctx->status;
+  float *saved = snapshot(ctx, params, n, &len);
+  if (!saved) return ctx->status;
+  const float *analytic = saved;
+  size_t grads_len = 0;
+  for (int i = 0; i < n; i++) grads_len += (size_t)params[i]->numel;
+  double f0 = eval_loss(&p);
+  rg_status st = RG_OK;
+  for (int i = 0; i < n && st == RG_OK; i++) {
+    rg_tensor *t = params[i];
+    int64_t stride = (o.max_elems > 0 && t->numel > o.max_elems) ? t->numel / o.max_elems : 1;
+    for (int64_t e = 0; e < t->numel; e += stride) {
+      double err = 0;
+      int verdict = check_element(&p, &t->data[e], analytic[e], f0, &o, &err);
+      if (verdict == 2) {
+        rg_fail(ctx, RG_ENONFINITE, fn_name, "the loss is not finite near %s[%lld]", t->name,
+                (long long)e);
+        st = RG_ENONFINITE;
+        break;
+      }
+      if (verdict < 0) {
+        r.skipped_kinks++;
+        continue;
+      }
+      r.checked++;
+      r.failed += verdict;
+      if (err > r.max_abs_err) r.max_abs_err = err, r.worst = t, r.worst_index = e;
+    }
+    analytic += t->numel;
+  }
+  restore_buffers(ctx, saved + grads_len);
+  rg_heap_free(ctx, saved, len * sizeof(float));
+  rg_tape_reset(ctx);
+  if (report) *report = r;
+  if (st == RG_OK && r.failed > 0) {
+    rg_fail(ctx, RG_EINVAL, fn_name, "%lld of %lld elements differ; worst %s[%lld], |error| %g",
+            (long long)r.failed, (long long)r.checked, r.worst->name, (long long)r.worst_index,
+            r.max_abs_err);
+    st = RG_EINVAL;
+  }
+  return st;
+}
