@@ -1,0 +1,39 @@
+/* 16-lane transcendentals: SLEEF's AVX-512F FMA variants (bit-identical to the
+ * purecfma functions of the scalar reference) and the regrad formulations of
+ * src/scalar/math.h, operation for operation. */
+#ifndef RG_AVX512_VMATH_H
+#define RG_AVX512_VMATH_H
+#include <sleef.h>
+
+#include "scalar/math.h" /* RG_TANH_CAP, RG_GELU_C0, RG_GELU_C1 */
+#include "simd.h"
+
+static inline __m512 rg_v_exp(__m512 x) { return Sleef_expf16_u10avx512f(x); }
+static inline __m512 rg_v_log(__m512 x) { return Sleef_logf16_u10avx512f(x); }
+static inline __m512 rg_v_log1p(__m512 x) { return Sleef_log1pf16_u10avx512f(x); }
+
+/* logf of one value through the vector function, for per-row scalars. */
+static inline float rg_v_log1(float x) { return _mm512_cvtss_f32(rg_v_log(rg_splat(x))); }
+
+/* rg_tanhf: copysign(e / (e + 2), x) with e = expm1(2 min(|x|, 10)); the
+ * ordered compare lets a NaN pass the cap unchanged. */
+static inline __m512 rg_v_tanh(__m512 x) {
+  __m512 cap = rg_splat(RG_TANH_CAP);
+  __m512 a = rg_abs(x);
+  a = _mm512_mask_mov_ps(a, rg_gt(a, cap), cap);
+  __m512 e = Sleef_expm1f16_u10avx512f(_mm512_add_ps(a, a));
+  return rg_copysign(_mm512_div_ps(e, _mm512_add_ps(e, rg_splat(2.0f))), x);
+}
+
+/* rg_sigmoidf: 1 / (1 + exp(-x)). */
+static inline __m512 rg_v_sigmoid(__m512 x) {
+  __m512 one = rg_splat(1.0f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, rg_v_exp(rg_neg(x))));
+}
+
+/* rg_gelu_u: c0 * fma(c1, (x * x) * x, x). */
+static inline __m512 rg_v_gelu_u(__m512 x) {
+  __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+  return _mm512_mul_ps(rg_splat(RG_GELU_C0), _mm512_fmadd_ps(rg_splat(RG_GELU_C1), x3, x));
+}
+#endif

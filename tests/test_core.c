@@ -1,0 +1,202 @@
+/* Context, tensors, tape semantics, Philox known answers and the
+ * zero-allocation steady state. */
+#define RG_TEST_MAIN
+#include <math.h>
+
+#include "core/philox.h"
+#include "helpers.h"
+
+/* Random123's kat_vectors for philox4x32-10: counter, key, expected. */
+Test(philox, known_answers) {
+  static const uint32_t kat[3][10] = {
+      {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+      {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d,
+       0x41c83b0e, 0xa20bc7c6, 0x6d5451fd},
+      {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09,
+       0x94fdcceb, 0x5001e420, 0x24126ea1},
+  };
+  for (int v = 0; v < 3; v++) {
+    uint32_t out[4];
+    rg_philox4x32_10(kat[v], kat[v] + 4, out);
+    for (int i = 0; i < 4; i++)
+      cr_assert_eq(out[i], kat[v][6 + i], "vector %d word %d: %08x", v, i, out[i]);
+  }
+}
+
+Test(ctx, defaults_and_isa_choice) {
+  rg_ctx *ctx = rg_ctx_new(NULL);
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert(rg_isa_supported(rg_ctx_isa(ctx)));
+  cr_assert(rg_is_training(ctx));
+  cr_assert_eq(rg_set_isa(ctx, "scalar"), RG_OK);
+  cr_assert_str_eq(rg_ctx_isa(ctx), "scalar");
+  cr_assert_eq(rg_set_isa(ctx, "sse9"), RG_EINVAL);
+  cr_assert(strstr(rg_ctx_message(ctx), "rg_set_isa: unknown ISA \"sse9\""), "%s",
+            rg_ctx_message(ctx));
+  cr_assert_str_eq(rg_ctx_isa(ctx), "scalar", "a failed switch keeps the previous ISA");
+  rg_ctx_free(ctx);
+}
+
+Test(ctx, bad_config_is_reported_not_fatal) {
+  rg_config cfg = {.isa = "mmx"};
+  rg_ctx *ctx = rg_ctx_new(&cfg);
+  cr_assert(ctx);
+  cr_assert_eq(rg_ctx_status(ctx), RG_EINVAL);
+  cr_assert(strstr(rg_ctx_message(ctx), "rg_ctx_new"));
+  cr_assert_null(rg_tensor_new(ctx, rg_shape1(3), NULL), "ops fail while the error is pending");
+  rg_ctx_free(ctx);
+  cfg = (rg_config){.threads = -2};
+  ctx = rg_ctx_new(&cfg);
+  cr_assert_eq(rg_ctx_status(ctx), RG_EINVAL);
+  cr_assert(strstr(rg_ctx_message(ctx), "threads is -2"), "%s", rg_ctx_message(ctx));
+  rg_ctx_free(ctx);
+}
+
+Test(ctx, unavailable_isa_is_unsupported) {
+  const char *missing = NULL;
+  static const char *const all[] = {"avx2", "avx512", "neon"};
+  for (int i = 0; i < 3; i++)
+    if (!rg_isa_supported(all[i])) missing = all[i];
+  if (!missing) cr_skip_test("every ISA is available here");
+  rg_ctx *ctx = th_ctx(0);
+  cr_assert_eq(rg_set_isa(ctx, missing), RG_EUNSUPPORTED);
+  cr_assert(strstr(rg_ctx_message(ctx), missing));
+  rg_ctx_free(ctx);
+}
+
+Test(tensor, shapes_are_validated) {
+  rg_ctx *ctx = th_ctx(0);
+  cr_assert_null(rg_tensor_new(ctx, rg_shape2(3, 0), NULL));
+  cr_assert_eq(rg_ctx_status(ctx), RG_EINVAL);
+  cr_assert(strstr(rg_ctx_message(ctx), "rg_tensor_new: shape dimension 1 is 0"), "%s",
+            rg_ctx_message(ctx));
+  rg_ctx_clear_error(ctx);
+  rg_shape bad_rank = {5, {1, 1, 1, 1}};
+  cr_assert_null(rg_tensor_new(ctx, bad_rank, NULL));
+  cr_assert_eq(rg_ctx_status(ctx), RG_EINVAL);
+  rg_ctx_clear_error(ctx);
+  cr_assert_null(rg_tensor_new(ctx, rg_shape3(1ll << 40, 1ll << 20, 1 << 10), NULL));
+  cr_assert_eq(rg_ctx_status(ctx), RG_EOVERFLOW);
+  rg_ctx_clear_error(ctx);
+  cr_assert_null(rg_param_new(ctx, "", rg_shape1(2), NULL));
+  cr_assert_eq(rg_ctx_status(ctx), RG_EINVAL);
+  rg_ctx_clear_error(ctx);
+  cr_assert(rg_param_new(ctx, "w", rg_shape1(2), NULL));
+  cr_assert_null(rg_param_new(ctx, "w", rg_shape1(2), NULL));
+  cr_assert(strstr(rg_ctx_message(ctx), "\"w\" is already taken"));
+  rg_ctx_clear_error(ctx);
+  float data[6] = {1, 2, 3, 4, 5, 6};
+  rg_tensor *t = rg_tensor_new(ctx, rg_shape2(2, 3), data);
+  cr_assert_eq(rg_tensor_numel(t), 6);
+  cr_assert_eq(rg_tensor_shape(t).dim[1], 3);
+  cr_assert_eq(rg_tensor_data(t)[5], 6.0f);
+  cr_assert_null(rg_tensor_grad(t));
+  cr_assert_eq(rg_param_find(ctx, "w"), rg_params(ctx, NULL)[0]);
+  rg_ctx_free(ctx);
+}
+
+/* x feeds two ops; dx must be the sum of both contributions. */
+Test(tape, gradients_accumulate_over_uses) {
+  rg_ctx *ctx = th_ctx(0);
+  float xv[3] = {1, -2, 3};
+  rg_tensor *x = rg_param_new(ctx, "x", rg_shape1(3), xv);
+  rg_tensor *loss = rg_sum(ctx, rg_add(ctx, rg_mul(ctx, x, x), rg_scale(ctx, x, 5.0f)));
+  cr_assert_eq(rg_backward(ctx, loss), RG_OK, "%s", rg_ctx_message(ctx));
+  for (int i = 0; i < 3; i++) cr_assert_eq(rg_tensor_grad(x)[i], 2 * xv[i] + 5);
+  /* Parameter gradients accumulate across backward passes until zeroed. */
+  rg_tape_reset(ctx);
+  loss = rg_sum(ctx, x);
+  rg_backward(ctx, loss);
+  for (int i = 0; i < 3; i++) cr_assert_eq(rg_tensor_grad(x)[i], 2 * xv[i] + 6);
+  rg_zero_grad(ctx);
+  cr_assert_eq(rg_tensor_grad(x)[0], 0.0f);
+  rg_ctx_free(ctx);
+}
+
+Test(tape, no_grad_records_nothing) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = rg_param_new(ctx, "w", rg_shape2(4, 3), NULL);
+  rg_tensor *x = rg_tensor_new(ctx, rg_shape2(2, 3), NULL);
+  cr_assert(rg_set_grad_enabled(ctx, false));
+  rg_tensor *y = rg_sum(ctx, rg_relu(ctx, rg_linear(ctx, x, w, NULL)));
+  cr_assert(y);
+  cr_assert_eq(rg_ctx_stats(ctx).tape_nodes, 0);
+  cr_assert_eq(rg_backward(ctx, y), RG_ESTATE);
+  cr_assert(strstr(rg_ctx_message(ctx), "not recorded"));
+  rg_ctx_free(ctx);
+}
+
+Test(tape, backward_twice_and_stale_tensors) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = rg_param_new(ctx, "w", rg_shape1(3), NULL);
+  rg_tensor *loss = rg_sum(ctx, rg_tanh(ctx, w));
+  cr_assert_eq(rg_backward(ctx, loss), RG_OK);
+  cr_assert_eq(rg_backward(ctx, loss), RG_ESTATE);
+  cr_assert(strstr(rg_ctx_message(ctx), "already ran"));
+  rg_ctx_clear_error(ctx);
+  rg_tensor *h = rg_relu(ctx, w);
+  rg_tape_reset(ctx);
+  cr_assert_null(rg_relu(ctx, h));
+  cr_assert_eq(rg_ctx_status(ctx), RG_ESTATE);
+  cr_assert(strstr(rg_ctx_message(ctx), "rg_relu: x is a stale tensor"), "%s", rg_ctx_message(ctx));
+  rg_ctx_clear_error(ctx);
+  cr_assert(rg_relu(ctx, w), "the context works after the error is cleared");
+  rg_ctx_free(ctx);
+}
+
+Test(tape, loss_must_be_scalar) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = rg_param_new(ctx, "w", rg_shape1(3), NULL);
+  cr_assert_eq(rg_backward(ctx, rg_relu(ctx, w)), RG_ESHAPE);
+  rg_ctx_free(ctx);
+}
+
+/* A training step whose shapes do not change allocates nothing after the
+ * first: linear, batch norm, relu, dropout, cross-entropy and an L2 penalty. */
+Test(tape, steady_state_steps_do_not_allocate) {
+  rg_ctx *ctx = th_ctx(3);
+  rg_tensor *w1 = rg_param_new(ctx, "w1", rg_shape2(32, 20), NULL);
+  rg_tensor *b1 = rg_param_new(ctx, "b1", rg_shape1(32), NULL);
+  rg_tensor *g = rg_param_new(ctx, "g", rg_shape1(32), NULL);
+  rg_tensor *be = rg_param_new(ctx, "be", rg_shape1(32), NULL);
+  rg_tensor *rm = rg_buffer_new(ctx, "rm", rg_shape1(32), NULL);
+  rg_tensor *rv = rg_buffer_new(ctx, "rv", rg_shape1(32), NULL);
+  rg_tensor *w2 = rg_param_new(ctx, "w2", rg_shape2(5, 32), NULL);
+  th_fill(rg_tensor_data(w1), 640, 1, -0.3f, 0.3f);
+  th_fill(rg_tensor_data(w2), 160, 2, -0.3f, 0.3f);
+  for (int i = 0; i < 32; i++) rg_tensor_data(g)[i] = 1, rg_tensor_data(rv)[i] = 1;
+  static float xs[16 * 20];
+  int32_t labels[16];
+  th_fill(xs, 16 * 20, 4, -1, 1);
+  for (int i = 0; i < 16; i++) labels[i] = i % 5;
+  uint64_t after_second = 0;
+  for (int step = 0; step < 12; step++) {
+    rg_tensor *x = rg_tensor_new(ctx, rg_shape2(16, 20), xs);
+    rg_tensor *h = rg_linear(ctx, x, w1, b1);
+    h = rg_dropout(ctx, rg_relu(ctx, rg_batch_norm(ctx, h, g, be, rm, rv, 0.1f, 1e-5f)), 0.2f);
+    rg_tensor *wl[2] = {w1, w2};
+    rg_tensor *loss = rg_add(ctx, rg_cross_entropy(ctx, rg_linear(ctx, h, w2, NULL), labels, 0),
+                             rg_l2_penalty(ctx, wl, 2, 1e-3f));
+    cr_assert_eq(rg_backward(ctx, loss), RG_OK, "%s", rg_ctx_message(ctx));
+    rg_tape_reset(ctx);
+    rg_zero_grad(ctx);
+    if (step == 1) after_second = rg_ctx_stats(ctx).heap_allocs;
+  }
+  cr_assert_eq(rg_ctx_stats(ctx).heap_allocs, after_second, "%llu allocations after step 2",
+               (unsigned long long)(rg_ctx_stats(ctx).heap_allocs - after_second));
+  rg_ctx_free(ctx);
+}
+
+/* NaN and infinity pass through ops and backward without crashing. */
+Test(tape, non_finite_values_propagate) {
+  rg_ctx *ctx = th_ctx(0);
+  float v[4] = {NAN, INFINITY, -INFINITY, 1.0f};
+  rg_tensor *w = rg_param_new(ctx, "w", rg_shape2(1, 4), v);
+  int32_t label = 3;
+  rg_tensor *loss = rg_cross_entropy(ctx, rg_tanh(ctx, w), &label, 0.0f);
+  cr_assert(loss);
+  cr_assert(isnan(rg_tensor_data(loss)[0]));
+  cr_assert_eq(rg_backward(ctx, loss), RG_OK);
+  cr_assert(isnan(rg_tensor_grad(w)[0]));
+  rg_ctx_free(ctx);
+}
