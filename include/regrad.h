@@ -292,6 +292,101 @@ typedef struct rg_gradcheck_report {
 rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const *params,
                        int n, const rg_gradcheck_opts *opts, rg_gradcheck_report *report);
 
+/* ------------------------------------------------------------------ data */
+
+/* A labelled dataset in memory: x [n, features] as float32 (pixels scaled
+ * to [0, 1] by the loaders), y [n] int32 class labels in [0, classes). The
+ * dataset owns its arrays; rows, cols describe the image (features =
+ * rows * cols). */
+typedef struct rg_dataset {
+  int64_t n, features;
+  int rows, cols, classes;
+  float *x;
+  int32_t *y;
+} rg_dataset;
+
+/* Reads an IDX image file (magic 0x00000803, u8 [n, rows, cols]) and an IDX
+ * label file (magic 0x00000801, u8 [n]), plain or gzip-compressed (detected
+ * from the content), into a dataset with pixels scaled by 1/255. The magic
+ * numbers, dimensions and the sizes against the file length are validated:
+ * RG_EFORMAT with the file name and what is wrong; RG_EIO when a file cannot
+ * be opened or read. The counts of the two files must agree. */
+rg_dataset *rg_dataset_load_idx(rg_ctx *ctx, const char *images_path, const char *labels_path);
+
+/* Loads the training or test part of an MNIST-format directory: dir holds
+ * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
+ * and t10k-labels-idx1-ubyte, each optionally with a .gz suffix. NULL dir
+ * means RG_DEFAULT_DATA_DIR, where Debian's dataset-fashion-mnist installs
+ * Fashion-MNIST. */
+#define RG_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+rg_dataset *rg_dataset_load_mnist(rg_ctx *ctx, const char *dir, bool train);
+
+/* A dataset of the given rows of src (copied), e.g. a split or a fold. */
+rg_dataset *rg_dataset_subset(rg_ctx *ctx, const rg_dataset *src, const int64_t *rows, int64_t n);
+void rg_dataset_free(rg_dataset *ds);
+
+/* A deterministic permutation of 0..n-1 from (seed, stream) via Philox,
+ * written to perm (Fisher-Yates). */
+void rg_permutation(uint64_t seed, uint64_t stream, int64_t n, int64_t *perm);
+
+/* Shuffles (seed) and splits src into train and validation parts, the last
+ * round(val_fraction * n) shuffled rows going to validation; val_fraction in
+ * [0, 1). */
+rg_status rg_dataset_split(rg_ctx *ctx, const rg_dataset *src, double val_fraction, uint64_t seed,
+                           rg_dataset **train, rg_dataset **val);
+
+/* Standardization fitted on one dataset and applied to others: x' = (x -
+ * mean) / std with a single mean and std over all features and rows of the
+ * fitting set (std floored at 1e-6). */
+typedef struct rg_standardizer {
+  float mean, std;
+} rg_standardizer;
+rg_standardizer rg_standardizer_fit(const rg_dataset *ds);
+void rg_standardizer_apply(rg_ctx *ctx, const rg_standardizer *st, rg_dataset *ds);
+
+/* K-fold cross-validation over n rows (shuffled by seed): fold k in
+ * [0, folds) yields validation rows (about n / folds) and training rows (the
+ * rest); every row is validation in exactly one fold. The arrays must hold n
+ * entries; counts are written to *n_train, *n_val. folds >= 2. */
+rg_status rg_kfold(rg_ctx *ctx, int64_t n, int folds, int k, uint64_t seed, int64_t *train_rows,
+                   int64_t *n_train, int64_t *val_rows, int64_t *n_val);
+
+/* Minibatches over a dataset: each epoch visits every row once, in an order
+ * shuffled from (seed, epoch) when shuffle is set; the last batch may be
+ * smaller. rg_batcher_next fills x [b, features] and y [b] in buffers
+ * allocated once by rg_batcher_new, so iterating allocates nothing; it
+ * returns the batch size, or 0 at the end of the epoch (the next call starts
+ * the next epoch). */
+typedef struct rg_batcher rg_batcher;
+rg_batcher *rg_batcher_new(rg_ctx *ctx, const rg_dataset *ds, int64_t batch, bool shuffle,
+                           uint64_t seed);
+int64_t rg_batcher_next(rg_batcher *b, const float **x, const int32_t **y);
+int64_t rg_batcher_epoch(const rg_batcher *b);
+void rg_batcher_free(rg_batcher *b);
+
+/* ----------------------------------------------------------- checkpoints */
+
+/* Training progress saved beside the tensors. */
+typedef struct rg_train_state {
+  int64_t step, epoch, optim_steps;
+} rg_train_state;
+
+/* Saves every parameter and buffer of the context (optimizer state lives in
+ * buffers), the seed, the dropout stream counter and *st. Format: a
+ * versioned header, then sections each with a CRC32; written to a temporary
+ * file in the same directory, fsynced, renamed over path, and the directory
+ * fsynced, so a crash leaves either the old or the new file. RG_EIO on
+ * write failure (path untouched). */
+rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state *st);
+
+/* Loads a checkpoint into a context holding the same model (the same
+ * parameter and buffer names and shapes, in any creation order; create the
+ * optimizer first so its state buffers exist). Everything is validated
+ * before anything is changed: RG_EFORMAT for a bad magic, version, CRC,
+ * truncation or size; RG_ESHAPE naming the first tensor that is missing,
+ * extra or shaped differently. st may be NULL. */
+rg_status rg_checkpoint_load(rg_ctx *ctx, const char *path, rg_train_state *st);
+
 #ifdef __cplusplus
 }
 #endif
