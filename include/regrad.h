@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -291,6 +292,252 @@ typedef struct rg_gradcheck_report {
  * (with the worst element in the message) otherwise. Resets the tape. */
 rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const *params,
                        int n, const rg_gradcheck_opts *opts, rg_gradcheck_report *report);
+
+/* -------------------------------------------------------- initialization */
+/* Every initializer draws from Philox keyed by (seed, a stream derived from
+ * the parameter's name, element index), so a parameter gets the same values
+ * whatever the creation order, ISA or thread count. Each returns RG_OK or an
+ * error (RG_EINVAL for a bad argument, naming it). */
+
+typedef enum rg_nonlinearity {
+  RG_LINEAR,
+  RG_RELU,
+  RG_LEAKY_RELU,
+  RG_TANH,
+  RG_SIGMOID
+} rg_nonlinearity;
+
+/* PyTorch's calculate_gain: linear and sigmoid 1, relu sqrt(2), tanh 5/3,
+ * leaky_relu sqrt(2 / (1 + a^2)) with slope a. */
+float rg_calculate_gain(rg_nonlinearity nl, float a);
+
+/* fan_in and fan_out of a weight [out, in, ...]: in * receptive field and
+ * out * receptive field (rank 1: both are the length). */
+void rg_fans(const rg_tensor *t, int64_t *fan_in, int64_t *fan_out);
+
+rg_status rg_init_zeros(rg_ctx *ctx, rg_tensor *t);
+rg_status rg_init_constant(rg_ctx *ctx, rg_tensor *t, float value);
+/* U[lo, hi). */
+rg_status rg_init_uniform(rg_ctx *ctx, rg_tensor *t, float lo, float hi);
+/* N(mean, std^2). */
+rg_status rg_init_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std);
+/* N(mean, std^2) restricted to [lo, hi] (values outside are redrawn from
+ * further streams until inside). */
+rg_status rg_init_trunc_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std, float lo,
+                               float hi);
+/* Glorot: U(-b, b), b = gain sqrt(6 / (fan_in + fan_out)); normal std =
+ * gain sqrt(2 / (fan_in + fan_out)). */
+rg_status rg_init_xavier_uniform(rg_ctx *ctx, rg_tensor *t, float gain);
+rg_status rg_init_xavier_normal(rg_ctx *ctx, rg_tensor *t, float gain);
+/* He: std = gain / sqrt(fan), gain = rg_calculate_gain(nl, a); uniform
+ * bound sqrt(3) std. */
+typedef enum rg_fan_mode { RG_FAN_IN, RG_FAN_OUT } rg_fan_mode;
+rg_status rg_init_kaiming_uniform(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
+                                  rg_nonlinearity nl);
+rg_status rg_init_kaiming_normal(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
+                                 rg_nonlinearity nl);
+/* A (semi-)orthogonal matrix of shape [rows, numel / rows] times gain, by
+ * modified Gram-Schmidt on a normal draw (in double precision). */
+rg_status rg_init_orthogonal(rg_ctx *ctx, rg_tensor *t, float gain);
+
+/* ----------------------------------------------------------- optimizers */
+
+typedef enum rg_optim_kind { RG_SGD, RG_ADAM, RG_ADAMW } rg_optim_kind;
+
+/* Optimizer settings, PyTorch semantics. SGD: momentum, dampening,
+ * nesterov; weight_decay is coupled (g += wd w before momentum) unless
+ * decoupled is set (w -= lr wd w). Adam: beta1, beta2, eps (0 means 0.9,
+ * 0.999, 1e-8), weight_decay coupled. AdamW: weight_decay decoupled, w -=
+ * lr wd w; with decay_schedule_only, w -= (lr / lr0) wd w, the schedule
+ * factor alone (Loshchilov & Hutter). prox_l1 and prox_l2 add proximal
+ * steps after the update: w = soft_threshold(w, lr prox_l1) / (1 + lr
+ * prox_l2), the exact-zero form of L1 and elastic net. */
+typedef struct rg_optim_config {
+  rg_optim_kind kind;
+  float lr;
+  float momentum, dampening;
+  bool nesterov;
+  float beta1, beta2, eps;
+  float weight_decay;
+  bool decoupled;
+  bool decay_schedule_only;
+  float prox_l1, prox_l2;
+} rg_optim_config;
+
+/* Per-group overrides: a group may turn decay and the proximal steps off
+ * (e.g. for biases and batch-norm parameters). */
+typedef struct rg_param_group {
+  float weight_decay, prox_l1, prox_l2;
+} rg_param_group;
+
+typedef struct rg_optim rg_optim;
+
+/* Creates an optimizer; its state buffers are made by rg_optim_add. */
+rg_optim *rg_optim_new(rg_ctx *ctx, const rg_optim_config *cfg);
+/* Adds parameters as one group; group NULL takes the config's decay and
+ * proximal settings. The state (momentum, moments) is allocated here, once,
+ * as buffers named "<param>.momentum", "<param>.exp_avg", "<param>.exp_avg_sq"
+ * so checkpoints carry it. A parameter may be in one group only. */
+rg_status rg_optim_add(rg_optim *opt, rg_tensor *const *params, int n, const rg_param_group *group);
+/* Adds every parameter: rank >= 2 ones with the config's decay, rank-1 ones
+ * (biases, batch-norm gamma and beta) with none. */
+rg_status rg_optim_add_all(rg_optim *opt);
+/* One update of every parameter with learning rate lr (from a schedule) and
+ * the gradient multiplied by grad_scale (a clipping coefficient, 1 for
+ * none): the scale is fused into the update, no extra pass. */
+rg_status rg_optim_step(rg_optim *opt, float lr, float grad_scale);
+/* Steps taken (Adam's bias-correction t); settable after loading a
+ * checkpoint. */
+int64_t rg_optim_steps(const rg_optim *opt);
+void rg_optim_set_steps(rg_optim *opt, int64_t steps);
+void rg_optim_free(rg_optim *opt);
+
+/* -------------------------------------------------------- LR schedules */
+/* lr(t) for step t >= 0, a pure function (formulas in docs/schedules.md):
+ * constant lr0; step lr0 gamma^floor(t / step_size); multistep lr0 gamma^(number of
+ * milestones <= t); exponential lr0 gamma^t; polynomial (lr0 - lr_min)
+ * (1 - min(t, T)/T)^power + lr_min; inverse time lr0 / (1 + k t); cosine
+ * lr_min + (lr0 - lr_min)(1 + cos(pi min(t, T)/T)) / 2. With warmup_steps W
+ * > 0, steps t < W use lr0 (f + (1 - f) t / W) with f = warmup_start and the
+ * schedule then runs on t - W. */
+typedef enum rg_sched_kind {
+  RG_SCHED_CONSTANT,
+  RG_SCHED_STEP,
+  RG_SCHED_MULTISTEP,
+  RG_SCHED_EXPONENTIAL,
+  RG_SCHED_POLYNOMIAL,
+  RG_SCHED_INVERSE_TIME,
+  RG_SCHED_COSINE
+} rg_sched_kind;
+
+#define RG_MAX_MILESTONES 8
+typedef struct rg_schedule {
+  rg_sched_kind kind;
+  float lr0;
+  int64_t step_size;
+  float gamma;
+  int64_t milestones[RG_MAX_MILESTONES];
+  int n_milestones;
+  float power, k, lr_min;
+  int64_t total_steps;
+  int64_t warmup_steps;
+  float warmup_start;
+} rg_schedule;
+
+/* Validates a schedule: RG_EINVAL naming the field otherwise. */
+rg_status rg_schedule_check(rg_ctx *ctx, const rg_schedule *s);
+/* The learning rate at step t (the schedule must be valid). */
+float rg_schedule_lr(const rg_schedule *s, int64_t t);
+
+/* ---------------------------------------------------- gradient clipping */
+
+/* What a clipper does when a gradient holds NaN or infinity: fail with
+ * RG_ENONFINITE (gradients untouched), skip the step (result.skip set; the
+ * caller must not step), zero the gradients, or propagate them unchanged. */
+typedef enum rg_nonfinite {
+  RG_NONFINITE_ERROR,
+  RG_NONFINITE_SKIP,
+  RG_NONFINITE_ZERO,
+  RG_NONFINITE_PROPAGATE
+} rg_nonfinite;
+
+/* One fused pass over the gradients of params: per tensor the L2, L1 and
+ * L-infinity norms and (rank >= 2) the L2 norm of every row, the global norms
+ * (tensor results combined in list order) and whether all are finite.
+ * Arrays are owned by the report and reused by the next call. */
+typedef struct rg_grad_report {
+  int n;
+  float global_l2, global_l1, global_linf;
+  bool finite;
+  float *tensor_l2, *tensor_l1, *tensor_linf; /* [n] */
+} rg_grad_report;
+
+/* Result of a clipper: the norm it measured before clipping (the global
+ * norm for by-norm clippers, max |g| for by-value), the coefficient it
+ * applied (or, with defer_scale, that the caller must pass to
+ * rg_optim_step), how many tensors / rows it clipped, and skip. */
+typedef struct rg_clip_result {
+  float norm, scale;
+  int64_t clipped;
+  bool finite, skip;
+} rg_clip_result;
+
+typedef struct rg_clip_opts {
+  rg_nonfinite nonfinite;
+  bool defer_scale; /* global-norm clippers: leave gradients, return scale */
+} rg_clip_opts;
+
+/* g = clamp(g, -clip, clip), clip > 0. */
+rg_status rg_clip_grad_value(rg_ctx *ctx, rg_tensor *const *params, int n, float clip,
+                             const rg_clip_opts *o, rg_clip_result *r);
+/* PyTorch clip_grad_norm_: norm over all gradients (type 1, 2 or INFINITY),
+ * scale = min(1, max_norm / (norm + 1e-6)); max_norm >= 0 (negative:
+ * RG_EINVAL). r->norm is the pre-clip norm. */
+rg_status rg_clip_grad_norm(rg_ctx *ctx, rg_tensor *const *params, int n, float max_norm,
+                            float norm_type, const rg_clip_opts *o, rg_clip_result *r);
+/* Each tensor clipped to L2 norm max_norm on its own. */
+rg_status rg_clip_grad_norm_per_tensor(rg_ctx *ctx, rg_tensor *const *params, int n,
+                                       float max_norm, const rg_clip_opts *o, rg_clip_result *r);
+/* Adaptive gradient clipping (Brock et al. 2021): each row i of a rank >= 2
+ * parameter has its gradient scaled so that |g_i| <= lambda max(|w_i|, eps),
+ * eps = 1e-3; rank-1 parameters are treated as one row. exempt[i] true skips
+ * params[i] (e.g. the classifier); exempt may be NULL. */
+rg_status rg_clip_agc(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda,
+                      const bool *exempt, const rg_clip_opts *o, rg_clip_result *r);
+
+/* History-adaptive clipping: the global L2 norm is clipped to factor x an
+ * exponential moving average of past (post-clip) norms once warmup steps
+ * have been seen; and a step whose norm is more than z_threshold standard
+ * deviations above the EMA (z-score, EMA variance) is skipped (r->skip) when
+ * z_threshold > 0. */
+typedef struct rg_ema_clip_config {
+  float factor, beta;
+  int64_t warmup;
+  float z_threshold;
+} rg_ema_clip_config;
+typedef struct rg_ema_clipper rg_ema_clipper;
+rg_ema_clipper *rg_ema_clipper_new(rg_ctx *ctx, const rg_ema_clip_config *cfg);
+rg_status rg_ema_clip(rg_ema_clipper *c, rg_tensor *const *params, int n, const rg_clip_opts *o,
+                      rg_clip_result *r);
+void rg_ema_clipper_free(rg_ema_clipper *c);
+
+/* The fused statistics pass itself. */
+rg_grad_report *rg_grad_report_new(rg_ctx *ctx, int n);
+rg_status rg_grad_measure(rg_ctx *ctx, rg_tensor *const *params, int n, rg_grad_report *rep);
+void rg_grad_report_free(rg_grad_report *rep);
+
+/* ---------------------------------------------------------- diagnostics */
+
+/* Per-parameter health after each step: |g|, |w|, |dw| / |w| (dw the
+ * update of the step), and alerts: vanishing when |g| < vanish, exploding
+ * when |g| > explode or not finite. */
+typedef struct rg_param_diag {
+  const char *name;
+  float grad_norm, weight_norm, update_ratio;
+  bool vanishing, exploding;
+} rg_param_diag;
+
+typedef struct rg_diag rg_diag;
+/* Watches every parameter of the context (create after the model);
+ * thresholds 0 mean 1e-7 and 1e3. */
+rg_diag *rg_diag_new(rg_ctx *ctx, float vanish, float explode);
+/* Call after backward and before rg_optim_step (records |g| and the weights),
+ * then rg_diag_after_step after it (measures the update). */
+rg_status rg_diag_before_step(rg_diag *d);
+rg_status rg_diag_after_step(rg_diag *d);
+const rg_param_diag *rg_diag_params(const rg_diag *d, int *n);
+/* Counts of parameters flagged in the last step. */
+int rg_diag_alerts(const rg_diag *d, int *vanishing, int *exploding);
+/* CSV: "step,param,grad_norm,weight_norm,update_ratio,vanishing,exploding";
+ * one row per parameter. */
+const char *rg_diag_csv_header(void);
+int rg_diag_write_csv(const rg_diag *d, FILE *file, int64_t step);
+void rg_diag_free(rg_diag *d);
+
+/* Anomaly mode: every op checks its output in forward, and every backward
+ * rule the gradients it produced; the first non-finite value sets
+ * RG_ENONFINITE with the op name, its tape position and the shapes. */
+void rg_set_anomaly_mode(rg_ctx *ctx, bool on);
 
 /* ------------------------------------------------------------------ data */
 

@@ -29,16 +29,18 @@ RG_INLINE void mulhilo(__m256i a, uint32_t mul, __m256i *hi, __m256i *lo) {
   *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
 }
 
-/* w[k] = word k of blocks block .. block + 7 of stream (seed, stream). */
+/* w[k] = word k of blocks block .. block + 7 of stream (seed, stream). Block
+ * numbers are element indices (mod 2^64) / 4, so they count mod 2^62. */
 RG_INLINE void philox8(const struct rg_rng_key *key, uint64_t block, __m256i w[4]) {
   __m256i base = splat((uint32_t)block);
   __m256i c0 = _mm256_add_epi32(base, rg_iota());
-  /* The counter is 64 bits: carry into word 1 where word 0 wrapped, i.e.
-   * where c0 < base unsigned (compared as signed after flipping the top bit). */
+  /* Carry into word 1 where word 0 wrapped, i.e. where c0 < base unsigned
+   * (compared as signed after flipping the top bit). */
   __m256i top = splat(0x80000000u);
   __m256i wrapped =
       _mm256_cmpgt_epi32(_mm256_xor_si256(base, top), _mm256_xor_si256(c0, top));
-  __m256i c1 = _mm256_sub_epi32(splat((uint32_t)(block >> 32)), wrapped);
+  __m256i c1 = _mm256_and_si256(_mm256_sub_epi32(splat((uint32_t)(block >> 32)), wrapped),
+                                splat(0x3FFFFFFFu));
   __m256i c2 = splat((uint32_t)key->stream), c3 = splat((uint32_t)(key->stream >> 32));
   uint32_t k0 = (uint32_t)key->seed, k1 = (uint32_t)(key->seed >> 32);
   for (int round = 0; round < 10; round++) {
@@ -101,11 +103,11 @@ RG_INLINE void philox_run(int64_t n, const struct rg_rng_key *key, soa_fn soa, e
   }
   for (; i + GROUP <= n; i += GROUP) {
     group(key, (start + (uint64_t)i) >> 2, soa, ctx, v);
-    for (int q = 0; q < 4; q++) emit(ctx, i + RG_W * q, v[q], rg_all(), 0);
+    RG_UNROLL for (int q = 0; q < 4; q++) emit(ctx, i + RG_W * q, v[q], rg_all(), 0);
   }
   if (i < n) {
     group(key, (start + (uint64_t)i) >> 2, soa, ctx, v);
-    for (int q = 0; q < 4; q++)
+    RG_UNROLL for (int q = 0; q < 4; q++)
       if (i + RG_W * q < n) emit(ctx, i + RG_W * q, v[q], rg_mask(n - i - RG_W * q), 1);
   }
 }
@@ -113,7 +115,7 @@ RG_INLINE void philox_run(int64_t n, const struct rg_rng_key *key, soa_fn soa, e
 /* The top 24 bits of each word (as integer lanes in a float register). */
 RG_INLINE void bits24_soa(const void *ctx, const __m256i w[4], __m256 v[4]) {
   (void)ctx;
-  for (int k = 0; k < 4; k++) v[k] = _mm256_castsi256_ps(_mm256_srli_epi32(w[k], 8));
+  RG_UNROLL for (int k = 0; k < 4; k++) v[k] = _mm256_castsi256_ps(_mm256_srli_epi32(w[k], 8));
 }
 
 /* Dropout: keep where bits24 >= threshold; kept values are scaled. */
@@ -177,7 +179,7 @@ RG_INLINE void fill_emit(const void *v, int64_t i, __m256 val, __m256i m, int ta
 /* u = (bits >> 8) 2^-24 in [0, 1) */
 RG_INLINE void uniform_soa(const void *ctx, const __m256i w[4], __m256 v[4]) {
   (void)ctx;
-  for (int k = 0; k < 4; k++)
+  RG_UNROLL for (int k = 0; k < 4; k++)
     v[k] = _mm256_cvtepi32_ps(_mm256_srli_epi32(w[k], 8)) * rg_set(RG_U24_SCALE);
 }
 
@@ -192,7 +194,7 @@ void rg_rand_uniform__avx2(int64_t n, const struct rg_rng_key *key, float lo, fl
  * r cos(2 pi u2), the odd word r sin(2 pi u2). */
 RG_INLINE void normal_soa(const void *ctx, const __m256i w[4], __m256 v[4]) {
   (void)ctx;
-  for (int k = 0; k < 4; k += 2) {
+  RG_UNROLL for (int k = 0; k < 4; k += 2) {
     __m256i b1 = _mm256_add_epi32(_mm256_srli_epi32(w[k], 8), splat(1));
     __m256 u1 = _mm256_cvtepi32_ps(b1) * rg_set(RG_U24_SCALE);
     __m256 u2 = _mm256_cvtepi32_ps(_mm256_srli_epi32(w[k + 1], 8)) * rg_set(RG_U24_SCALE);

@@ -169,12 +169,12 @@ struct colsum_ctx {
 RG_INLINE void colsum_group(void *v, int64_t j, const __m256i *m, int tail) {
   const struct colsum_ctx *c = v;
   __m256 acc[RG_CG];
-  for (int q = 0; q < RG_CG; q++) acc[q] = rg_ld(c->y + j + RG_W * q, m[q], tail);
+  RG_UNROLL for (int q = 0; q < RG_CG; q++) acc[q] = rg_ld(c->y + j + RG_W * q, m[q], tail);
   for (int64_t i = 0; i < c->m; i++) {
     const float *row = c->x + i * c->n + j;
-    for (int q = 0; q < RG_CG; q++) acc[q] = acc[q] + rg_ld(row + RG_W * q, m[q], tail);
+    RG_UNROLL for (int q = 0; q < RG_CG; q++) acc[q] = acc[q] + rg_ld(row + RG_W * q, m[q], tail);
   }
-  for (int q = 0; q < RG_CG; q++) rg_st(c->y + j + RG_W * q, acc[q], m[q], tail);
+  RG_UNROLL for (int q = 0; q < RG_CG; q++) rg_st(c->y + j + RG_W * q, acc[q], m[q], tail);
 }
 
 void rg_colsum_acc__avx2(int64_t m, int64_t n, const float *x, float *y) {

@@ -20,11 +20,9 @@ typedef void (*rg_lane_fn)(void *ctx, int q, int64_t i, __m256i m, int tail);
 RG_INLINE void rg_lanes_run(int64_t n, rg_lane_fn f, void *ctx) {
   int64_t i = 0;
   for (; i + RG_LANES <= n; i += RG_LANES) {
-#pragma GCC unroll 8
-    for (int q = 0; q < RG_ACCS; q++) f(ctx, q, i + RG_W * q, rg_all(), 0);
+    RG_UNROLL for (int q = 0; q < RG_ACCS; q++) f(ctx, q, i + RG_W * q, rg_all(), 0);
   }
-#pragma GCC unroll 8
-  for (int q = 0; q < RG_ACCS; q++)
+  RG_UNROLL for (int q = 0; q < RG_ACCS; q++)
     if (i + RG_W * q < n) f(ctx, q, i + RG_W * q, rg_mask(n - i - RG_W * q), 1);
 }
 
@@ -94,7 +92,7 @@ static inline float rg_row_dot(int64_t n, const float *x, const float *y) {
 
 static inline float rg_row_max(int64_t n, const float *x) {
   struct rg_row_ctx c = {.x = x};
-  for (int q = 0; q < RG_ACCS; q++) c.acc[q] = rg_set(-INFINITY);
+  RG_UNROLL for (int q = 0; q < RG_ACCS; q++) c.acc[q] = rg_set(-INFINITY);
   rg_lanes_run(n, rg_max_step, &c);
   return rg_lanes_max(c.acc);
 }

@@ -19,7 +19,7 @@ struct bn_ctx {
 
 /* Loads column vector p at the group's chunks. */
 RG_INLINE void ld_cols(__m256 *out, const float *p, int64_t j, const __m256i *m, int tail) {
-  for (int q = 0; q < RG_CG; q++) out[q] = rg_ld(p + j + RG_W * q, m[q], tail);
+  RG_UNROLL for (int q = 0; q < RG_CG; q++) out[q] = rg_ld(p + j + RG_W * q, m[q], tail);
 }
 
 RG_INLINE __m256 div_op(const struct rg_vin *in) { return in->a / in->s; }
@@ -29,15 +29,15 @@ RG_INLINE void var_group(void *v, int64_t j, const __m256i *m, int tail) {
   const struct bn_ctx *c = v;
   __m256 mu[RG_CG], acc[RG_CG];
   ld_cols(mu, c->mean, j, m, tail);
-  for (int q = 0; q < RG_CG; q++) acc[q] = rg_zero();
+  RG_UNROLL for (int q = 0; q < RG_CG; q++) acc[q] = rg_zero();
   for (int64_t i = 0; i < c->n; i++) {
     const float *row = c->x + i * c->f + j;
-    for (int q = 0; q < RG_CG; q++) {
+    RG_UNROLL for (int q = 0; q < RG_CG; q++) {
       __m256 d = rg_ld(row + RG_W * q, m[q], tail) - mu[q];
       acc[q] = _mm256_fmadd_ps(d, d, acc[q]);
     }
   }
-  for (int q = 0; q < RG_CG; q++)
+  RG_UNROLL for (int q = 0; q < RG_CG; q++)
     rg_st(c->var + j + RG_W * q, acc[q] / rg_set((float)c->n), m[q], tail);
 }
 
@@ -62,7 +62,7 @@ RG_INLINE void apply_group(void *v, int64_t j, const __m256i *m, int tail) {
   for (int64_t i = 0; i < c->n; i++) {
     const float *row = c->x + i * c->f + j;
     float *out = c->y + i * c->f + j;
-    for (int q = 0; q < RG_CG; q++) {
+    RG_UNROLL for (int q = 0; q < RG_CG; q++) {
       __m256 xh = (rg_ld(row + RG_W * q, m[q], tail) - mu[q]) * is[q];
       rg_st(out + RG_W * q, _mm256_fmadd_ps(xh, ga[q], be[q]), m[q], tail);
     }
@@ -85,10 +85,10 @@ RG_INLINE void bwd_group(void *v, int64_t j, const __m256i *m, int tail) {
   __m256 nf = rg_set((float)c->n);
   ld_cols(mu, c->mean, j, m, tail);
   ld_cols(is, c->invstd, j, m, tail);
-  for (int q = 0; q < RG_CG; q++) sdy[q] = rg_zero(), sdyxh[q] = rg_zero();
+  RG_UNROLL for (int q = 0; q < RG_CG; q++) sdy[q] = rg_zero(), sdyxh[q] = rg_zero();
   for (int64_t i = 0; i < c->n; i++) {
     const float *xr = c->x + i * c->f + j, *gr = c->dy + i * c->f + j;
-    for (int q = 0; q < RG_CG; q++) {
+    RG_UNROLL for (int q = 0; q < RG_CG; q++) {
       __m256 xh = (rg_ld(xr + RG_W * q, m[q], tail) - mu[q]) * is[q];
       __m256 g = rg_ld(gr + RG_W * q, m[q], tail);
       sdy[q] = sdy[q] + g;
@@ -96,11 +96,11 @@ RG_INLINE void bwd_group(void *v, int64_t j, const __m256i *m, int tail) {
     }
   }
   ld_cols(k, c->gamma, j, m, tail);
-  for (int q = 0; q < RG_CG; q++) k[q] = (k[q] * is[q]) / nf;
+  RG_UNROLL for (int q = 0; q < RG_CG; q++) k[q] = (k[q] * is[q]) / nf;
   for (int64_t i = 0; i < c->n; i++) {
     const float *xr = c->x + i * c->f + j, *gr = c->dy + i * c->f + j;
     float *dr = c->dx + i * c->f + j;
-    for (int q = 0; q < RG_CG; q++) {
+    RG_UNROLL for (int q = 0; q < RG_CG; q++) {
       __m256 xh = (rg_ld(xr + RG_W * q, m[q], tail) - mu[q]) * is[q];
       __m256 t = _mm256_fmadd_ps(rg_neg(xh), sdyxh[q],
                                  nf * rg_ld(gr + RG_W * q, m[q], tail) - sdy[q]);
@@ -108,7 +108,7 @@ RG_INLINE void bwd_group(void *v, int64_t j, const __m256i *m, int tail) {
             tail);
     }
   }
-  for (int q = 0; q < RG_CG; q++) {
+  RG_UNROLL for (int q = 0; q < RG_CG; q++) {
     float *dg = c->dgamma + j + RG_W * q, *db = c->dbeta + j + RG_W * q;
     rg_st(dg, rg_ld(dg, m[q], tail) + sdyxh[q], m[q], tail);
     rg_st(db, rg_ld(db, m[q], tail) + sdy[q], m[q], tail);

@@ -22,13 +22,11 @@ RG_INLINE void asum_step(void *v, int q, int64_t i, __m256i m, int tail) {
   c->acc[q] = c->acc[q] + rg_abs(rg_ld(c->x + i, m, tail));
 }
 
-static float row_asum(int64_t n, const float *x) {
+float rg_asum__avx2(int64_t n, const float *x) {
   struct rg_row_ctx c = {.x = x};
   rg_lanes_run(n, asum_step, &c);
   return rg_lanes_sum(c.acc);
 }
-
-float rg_asum__avx2(int64_t n, const float *x) { return row_asum(n, x); }
 
 /* |x| bits as unsigned integers; masked tail lanes load +0.0, bits 0, the
  * identity of the unsigned max. */
@@ -41,20 +39,24 @@ RG_INLINE float hmax_bits(__m256i v) {
   return _mm_cvtss_f32(_mm_castsi128_ps(h));
 }
 
+/* Any grouping gives the same maximum; the lane driver just supplies 8
+ * independent chains. */
 struct amax_ctx {
   const float *x;
-  __m256i best;
+  __m256i best[RG_ACCS];
 };
 
-RG_INLINE void amax_chunk(void *v, int64_t i, __m256i m, int tail) {
+RG_INLINE void amax_step(void *v, int q, int64_t i, __m256i m, int tail) {
   struct amax_ctx *c = v;
-  c->best = _mm256_max_epu32(c->best, abs_bits(rg_ld(c->x + i, m, tail)));
+  c->best[q] = _mm256_max_epu32(c->best[q], abs_bits(rg_ld(c->x + i, m, tail)));
 }
 
 float rg_amax__avx2(int64_t n, const float *x) {
-  struct amax_ctx c = {x, _mm256_setzero_si256()};
-  rg_chunks(n, amax_chunk, &c);
-  return hmax_bits(c.best);
+  struct amax_ctx c = {.x = x};
+  rg_lanes_run(n, amax_step, &c);
+  __m256i best = c.best[0];
+  RG_UNROLL for (int q = 1; q < RG_ACCS; q++) best = _mm256_max_epu32(best, c.best[q]);
+  return hmax_bits(best);
 }
 
 /* Elements with |x| == m; tail lanes are masked out (they read 0.0, which

@@ -16,6 +16,10 @@
 #define RG_INLINE static inline __attribute__((always_inline))
 #define RG_W 8 /* floats per ymm register */
 
+/* Fully unrolls a short constant loop over an array of registers, so the
+ * array stays in registers (gcc -O2 would otherwise keep it on the stack). */
+#define RG_UNROLL _Pragma("GCC unroll 16")
+
 RG_INLINE __m256i rg_iota(void) { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
 RG_INLINE __m256i rg_all(void) { return _mm256_set1_epi32(-1); }
 RG_INLINE __m256 rg_set(float v) { return _mm256_set1_ps(v); }
@@ -126,10 +130,10 @@ typedef void (*rg_cols_fn)(void *ctx, int64_t j, const __m256i *m, int tail);
 RG_INLINE void rg_col_groups(int64_t cols, rg_cols_fn f, void *ctx) {
   __m256i m[RG_CG];
   int64_t j = 0;
-  for (int v = 0; v < RG_CG; v++) m[v] = rg_all();
+  RG_UNROLL for (int v = 0; v < RG_CG; v++) m[v] = rg_all();
   for (; j + RG_CG * RG_W <= cols; j += RG_CG * RG_W) f(ctx, j, m, 0);
   if (j < cols) {
-    for (int v = 0; v < RG_CG; v++) m[v] = rg_mask(cols - j - RG_W * v);
+    RG_UNROLL for (int v = 0; v < RG_CG; v++) m[v] = rg_mask(cols - j - RG_W * v);
     f(ctx, j, m, 1);
   }
 }

@@ -90,6 +90,10 @@ void rg_set_training(rg_ctx *ctx, bool training) {
 
 bool rg_is_training(const rg_ctx *ctx) { return ctx && ctx->training; }
 
+void rg_set_anomaly_mode(rg_ctx *ctx, bool on) {
+  if (ctx) ctx->anomaly = on;
+}
+
 bool rg_set_grad_enabled(rg_ctx *ctx, bool enabled) {
   if (!ctx) return false;
   bool was = ctx->grad_enabled;

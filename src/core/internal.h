@@ -64,7 +64,7 @@ struct rg_ctx {
   uint64_t seed;
   uint64_t dropout_stream; /* next Philox stream for dropout masks */
   int threads;
-  bool training, grad_enabled;
+  bool training, grad_enabled, anomaly;
   rg_arena arena;
   uint64_t epoch;
   bool backward_done;

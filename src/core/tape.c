@@ -1,4 +1,6 @@
 /* The tape: recording nodes, the backward walk and reset. */
+#include <float.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -41,7 +43,45 @@ rg_tensor *rg_new_output(rg_ctx *ctx, const char *fn, rg_shape shape, rg_tensor 
   return t;
 }
 
+static bool all_finite(rg_ctx *ctx, const rg_tensor *t) {
+  return rg_reduce_amax(ctx, t->numel, t->data) <= FLT_MAX;
+}
+
+/* "[128,784] [784]" for the anomaly report. */
+static const char *shapes_str(rg_tensor *const *in, int n, char *buf, size_t len) {
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < n && at < len; i++)
+    at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? " " : "",
+                           in[i] ? RG_SHAPE_STR(in[i]->shape) : "-");
+  return buf;
+}
+
+static void anomaly_forward(rg_ctx *ctx, enum rg_op op, rg_tensor *out, rg_tensor *const *in,
+                            int n_in) {
+  if (all_finite(ctx, out)) return;
+  char shapes[192];
+  rg_fail(ctx, RG_ENONFINITE, "anomaly",
+          "forward of %s at tape position %llu gave a non-finite value; inputs %s, output %s",
+          rg_op_name(op), (unsigned long long)ctx->tape_nodes,
+          shapes_str(in, n_in, shapes, sizeof shapes), RG_SHAPE_STR(out->shape));
+}
+
+static void anomaly_backward(rg_ctx *ctx, const rg_node *node, uint64_t position) {
+  for (int i = 0; i < node->n_in; i++) {
+    rg_tensor *t = node->in[i];
+    if (!t->grad || all_finite(ctx, &(rg_tensor){.numel = t->numel, .data = t->grad})) continue;
+    rg_fail(ctx, RG_ENONFINITE, "anomaly",
+            "backward of %s at tape position %llu gave a non-finite gradient for input %d %s "
+            "(output %s)",
+            rg_op_name(node->op), (unsigned long long)position, i, RG_SHAPE_STR(t->shape),
+            RG_SHAPE_STR(node->out->shape));
+    return;
+  }
+}
+
 rg_node *rg_record(rg_ctx *ctx, enum rg_op op, rg_tensor *out, rg_tensor *const *in, int n_in) {
+  if (ctx->anomaly) anomaly_forward(ctx, op, out, in, n_in);
   if (!out->requires_grad) return NULL;
   rg_node *node = rg_arena_zeroed(ctx, rg_op_name(op), sizeof *node);
   rg_tensor **ins = node ? rg_arena_get(ctx, rg_op_name(op), (size_t)n_in * sizeof *ins) : NULL;
@@ -87,8 +127,13 @@ rg_status rg_backward(rg_ctx *ctx, rg_tensor *loss) {
   if (!g) return ctx->status;
   g[0] += 1.0f;
   ctx->backward_done = true;
-  for (rg_node *node = loss->node; node && ctx->status == RG_OK; node = node->prev)
-    if (node->out->grad) ctx->rules[node->op](ctx, node);
+  uint64_t position = ctx->tape_nodes;
+  for (rg_node *node = ctx->tape; node != loss->node; node = node->prev) position--;
+  for (rg_node *node = loss->node; node && ctx->status == RG_OK; node = node->prev, position--) {
+    if (!node->out->grad) continue;
+    ctx->rules[node->op](ctx, node);
+    if (ctx->anomaly) anomaly_backward(ctx, node, position - 1);
+  }
   return ctx->status;
 }
 

@@ -9,7 +9,7 @@
 void rg_relu_fwd__neon(int64_t n, const float *x, float *y) {
   for (int64_t i = 0; i < n; i += 4) {
     float32x4_t v = rg_ld(x + i, n - i);
-    rg_st(y + i, vmaxq_f32(v, rg_zero()), n - i);
+    rg_st(y + i, rg_sel(vcltq_f32(v, rg_zero()), rg_zero(), v), n - i);
   }
 }
 

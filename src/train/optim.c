@@ -1,0 +1,192 @@
+/* SGD, Adam and AdamW over parameter groups, each update one fused kernel
+ * call per parameter (gradient scale, weight decay, momentum or moments),
+ * followed by the optional proximal L1 / L2 steps. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+struct entry {
+  rg_tensor *p;
+  rg_tensor *state[2]; /* SGD: momentum; Adam: exp_avg, exp_avg_sq */
+  rg_param_group group;
+};
+
+struct rg_optim {
+  rg_ctx *ctx;
+  rg_optim_config cfg;
+  struct entry *entries;
+  int n, cap;
+  int64_t steps;
+};
+
+static bool config_ok(rg_ctx *ctx, const char *fn, rg_optim_config *c) {
+  if (c->kind != RG_SGD && c->kind != RG_ADAM && c->kind != RG_ADAMW) {
+    rg_fail(ctx, RG_EINVAL, fn, "kind is %d, expected RG_SGD, RG_ADAM or RG_ADAMW", (int)c->kind);
+    return false;
+  }
+  if (c->beta1 == 0.0f && c->beta2 == 0.0f && c->eps == 0.0f)
+    c->beta1 = 0.9f, c->beta2 = 0.999f, c->eps = 1e-8f;
+  /* Each value must lie in [lo, hi), or [lo, hi] when closed. */
+  const struct { const char *name; float v, lo, hi; bool closed; } r[] = {
+      {"lr", c->lr, 0, INFINITY, false},          {"momentum", c->momentum, 0, 1, true},
+      {"dampening", c->dampening, 0, 1, true},    {"beta1", c->beta1, 0, 1, false},
+      {"beta2", c->beta2, 0, 1, false},           {"eps", c->eps, 0, INFINITY, false},
+      {"weight_decay", c->weight_decay, 0, INFINITY, false},
+      {"prox_l1", c->prox_l1, 0, INFINITY, false}, {"prox_l2", c->prox_l2, 0, INFINITY, false},
+  };
+  for (unsigned i = 0; i < sizeof r / sizeof r[0]; i++)
+    if (!(r[i].v >= r[i].lo && (r[i].v < r[i].hi || (r[i].closed && r[i].v == r[i].hi)))) {
+      rg_fail(ctx, RG_EINVAL, fn, "%s is %g, expected a value in [%g, %g%c", r[i].name,
+              (double)r[i].v, (double)r[i].lo, (double)r[i].hi, r[i].closed ? ']' : ')');
+      return false;
+    }
+  if (c->nesterov && (c->momentum == 0.0f || c->dampening != 0.0f)) {
+    rg_fail(ctx, RG_EINVAL, fn, "nesterov needs momentum > 0 and dampening 0 (momentum %g, dampening %g)",
+            (double)c->momentum, (double)c->dampening);
+    return false;
+  }
+  return true;
+}
+
+rg_optim *rg_optim_new(rg_ctx *ctx, const rg_optim_config *cfg) {
+  static const char fn[] = "rg_optim_new";
+  if (!rg_ctx_ok(ctx)) return NULL;
+  if (!cfg) {
+    rg_fail(ctx, RG_EINVAL, fn, "cfg is NULL");
+    return NULL;
+  }
+  rg_optim_config c = *cfg;
+  if (!config_ok(ctx, fn, &c)) return NULL;
+  rg_optim *opt = rg_heap_alloc(ctx, fn, sizeof *opt);
+  if (!opt) return NULL;
+  *opt = (rg_optim){.ctx = ctx, .cfg = c};
+  return opt;
+}
+
+void rg_optim_free(rg_optim *opt) {
+  if (!opt) return;
+  free(opt->entries);
+  free(opt);
+}
+
+static rg_tensor *state_buffer(rg_ctx *ctx, const rg_tensor *p, const char *suffix) {
+  char name[256];
+  snprintf(name, sizeof name, "%s.%s", p->name, suffix);
+  return rg_buffer_new(ctx, name, p->shape, NULL);
+}
+
+static bool already_added(const rg_optim *opt, const rg_tensor *p) {
+  for (int i = 0; i < opt->n; i++)
+    if (opt->entries[i].p == p) return true;
+  return false;
+}
+
+rg_status rg_optim_add(rg_optim *opt, rg_tensor *const *params, int n, const rg_param_group *group) {
+  static const char fn[] = "rg_optim_add";
+  if (!opt) return RG_EINVAL;
+  rg_ctx *ctx = opt->ctx;
+  if (!rg_ctx_ok(ctx)) return rg_ctx_status(ctx);
+  rg_param_group g = {opt->cfg.weight_decay, opt->cfg.prox_l1, opt->cfg.prox_l2};
+  if (group) g = *group;
+  if (!(g.weight_decay >= 0 && g.prox_l1 >= 0 && g.prox_l2 >= 0)) {
+    rg_fail(ctx, RG_EINVAL, fn, "group decay %g, prox_l1 %g, prox_l2 %g must be >= 0",
+            (double)g.weight_decay, (double)g.prox_l1, (double)g.prox_l2);
+    return ctx->status;
+  }
+  for (int i = 0; i < n; i++) {
+    rg_tensor *p = params ? params[i] : NULL;
+    if (!rg_check(ctx, fn, "params[i]", p)) return ctx->status;
+    if (p->kind != RG_PARAM || already_added(opt, p)) {
+      rg_fail(ctx, RG_EINVAL, fn, "params[%d] (\"%s\") is %s", i, p->name ? p->name : "",
+              p->kind != RG_PARAM ? "not a parameter" : "already in a group");
+      return ctx->status;
+    }
+  }
+  if (opt->n + n > opt->cap) {
+    int cap = opt->n + n + 16;
+    struct entry *grown = rg_heap_alloc(ctx, fn, (size_t)cap * sizeof *grown);
+    if (!grown) return ctx->status;
+    if (opt->n) memcpy(grown, opt->entries, (size_t)opt->n * sizeof *grown);
+    free(opt->entries);
+    opt->entries = grown;
+    opt->cap = cap;
+  }
+  bool sgd = opt->cfg.kind == RG_SGD;
+  for (int i = 0; i < n; i++) {
+    struct entry *e = &opt->entries[opt->n];
+    *e = (struct entry){.p = params[i], .group = g};
+    if (sgd && opt->cfg.momentum != 0.0f) e->state[0] = state_buffer(ctx, params[i], "momentum");
+    if (!sgd) {
+      e->state[0] = state_buffer(ctx, params[i], "exp_avg");
+      e->state[1] = state_buffer(ctx, params[i], "exp_avg_sq");
+    }
+    if (ctx->status != RG_OK) return ctx->status;
+    opt->n++;
+  }
+  return RG_OK;
+}
+
+rg_status rg_optim_add_all(rg_optim *opt) {
+  if (!opt) return RG_EINVAL;
+  rg_ctx *ctx = opt->ctx;
+  rg_param_group no_decay = {0.0f, 0.0f, 0.0f};
+  for (int i = 0; i < ctx->n_params && ctx->status == RG_OK; i++) {
+    rg_tensor *p = ctx->params[i];
+    if (p->kind != RG_PARAM || already_added(opt, p)) continue;
+    rg_optim_add(opt, &p, 1, p->shape.rank >= 2 ? NULL : &no_decay);
+  }
+  return ctx->status;
+}
+
+/* Decoupled decay coefficient d such that the kernel's w -= lr d w applies
+ * lr wd (PyTorch) or (lr / lr0) wd (schedule factor only). */
+static float decoupled(const rg_optim_config *c, float wd) {
+  return c->decay_schedule_only && c->lr > 0.0f ? wd / c->lr : wd;
+}
+
+static void update(rg_optim *opt, const struct entry *e, float lr, float scale) {
+  const rg_optim_config *c = &opt->cfg;
+  const struct rg_kernels *k = opt->ctx->k;
+  rg_tensor *p = e->p;
+  float wd = e->group.weight_decay;
+  bool decouple = c->kind == RG_ADAMW || (c->kind == RG_SGD && c->decoupled);
+  if (c->kind == RG_SGD) {
+    struct rg_sgd_hyper h = {lr, c->momentum, c->dampening, decouple ? 0.0f : wd,
+                             decouple ? decoupled(c, wd) : 0.0f, scale, c->nesterov,
+                             opt->steps == 1};
+    k->sgd_step(p->numel, &h, p->data, p->grad, e->state[0] ? e->state[0]->data : NULL);
+  } else {
+    double t = (double)opt->steps;
+    struct rg_adam_hyper h = {lr, c->beta1, c->beta2, c->eps, decouple ? 0.0f : wd,
+                              decouple ? decoupled(c, wd) : 0.0f, scale,
+                              (float)(1.0 - pow(c->beta1, t)),
+                              (float)sqrt(1.0 - pow(c->beta2, t))};
+    k->adam_step(p->numel, &h, p->data, p->grad, e->state[0]->data, e->state[1]->data);
+  }
+  if (e->group.prox_l1 > 0.0f) k->prox_l1(p->numel, lr * e->group.prox_l1, p->data);
+  if (e->group.prox_l2 > 0.0f) k->scale(p->numel, 1.0f / (1.0f + lr * e->group.prox_l2), p->data, p->data);
+}
+
+rg_status rg_optim_step(rg_optim *opt, float lr, float grad_scale) {
+  static const char fn[] = "rg_optim_step";
+  if (!opt) return RG_EINVAL;
+  rg_ctx *ctx = opt->ctx;
+  if (!rg_ctx_ok(ctx)) return rg_ctx_status(ctx);
+  if (!(lr >= 0.0f && lr < INFINITY) || !(grad_scale >= 0.0f && grad_scale < INFINITY)) {
+    rg_fail(ctx, RG_EINVAL, fn, "lr is %g and grad_scale %g, expected finite values >= 0",
+            (double)lr, (double)grad_scale);
+    return ctx->status;
+  }
+  opt->steps++;
+  for (int i = 0; i < opt->n; i++) update(opt, &opt->entries[i], lr, grad_scale);
+  return RG_OK;
+}
+
+int64_t rg_optim_steps(const rg_optim *opt) { return opt ? opt->steps : 0; }
+
+void rg_optim_set_steps(rg_optim *opt, int64_t steps) {
+  if (opt && steps >= 0) opt->steps = steps;
+}
