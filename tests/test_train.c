@@ -1,0 +1,401 @@
+/* Initialization, optimizers, schedules, clipping, diagnostics and anomaly
+ * mode against hand-computed values and PyTorch semantics. */
+#define RG_TEST_MAIN
+#include <math.h>
+
+#include "helpers.h"
+
+#define NEAR(a, b, tol, ...) cr_assert(fabs((double)(a) - (double)(b)) <= (tol), __VA_ARGS__)
+
+static rg_tensor *param(rg_ctx *ctx, const char *name, rg_shape s, const float *v) {
+  rg_tensor *t = rg_param_new(ctx, name, s, v);
+  cr_assert(t, "%s", rg_ctx_message(ctx));
+  return t;
+}
+
+static void moments(const float *x, int64_t n, double *mean, double *sd) {
+  double s = 0, q = 0;
+  for (int64_t i = 0; i < n; i++) s += x[i];
+  *mean = s / n;
+  for (int64_t i = 0; i < n; i++) q += (x[i] - *mean) * (x[i] - *mean);
+  *sd = sqrt(q / n);
+}
+
+Test(init, gains_and_fans_match_pytorch) {
+  NEAR(rg_calculate_gain(RG_LINEAR, 0), 1.0, 1e-7, "linear");
+  NEAR(rg_calculate_gain(RG_SIGMOID, 0), 1.0, 1e-7, "sigmoid");
+  NEAR(rg_calculate_gain(RG_RELU, 0), sqrt(2.0), 1e-6, "relu");
+  NEAR(rg_calculate_gain(RG_TANH, 0), 5.0 / 3.0, 1e-6, "tanh");
+  NEAR(rg_calculate_gain(RG_LEAKY_RELU, 0.2f), sqrt(2.0 / 1.04), 1e-6, "leaky");
+  rg_ctx *ctx = th_ctx(1);
+  int64_t in, out;
+  rg_fans(param(ctx, "w", rg_shape2(30, 70), NULL), &in, &out);
+  cr_assert(in == 70 && out == 30);
+  rg_fans(param(ctx, "c", rg_shape4(8, 3, 5, 5), NULL), &in, &out);
+  cr_assert(in == 75 && out == 200);
+  rg_ctx_free(ctx);
+}
+
+Test(init, distributions_have_the_documented_moments) {
+  rg_ctx *ctx = th_ctx(7);
+  rg_tensor *w = param(ctx, "w", rg_shape2(400, 500), NULL);
+  float *d = rg_tensor_data(w);
+  double mean, sd;
+  cr_assert_eq(rg_init_kaiming_normal(ctx, w, 0, RG_FAN_IN, RG_RELU), RG_OK);
+  moments(d, 200000, &mean, &sd);
+  NEAR(mean, 0, 0.002, "mean %g", mean);
+  NEAR(sd, sqrt(2.0 / 500), 0.01 * sqrt(2.0 / 500), "kaiming sd %g", sd);
+  cr_assert_eq(rg_init_xavier_uniform(ctx, w, 1.0f), RG_OK);
+  double bound = sqrt(6.0 / 900);
+  moments(d, 200000, &mean, &sd);
+  NEAR(sd, bound / sqrt(3.0), 0.01 * bound, "xavier sd %g", sd);
+  for (int i = 0; i < 200000; i++) cr_assert(fabs(d[i]) <= bound);
+  cr_assert_eq(rg_init_trunc_normal(ctx, w, 0.0f, 1.0f, -0.5f, 0.5f), RG_OK);
+  for (int i = 0; i < 200000; i++) cr_assert(d[i] >= -0.5f && d[i] <= 0.5f, "%g", d[i]);
+  cr_assert_eq(rg_init_uniform(ctx, w, 2.0f, 1.0f), RG_EINVAL);
+  rg_ctx_free(ctx);
+}
+
+Test(init, orthogonal_rows_are_orthonormal) {
+  rg_ctx *ctx = th_ctx(3);
+  rg_tensor *w = param(ctx, "w", rg_shape2(20, 50), NULL);
+  cr_assert_eq(rg_init_orthogonal(ctx, w, 2.0f), RG_OK);
+  const float *d = rg_tensor_data(w);
+  for (int i = 0; i < 20; i++)
+    for (int j = 0; j < 20; j++) {
+      double dot = 0;
+      for (int e = 0; e < 50; e++) dot += (double)d[i * 50 + e] * d[j * 50 + e];
+      NEAR(dot, i == j ? 4.0 : 0.0, 1e-4, "row %d . row %d = %g", i, j, dot);
+    }
+  rg_ctx_free(ctx);
+}
+
+/* Same seed and name: same values, on any ISA and in any creation order. */
+Test(init, deterministic_by_name_across_isas) {
+  static float a[3000], b[3000];
+  const char *isas[2] = {"scalar", NULL};
+  float *out[2] = {a, b};
+  for (int k = 0; k < 2; k++) {
+    rg_config cfg = {.seed = 11, .isa = isas[k]};
+    rg_ctx *ctx = rg_ctx_new(&cfg);
+    if (k == 1) param(ctx, "other", rg_shape1(5), NULL);
+    rg_tensor *w = param(ctx, "layer.w", rg_shape2(60, 50), NULL);
+    rg_init_normal(ctx, w, 0.0f, 1.0f);
+    memcpy(out[k], rg_tensor_data(w), sizeof a);
+    rg_ctx_free(ctx);
+  }
+  cr_assert(memcmp(a, b, sizeof a) == 0);
+}
+
+static rg_optim *optim(rg_ctx *ctx, rg_optim_config c, rg_tensor *w) {
+  rg_optim *o = rg_optim_new(ctx, &c);
+  cr_assert(o, "%s", rg_ctx_message(ctx));
+  cr_assert_eq(rg_optim_add(o, &w, 1, NULL), RG_OK, "%s", rg_ctx_message(ctx));
+  return o;
+}
+
+Test(optim, sgd_momentum_and_coupled_decay_by_hand) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape1(1), (float[]){1.0f});
+  rg_optim *o = optim(ctx, (rg_optim_config){.kind = RG_SGD, .lr = 0.1f, .momentum = 0.9f,
+                                              .weight_decay = 0.01f}, w);
+  rg_tensor_grad(w)[0] = 0.5f;
+  rg_optim_step(o, 0.1f, 1.0f);
+  NEAR(rg_tensor_data(w)[0], 0.949, 1e-6, "step 1: %g", rg_tensor_data(w)[0]);
+  rg_optim_step(o, 0.1f, 1.0f);
+  /* g = 0.5 + 0.01 * 0.949; buf = 0.9 * 0.51 + g; w -= 0.1 buf */
+  NEAR(rg_tensor_data(w)[0], 0.949 - 0.1 * (0.9 * 0.51 + 0.50949), 1e-6, "step 2: %g",
+       rg_tensor_data(w)[0]);
+  cr_assert(rg_param_find(ctx, "w.momentum"), "momentum state is a checkpointed buffer");
+  cr_assert_eq(rg_optim_steps(o), 2);
+  rg_optim_free(o);
+  rg_ctx_free(ctx);
+}
+
+Test(optim, nesterov_and_grad_scale) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape1(1), (float[]){0.0f});
+  rg_optim *o = optim(ctx, (rg_optim_config){.kind = RG_SGD, .lr = 1.0f, .momentum = 0.5f,
+                                              .nesterov = true}, w);
+  rg_tensor_grad(w)[0] = 4.0f;
+  rg_optim_step(o, 1.0f, 0.5f); /* g = 2, buf = 2, update g + 0.5 buf = 3 */
+  NEAR(rg_tensor_data(w)[0], -3.0, 1e-6, "%g", rg_tensor_data(w)[0]);
+  rg_optim_free(o);
+  rg_ctx_free(ctx);
+}
+
+Test(optim, adam_first_step_is_lr_times_sign) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape1(3), (float[]){1.0f, 1.0f, 1.0f});
+  rg_optim *o = optim(ctx, (rg_optim_config){.kind = RG_ADAM, .lr = 0.01f}, w);
+  memcpy(rg_tensor_grad(w), (float[]){0.3f, -2.0f, 1e-3f}, 3 * sizeof(float));
+  rg_optim_step(o, 0.01f, 1.0f);
+  NEAR(rg_tensor_data(w)[0], 0.99, 1e-6, "%g", rg_tensor_data(w)[0]);
+  NEAR(rg_tensor_data(w)[1], 1.01, 1e-6, "%g", rg_tensor_data(w)[1]);
+  NEAR(rg_tensor_data(w)[2], 0.99, 1e-5, "%g", rg_tensor_data(w)[2]);
+  rg_optim_free(o);
+  rg_ctx_free(ctx);
+}
+
+Test(optim, adamw_decay_is_decoupled_and_schedule_scaled) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape1(1), (float[]){2.0f});
+  rg_tensor *v = param(ctx, "v", rg_shape1(1), (float[]){2.0f});
+  rg_optim_config c = {.kind = RG_ADAMW, .lr = 0.1f, .weight_decay = 0.5f};
+  rg_optim *o1 = optim(ctx, c, w);
+  c.decay_schedule_only = true;
+  rg_optim *o2 = optim(ctx, c, v);
+  /* Zero gradient: Adam's update is 0, only decay moves the weight. */
+  rg_optim_step(o1, 0.05f, 1.0f); /* w -= 0.05 * 0.5 * w */
+  rg_optim_step(o2, 0.05f, 1.0f); /* v -= (0.05 / 0.1) * 0.5 * v */
+  NEAR(rg_tensor_data(w)[0], 2.0 * (1 - 0.025), 1e-6, "%g", rg_tensor_data(w)[0]);
+  NEAR(rg_tensor_data(v)[0], 2.0 * (1 - 0.25), 1e-6, "%g", rg_tensor_data(v)[0]);
+  rg_optim_free(o1);
+  rg_optim_free(o2);
+  rg_ctx_free(ctx);
+}
+
+Test(optim, proximal_l1_gives_exact_zeros_and_groups_skip_decay) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape2(1, 4), (float[]){0.05f, -0.02f, 1.0f, -1.0f});
+  rg_tensor *b = param(ctx, "b", rg_shape1(2), (float[]){1.0f, 1.0f});
+  rg_optim *o = rg_optim_new(ctx, &(rg_optim_config){.kind = RG_SGD, .lr = 1.0f,
+                                                     .weight_decay = 0.1f, .prox_l1 = 0.1f});
+  cr_assert_eq(rg_optim_add_all(o), RG_OK);
+  rg_optim_step(o, 1.0f, 1.0f); /* w -= 0.1 w, then soft threshold at 0.1 */
+  const float *d = rg_tensor_data(w);
+  cr_assert(d[0] == 0.0f && d[1] == 0.0f, "%g %g", d[0], d[1]);
+  NEAR(d[2], 0.8, 1e-6, "%g", d[2]);
+  NEAR(d[3], -0.8, 1e-6, "%g", d[3]);
+  cr_assert(rg_tensor_data(b)[0] == 1.0f, "the rank-1 group has no decay and no proximal step");
+  cr_assert_eq(rg_optim_add(o, &w, 1, NULL), RG_EINVAL, "a parameter joins one group only");
+  rg_optim_free(o);
+  rg_ctx_free(ctx);
+}
+
+Test(optim, bad_config_is_rejected) {
+  rg_ctx *ctx = th_ctx(0);
+  cr_assert_null(rg_optim_new(ctx, &(rg_optim_config){.kind = RG_SGD, .lr = -1.0f}));
+  cr_assert(strstr(rg_ctx_message(ctx), "rg_optim_new: lr is -1"), "%s", rg_ctx_message(ctx));
+  rg_ctx_free(ctx);
+}
+
+static float lr_at(rg_schedule s, int64_t t) {
+  rg_ctx *ctx = th_ctx(0);
+  cr_assert_eq(rg_schedule_check(ctx, &s), RG_OK, "%s", rg_ctx_message(ctx));
+  rg_ctx_free(ctx);
+  return rg_schedule_lr(&s, t);
+}
+
+Test(schedule, values_at_known_steps) {
+  rg_schedule st = {.kind = RG_SCHED_STEP, .lr0 = 1, .step_size = 10, .gamma = 0.5f};
+  NEAR(lr_at(st, 9), 1.0, 1e-7, "step");
+  NEAR(lr_at(st, 10), 0.5, 1e-7, "step");
+  NEAR(lr_at(st, 25), 0.25, 1e-7, "step");
+  rg_schedule ms = {.kind = RG_SCHED_MULTISTEP, .lr0 = 1, .gamma = 0.1f, .milestones = {5, 8},
+                    .n_milestones = 2};
+  NEAR(lr_at(ms, 4), 1.0, 1e-7, "multistep");
+  NEAR(lr_at(ms, 5), 0.1, 1e-7, "multistep");
+  NEAR(lr_at(ms, 8), 0.01, 1e-7, "multistep");
+  NEAR(lr_at((rg_schedule){.kind = RG_SCHED_EXPONENTIAL, .lr0 = 2, .gamma = 0.9f}, 3),
+       2 * 0.9 * 0.9 * 0.9, 1e-6, "exponential");
+  NEAR(lr_at((rg_schedule){.kind = RG_SCHED_POLYNOMIAL, .lr0 = 1, .power = 2, .total_steps = 10}, 5),
+       0.25, 1e-7, "polynomial");
+  NEAR(lr_at((rg_schedule){.kind = RG_SCHED_INVERSE_TIME, .lr0 = 1, .k = 0.5f}, 2), 0.5, 1e-7,
+       "inverse time");
+  rg_schedule cs = {.kind = RG_SCHED_COSINE, .lr0 = 1, .lr_min = 0.1f, .total_steps = 10};
+  NEAR(lr_at(cs, 0), 1.0, 1e-7, "cosine");
+  NEAR(lr_at(cs, 5), 0.55, 1e-6, "cosine");
+  NEAR(lr_at(cs, 10), 0.1, 1e-7, "cosine");
+  NEAR(lr_at(cs, 20), 0.1, 1e-7, "cosine floor");
+  cs.warmup_steps = 4, cs.warmup_start = 0.25f;
+  NEAR(lr_at(cs, 0), 0.25, 1e-7, "warmup");
+  NEAR(lr_at(cs, 2), 0.625, 1e-7, "warmup");
+  NEAR(lr_at(cs, 4), 1.0, 1e-7, "after warmup");
+  NEAR(lr_at(cs, 9), 0.55, 1e-6, "after warmup");
+  rg_ctx *ctx = th_ctx(0);
+  cr_assert_eq(rg_schedule_check(ctx, &(rg_schedule){.kind = RG_SCHED_STEP, .lr0 = 1}), RG_EINVAL);
+  cr_assert(strstr(rg_ctx_message(ctx), "step_size"));
+  rg_ctx_free(ctx);
+}
+
+/* Two parameters with gradients [3, 4] and [0]: global L2 norm 5. */
+static rg_tensor **two(rg_ctx *ctx, float g0, float g1) {
+  static rg_tensor *p[2];
+  p[0] = param(ctx, "a", rg_shape1(2), (float[]){1, 1});
+  p[1] = param(ctx, "b", rg_shape1(1), (float[]){1});
+  rg_tensor_grad(p[0])[0] = g0, rg_tensor_grad(p[0])[1] = g1;
+  return p;
+}
+
+Test(clip, global_norm_has_pytorch_semantics) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor **p = two(ctx, 3, 4);
+  rg_clip_result r;
+  cr_assert_eq(rg_clip_grad_norm(ctx, p, 2, 1.0f, 2.0f, NULL, &r), RG_OK);
+  NEAR(r.norm, 5.0, 1e-6, "returns the pre-clip norm");
+  NEAR(r.scale, 1.0 / (5.0 + 1e-6), 1e-7, "coefficient");
+  NEAR(rg_tensor_grad(p[0])[0], 0.6, 1e-6, "%g", rg_tensor_grad(p[0])[0]);
+  cr_assert_eq(rg_clip_grad_norm(ctx, p, 2, 10.0f, 1.0f, NULL, &r), RG_OK);
+  NEAR(r.norm, 1.4, 1e-6, "L1 norm %g", r.norm);
+  cr_assert_eq(r.scale, 1.0f, "coefficient clamped to 1");
+  cr_assert_eq(rg_clip_grad_norm(ctx, p, 2, 0.0f, INFINITY, NULL, &r), RG_OK);
+  NEAR(r.norm, 0.8, 1e-6, "L-inf norm");
+  cr_assert_eq(rg_tensor_grad(p[0])[1], 0.0f, "max_norm 0 zeroes the gradients");
+  cr_assert_eq(rg_clip_grad_norm(ctx, p, 2, 1.0f, 2.0f, NULL, &r), RG_OK);
+  cr_assert(r.norm == 0.0f && r.scale == 1.0f, "zero norm leaves gradients alone");
+  cr_assert_eq(rg_clip_grad_norm(ctx, p, 2, -1.0f, 2.0f, NULL, &r), RG_EINVAL);
+  cr_assert(strstr(rg_ctx_message(ctx), "max_norm is -1"));
+  rg_ctx_free(ctx);
+}
+
+Test(clip, deferred_scale_leaves_gradients) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor **p = two(ctx, 3, 4);
+  rg_clip_result r;
+  rg_clip_grad_norm(ctx, p, 2, 1.0f, 2.0f, &(rg_clip_opts){.defer_scale = true}, &r);
+  cr_assert(rg_tensor_grad(p[0])[0] == 3.0f && r.scale < 0.21f);
+  rg_ctx_free(ctx);
+}
+
+Test(clip, non_finite_policies) {
+  rg_nonfinite pol[4] = {RG_NONFINITE_ERROR, RG_NONFINITE_SKIP, RG_NONFINITE_ZERO,
+                         RG_NONFINITE_PROPAGATE};
+  for (int i = 0; i < 4; i++) {
+    rg_ctx *ctx = th_ctx(0);
+    rg_tensor **p = two(ctx, INFINITY, 1);
+    rg_clip_result r;
+    rg_status st = rg_clip_grad_norm(ctx, p, 2, 1.0f, 2.0f, &(rg_clip_opts){pol[i], false}, &r);
+    float g1 = rg_tensor_grad(p[0])[1];
+    cr_assert(!r.finite);
+    switch (pol[i]) {
+      case RG_NONFINITE_ERROR:
+        cr_assert_eq(st, RG_ENONFINITE);
+        cr_assert(strstr(rg_ctx_message(ctx), "\"a\""), "%s", rg_ctx_message(ctx));
+        cr_assert_eq(g1, 1.0f, "untouched");
+        break;
+      case RG_NONFINITE_SKIP: cr_assert(st == RG_OK && r.skip && g1 == 1.0f); break;
+      case RG_NONFINITE_ZERO:
+        cr_assert(st == RG_OK && rg_tensor_grad(p[0])[0] == 0.0f && g1 == 0.0f);
+        break;
+      default: /* like PyTorch: inf norm, coefficient 0, inf * 0 = NaN */
+        cr_assert(st == RG_OK && isinf(r.norm) && isnan(rg_tensor_grad(p[0])[0]));
+    }
+    rg_ctx_free(ctx);
+  }
+}
+
+Test(clip, by_value_and_per_tensor) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor **p = two(ctx, 3, -0.5f);
+  rg_tensor_grad(p[1])[0] = 10;
+  rg_clip_result r;
+  cr_assert_eq(rg_clip_grad_value(ctx, p, 2, 1.0f, NULL, &r), RG_OK);
+  cr_assert(rg_tensor_grad(p[0])[0] == 1.0f && rg_tensor_grad(p[0])[1] == -0.5f &&
+            rg_tensor_grad(p[1])[0] == 1.0f && r.clipped == 2 && r.norm == 10.0f);
+  rg_tensor_grad(p[0])[0] = 3, rg_tensor_grad(p[0])[1] = 4, rg_tensor_grad(p[1])[0] = 0.5f;
+  cr_assert_eq(rg_clip_grad_norm_per_tensor(ctx, p, 2, 1.0f, NULL, &r), RG_OK);
+  NEAR(rg_tensor_grad(p[0])[1], 0.8, 1e-6, "clipped tensor");
+  cr_assert(rg_tensor_grad(p[1])[0] == 0.5f && r.clipped == 1);
+  rg_ctx_free(ctx);
+}
+
+Test(clip, agc_limits_each_row_and_honours_exemptions) {
+  rg_ctx *ctx = th_ctx(0);
+  /* Rows: w = [3, 4] (norm 5) and [0, 0] (norm floored at 1e-3). */
+  rg_tensor *w = param(ctx, "w", rg_shape2(2, 2), (float[]){3, 4, 0, 0});
+  rg_tensor *v = param(ctx, "v", rg_shape2(1, 2), (float[]){1, 0});
+  memcpy(rg_tensor_grad(w), (float[]){6, 8, 1, 0}, 4 * sizeof(float));
+  memcpy(rg_tensor_grad(v), (float[]){100, 0}, 2 * sizeof(float));
+  rg_tensor *p[2] = {w, v};
+  bool exempt[2] = {false, true};
+  rg_clip_result r;
+  cr_assert_eq(rg_clip_agc(ctx, p, 2, 0.1f, exempt, NULL, &r), RG_OK);
+  const float *g = rg_tensor_grad(w);
+  NEAR(g[0], 0.3, 1e-6, "row 0 norm 10 clipped to 0.1 * 5: %g", g[0]);
+  NEAR(g[1], 0.4, 1e-6, "%g", g[1]);
+  NEAR(g[2], 1e-4, 1e-9, "row 1 clipped to 0.1 * 1e-3: %g", g[2]);
+  cr_assert(rg_tensor_grad(v)[0] == 100.0f && r.clipped == 2);
+  rg_ctx_free(ctx);
+}
+
+Test(clip, ema_clips_to_history_and_skips_spikes) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape1(1), NULL);
+  rg_ema_clipper *c = rg_ema_clipper_new(ctx, &(rg_ema_clip_config){2.0f, 0.9f, 5, 0.0f});
+  rg_ema_clipper *z = rg_ema_clipper_new(ctx, &(rg_ema_clip_config){2.0f, 0.9f, 5, 4.0f});
+  rg_clip_result r;
+  for (int i = 0; i < 10; i++) {
+    rg_tensor_grad(w)[0] = (i % 2) ? 1.1f : 0.9f;
+    rg_ema_clip(c, &w, 1, NULL, &r);
+    cr_assert(r.scale == 1.0f && !r.skip);
+    rg_ema_clip(z, &w, 1, NULL, &r);
+  }
+  rg_tensor_grad(w)[0] = 100.0f;
+  rg_ema_clip(z, &w, 1, NULL, &r);
+  cr_assert(r.skip, "z-score spike skipped");
+  cr_assert_eq(rg_tensor_grad(w)[0], 100.0f);
+  rg_ema_clip(c, &w, 1, NULL, &r);
+  cr_assert(!r.skip && r.clipped == 1);
+  NEAR(rg_tensor_grad(w)[0], 2.0, 0.1, "clipped to 2 x EMA (about 1): %g", rg_tensor_grad(w)[0]);
+  rg_ema_clipper_free(c);
+  rg_ema_clipper_free(z);
+  rg_ctx_free(ctx);
+}
+
+Test(diag, update_ratio_and_alerts) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape1(2), (float[]){3, 4});
+  rg_tensor *u = param(ctx, "u", rg_shape1(1), (float[]){1});
+  rg_optim *o = rg_optim_new(ctx, &(rg_optim_config){.kind = RG_SGD, .lr = 0.5f});
+  rg_optim_add_all(o);
+  rg_diag *d = rg_diag_new(ctx, 1e-6f, 50.0f);
+  memcpy(rg_tensor_grad(w), (float[]){6, 8}, 2 * sizeof(float));
+  rg_tensor_grad(u)[0] = 1e-9f;
+  rg_diag_before_step(d);
+  rg_optim_step(o, 0.5f, 1.0f);
+  rg_diag_after_step(d);
+  int n, v, e;
+  const rg_param_diag *rows = rg_diag_params(d, &n);
+  cr_assert_eq(n, 2);
+  NEAR(rows[0].grad_norm, 10.0, 1e-5, "|g|");
+  cr_assert_eq(rows[0].weight_norm, 0.0f, "w - 0.5 g = 0");
+  cr_assert(isinf(rows[0].update_ratio));
+  cr_assert_eq(rg_diag_alerts(d, &v, &e), 1);
+  cr_assert(v == 1 && e == 0 && rows[1].vanishing, "u's gradient vanishes");
+  FILE *f = tmpfile();
+  rg_diag_write_csv(d, f, 7);
+  rewind(f);
+  char line[256];
+  cr_assert(fgets(line, sizeof line, f) && strncmp(line, "7,w,10,", 7) == 0, "%s", line);
+  fclose(f);
+  rg_diag_free(d);
+  rg_optim_free(o);
+  rg_ctx_free(ctx);
+}
+
+Test(diag, anomaly_mode_names_the_op) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape2(2, 3), (float[]){1, 2, 3, -1, 5, 6});
+  rg_tensor *y = rg_log(ctx, w);
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK, "off by default");
+  rg_set_anomaly_mode(ctx, true);
+  y = rg_log(ctx, rg_relu(ctx, w));
+  (void)y;
+  cr_assert_eq(rg_ctx_status(ctx), RG_ENONFINITE);
+  cr_assert(strstr(rg_ctx_message(ctx), "forward of log at tape position 2"), "%s",
+            rg_ctx_message(ctx));
+  rg_ctx_clear_error(ctx);
+  rg_tape_reset(ctx);
+  /* Backward: clamp hides log(0) = -inf in forward, but log's backward then
+   * divides 0 by 0. */
+  rg_set_anomaly_mode(ctx, false);
+  rg_tensor *z = param(ctx, "z", rg_shape1(2), (float[]){0, 1});
+  rg_tensor *loss = rg_sum(ctx, rg_clamp(ctx, rg_log(ctx, z), -10, 10));
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK);
+  rg_set_anomaly_mode(ctx, true);
+  cr_assert_eq(rg_backward(ctx, loss), RG_ENONFINITE);
+  cr_assert(strstr(rg_ctx_message(ctx), "backward of log at tape position 0"), "%s",
+            rg_ctx_message(ctx));
+  rg_ctx_free(ctx);
+}
