@@ -539,6 +539,49 @@ void rg_diag_free(rg_diag *d);
  * RG_ENONFINITE with the op name, its tape position and the shapes. */
 void rg_set_anomaly_mode(rg_ctx *ctx, bool on);
 
+/* ------------------------------------------------------------- models */
+
+/* A multilayer perceptron: hidden layers linear -> [batch norm] ->
+ * activation -> [dropout], then a linear classifier. Parameters are named
+ * "<prefix>.<layer>.w" / ".b" (batch norm: ".gamma", ".beta" and buffers
+ * ".running_mean", ".running_var"). */
+#define RG_MLP_MAX_LAYERS 64
+typedef struct rg_mlp_config {
+  int in, out;
+  int hidden; /* number of hidden layers */
+  int widths[RG_MLP_MAX_LAYERS];
+  rg_nonlinearity activation; /* RG_RELU, RG_LEAKY_RELU, RG_TANH, RG_SIGMOID */
+  float leaky_slope;
+  bool batch_norm;
+  float dropout; /* 0 for none */
+} rg_mlp_config;
+
+/* Weight initialization schemes for rg_mlp_init: naive normal(0, scale),
+ * uniform(-scale, scale), Xavier/Kaiming (uniform or normal, gain from the
+ * activation), orthogonal (gain from the activation). */
+typedef enum rg_init_scheme {
+  RG_INIT_NORMAL,
+  RG_INIT_UNIFORM,
+  RG_INIT_XAVIER_UNIFORM,
+  RG_INIT_XAVIER_NORMAL,
+  RG_INIT_KAIMING_UNIFORM,
+  RG_INIT_KAIMING_NORMAL,
+  RG_INIT_ORTHOGONAL
+} rg_init_scheme;
+
+typedef struct rg_mlp rg_mlp;
+rg_mlp *rg_mlp_new(rg_ctx *ctx, const char *prefix, const rg_mlp_config *cfg);
+/* Initializes weights (scale is used by the naive schemes), zero biases,
+ * batch norm gamma 1, beta 0, running mean 0, variance 1. */
+rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale);
+/* Logits [batch, out] for x [batch, in]. */
+rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x);
+/* Linear layers (hidden + 1), and the weight of layer i. */
+int rg_mlp_depth(const rg_mlp *m);
+rg_tensor *rg_mlp_weight(const rg_mlp *m, int i);
+rg_tensor *rg_mlp_bias(const rg_mlp *m, int i);
+void rg_mlp_free(rg_mlp *m);
+
 /* ------------------------------------------------------------------ data */
 
 /* A labelled dataset in memory: x [n, features] as float32 (pixels scaled

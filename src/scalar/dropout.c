@@ -32,7 +32,7 @@ void rg_dropout_fwd__scalar(int64_t n, const struct rg_rng_key *key, uint32_t th
                             float scale, const float *x, float *y) {
   struct rg_block_cursor c = cursor_new(key);
   for (int64_t i = 0; i < n; i++) {
-    uint32_t u = cursor_word(&c, (uint64_t)(key->offset + i)) >> 8;
+    uint32_t u = cursor_word(&c, (uint64_t)key->offset + (uint64_t)i) >> 8;
     y[i] = (u >= threshold) ? x[i] * scale : 0.0f;
   }
 }
@@ -41,7 +41,7 @@ void rg_dropout_bwd__scalar(int64_t n, const struct rg_rng_key *key, uint32_t th
                             float scale, const float *dy, float *dx) {
   struct rg_block_cursor c = cursor_new(key);
   for (int64_t i = 0; i < n; i++) {
-    uint32_t u = cursor_word(&c, (uint64_t)(key->offset + i)) >> 8;
+    uint32_t u = cursor_word(&c, (uint64_t)key->offset + (uint64_t)i) >> 8;
     dx[i] = dx[i] + ((u >= threshold) ? dy[i] * scale : 0.0f);
   }
 }
@@ -50,7 +50,7 @@ void rg_rand_uniform__scalar(int64_t n, const struct rg_rng_key *key, float lo, 
                              float *y) {
   struct rg_block_cursor c = cursor_new(key);
   for (int64_t i = 0; i < n; i++) {
-    float u = (float)(cursor_word(&c, (uint64_t)(key->offset + i)) >> 8) * RG_U24_SCALE;
+    float u = (float)(cursor_word(&c, (uint64_t)key->offset + (uint64_t)i) >> 8) * RG_U24_SCALE;
     y[i] = fmaf(hi - lo, u, lo);
   }
 }
@@ -61,7 +61,7 @@ void rg_rand_normal__scalar(int64_t n, const struct rg_rng_key *key, float mean,
                             float *y) {
   struct rg_block_cursor c = cursor_new(key);
   for (int64_t i = 0; i < n; i++) {
-    uint64_t idx = (uint64_t)(key->offset + i);
+    uint64_t idx = (uint64_t)key->offset + (uint64_t)i;
     uint64_t pair = idx & ~(uint64_t)1;
     float u1 = (float)((cursor_word(&c, pair) >> 8) + 1) * RG_U24_SCALE;
     float u2 = (float)(cursor_word(&c, pair + 1) >> 8) * RG_U24_SCALE;
