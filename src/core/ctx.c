@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/cpu.h"
+#include "core/pool.h"
 #include "core/internal.h"
 
 #define DEFAULT_ARENA (1u << 20)
@@ -56,6 +57,11 @@ rg_ctx *rg_ctx_new(const rg_config *cfg) {
     return ctx;
   }
   ctx->threads = c.threads ? c.threads : 1;
+  if (ctx->threads > 1) {
+    ctx->pool = rg_pool_new(ctx->threads - 1);
+    ctx->stats.heap_allocs++;
+    if (!ctx->pool) rg_fail(ctx, RG_ENOMEM, "rg_ctx_new", "cannot start %d threads", ctx->threads);
+  }
   choose_isa(ctx, "rg_ctx_new", c.isa);
   return ctx;
 }
@@ -64,6 +70,7 @@ void rg_ctx_free(rg_ctx *ctx) {
   if (!ctx) return;
   rg_tape_reset(ctx);
   rg_arena_release(ctx);
+  rg_pool_free(ctx->pool);
   for (int i = 0; i < ctx->n_params; i++) {
     rg_tensor *p = ctx->params[i];
     free(p->name);

@@ -74,6 +74,7 @@ struct rg_ctx {
   rg_tensor **params;
   int n_params, cap_params;
   const rg_backward_fn *rules;
+  struct rg_pool *pool; /* NULL with one thread */
   rg_stats stats;
 };
 
@@ -124,6 +125,11 @@ typedef float (*rg_reduce_fn)(int64_t n, const float *x);
 float rg_reduce(rg_ctx *ctx, rg_reduce_fn fn, int64_t n, const float *x);
 float rg_reduce_dot(rg_ctx *ctx, int64_t n, const float *x, const float *y);
 float rg_reduce_amax(rg_ctx *ctx, int64_t n, const float *x);
+
+/* gemm through the kernel table, split over the context's threads (over M
+ * or N only, so results do not depend on the thread count). */
+void rg_gemm(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
+             int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc);
 
 /* The view of a tensor as rows: [shape[0], numel / shape[0]] (rank 1: one
  * row). */

@@ -24,7 +24,7 @@ rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb) 
   rg_tensor *in[2] = {a, b};
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(m, n), in, 2);
   if (!y) return NULL;
-  ctx->k->gemm(m, n, k, ta, tb, a->data, a->shape.dim[1], b->data, b->shape.dim[1], y->data, n, 0);
+  rg_gemm(ctx, m, n, k, ta, tb, a->data, a->shape.dim[1], b->data, b->shape.dim[1], y->data, n, 0);
   rg_node *node = rg_record(ctx, RG_OP_MATMUL, y, in, 2);
   if (node) node->iattr[0] = ta, node->iattr[1] = tb;
   return y;
@@ -39,10 +39,10 @@ void rg_bwd_MATMUL(rg_ctx *ctx, const rg_node *node) {
   int64_t lda = a->shape.dim[1], ldb = b->shape.dim[1];
   const float *dy = node->out->grad;
   float *da = rg_grad_buf(ctx, a), *db = rg_grad_buf(ctx, b);
-  if (da && !ta) ctx->k->gemm(m, k, n, 0, !tb, dy, n, b->data, ldb, da, lda, 1);
-  if (da && ta) ctx->k->gemm(k, m, n, tb, 1, b->data, ldb, dy, n, da, lda, 1);
-  if (db && !tb) ctx->k->gemm(k, n, m, !ta, 0, a->data, lda, dy, n, db, ldb, 1);
-  if (db && tb) ctx->k->gemm(n, k, m, 1, ta, dy, n, a->data, lda, db, ldb, 1);
+  if (da && !ta) rg_gemm(ctx, m, k, n, 0, !tb, dy, n, b->data, ldb, da, lda, 1);
+  if (da && ta) rg_gemm(ctx, k, m, n, tb, 1, b->data, ldb, dy, n, da, lda, 1);
+  if (db && !tb) rg_gemm(ctx, k, n, m, !ta, 0, a->data, lda, dy, n, db, ldb, 1);
+  if (db && tb) rg_gemm(ctx, n, k, m, 1, ta, dy, n, a->data, lda, db, ldb, 1);
 }
 
 rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
@@ -68,7 +68,7 @@ rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
   /* The bias is each output's starting value; gemm then adds over k. */
   for (int64_t r = 0; b && r < batch; r++)
     memcpy(y->data + r * out_f, b->data, (size_t)out_f * sizeof(float));
-  ctx->k->gemm(batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, b != NULL);
+  rg_gemm(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, b != NULL);
   rg_record(ctx, RG_OP_LINEAR, y, in, b ? 3 : 2);
   return y;
 }
@@ -78,8 +78,8 @@ void rg_bwd_LINEAR(rg_ctx *ctx, const rg_node *node) {
   int64_t batch = x->shape.dim[0], in_f = x->shape.dim[1], out_f = w->shape.dim[0];
   const float *dy = node->out->grad;
   float *dx = rg_grad_buf(ctx, x), *dw = rg_grad_buf(ctx, w);
-  if (dx) ctx->k->gemm(batch, in_f, out_f, 0, 0, dy, out_f, w->data, in_f, dx, in_f, 1);
-  if (dw) ctx->k->gemm(out_f, in_f, batch, 1, 0, dy, out_f, x->data, in_f, dw, in_f, 1);
+  if (dx) rg_gemm(ctx, batch, in_f, out_f, 0, 0, dy, out_f, w->data, in_f, dx, in_f, 1);
+  if (dw) rg_gemm(ctx, out_f, in_f, batch, 1, 0, dy, out_f, x->data, in_f, dw, in_f, 1);
   float *db = node->n_in == 3 ? rg_grad_buf(ctx, node->in[2]) : NULL;
   if (db) ctx->k->colsum_acc(batch, out_f, dy, db);
 }
