@@ -96,12 +96,31 @@ static void r_gelu_bwd(const struct rg_kernels *k, struct io *io) { k->gelu_bwd(
 static void r_exp_fwd(const struct rg_kernels *k, struct io *io) { k->exp_fwd(N, IN(0), OUT(0)); }
 static void r_log_fwd(const struct rg_kernels *k, struct io *io) { k->log_fwd(N, IN(0), OUT(0)); }
 static void r_log_bwd(const struct rg_kernels *k, struct io *io) { k->log_bwd(N, IN(0), IN(1), OUT(0)); }
-static void r_clamp_fwd(const struct rg_kernels *k, struct io *io) { k->clamp_fwd(N, -0.5f, 0.75f, IN(0), OUT(0)); }
+/* Outputs may alias inputs: the in-place forms clipping and diagnostics use. */
+static void in_place_copy(struct io *io) { memcpy(OUT(1), IN(0), (size_t)N * sizeof(float)); }
+
+static void r_clamp_fwd(const struct rg_kernels *k, struct io *io) {
+  k->clamp_fwd(N, -0.5f, 0.75f, IN(0), OUT(0));
+  in_place_copy(io);
+  k->clamp_fwd(N, -0.25f, 0.25f, OUT(1), OUT(1));
+}
 static void r_clamp_bwd(const struct rg_kernels *k, struct io *io) { k->clamp_bwd(N, -0.5f, 0.75f, IN(0), IN(1), OUT(0)); }
-static void r_add(const struct rg_kernels *k, struct io *io) { k->add(N, IN(0), IN(1), OUT(0)); }
-static void r_sub(const struct rg_kernels *k, struct io *io) { k->sub(N, IN(0), IN(1), OUT(0)); }
+static void r_add(const struct rg_kernels *k, struct io *io) {
+  k->add(N, IN(0), IN(1), OUT(0));
+  in_place_copy(io);
+  k->add(N, OUT(1), IN(1), OUT(1));
+}
+static void r_sub(const struct rg_kernels *k, struct io *io) {
+  k->sub(N, IN(0), IN(1), OUT(0));
+  in_place_copy(io);
+  k->sub(N, IN(1), OUT(1), OUT(1));
+}
 static void r_mul(const struct rg_kernels *k, struct io *io) { k->mul(N, IN(0), IN(1), OUT(0)); }
-static void r_scale(const struct rg_kernels *k, struct io *io) { k->scale(N, -1.7f, IN(0), OUT(0)); }
+static void r_scale(const struct rg_kernels *k, struct io *io) {
+  k->scale(N, -1.7f, IN(0), OUT(0));
+  in_place_copy(io);
+  k->scale(N, 0.3f, OUT(1), OUT(1));
+}
 static void r_axpy(const struct rg_kernels *k, struct io *io) { k->axpy(N, 0.3f, IN(0), OUT(0)); }
 static void r_mul_acc(const struct rg_kernels *k, struct io *io) { k->mul_acc(N, IN(0), IN(1), OUT(0)); }
 static void r_sign_acc(const struct rg_kernels *k, struct io *io) { k->sign_acc(N, 0.125f, IN(0), OUT(0)); }
@@ -118,6 +137,9 @@ static void r_amax_bwd(const struct rg_kernels *k, struct io *io) {
   for (int64_t i = 0; i < N; i += 3) IN(0)[i] = (i % 2) ? 2.5f : -2.5f;
   for (int64_t i = 0; i < N; i++) m = fabsf(IN(0)[i]) > m ? fabsf(IN(0)[i]) : m;
   k->amax_bwd(N, m, 0.7f, IN(0), OUT(0));
+  /* All zeros: max 0, and no element may take a share (sign(0) = 0). */
+  memset(IN(1), 0, (size_t)N * sizeof(float));
+  k->amax_bwd(N, 0.0f, 0.7f, IN(1), OUT(1));
 }
 
 static void r_grad_stats(const struct rg_kernels *k, struct io *io) {
@@ -151,6 +173,9 @@ static void r_dropout_fwd(const struct rg_kernels *k, struct io *io) {
   struct rg_rng_key key = key_for(io);
   k->dropout_fwd(N, &key, 8388608u, 2.0f, IN(0), OUT(0));
   k->dropout_fwd(N, &key, 16777000u, 1.0f / 0.9999f, IN(0), OUT(1));
+  /* A counter whose low word carries into the high word mid-call. */
+  key.offset = (int64_t)(0xFFFFFFFFull * 4 - 6);
+  k->dropout_fwd(N, &key, 4194304u, 4.0f / 3.0f, IN(0), OUT(2));
 }
 
 static void r_dropout_bwd(const struct rg_kernels *k, struct io *io) {
@@ -219,9 +244,9 @@ static const struct kcase cases[] = {
     C1(tanh_fwd, D_ANY), C2(tanh_bwd, D_SMALL, D_ANY),
     C1(gelu_fwd, D_ANY), C2(gelu_bwd, D_ANY, D_ANY),
     C1(exp_fwd, D_ANY), C1(log_fwd, D_ANY), C2(log_bwd, D_POS, D_ANY),
-    C1(clamp_fwd, D_ANY), C2(clamp_bwd, D_SMALL, D_ANY),
-    C2(add, D_ANY, D_ANY), C2(sub, D_ANY, D_ANY), C2(mul, D_ANY, D_ANY),
-    C1(scale, D_ANY), C1(axpy, D_ANY), C2(mul_acc, D_ANY, D_ANY), C1(sign_acc, D_ANY),
+    {"clamp_fwd", r_clamp_fwd, {D_ANY}, 1, 2, false}, C2(clamp_bwd, D_SMALL, D_ANY),
+    {"add", r_add, {D_ANY, D_ANY}, 2, 2, false}, {"sub", r_sub, {D_ANY, D_ANY}, 2, 2, false}, C2(mul, D_ANY, D_ANY),
+    {"scale", r_scale, {D_ANY}, 1, 2, false}, C1(axpy, D_ANY), C2(mul_acc, D_ANY, D_ANY), C1(sign_acc, D_ANY),
     {"colsum_acc", r_colsum_acc, {D_ANY}, 1, 1, true},
     C1(sum, D_ANY), C1(sumsq, D_ANY), C1(asum, D_ANY), C1(amax, D_ANY), C2(dot, D_ANY, D_ANY),
     C1(amax_bwd, D_SMALL),
@@ -311,6 +336,10 @@ static void check_all_sizes(const struct kcase *c, enum rg_isa isa) {
       for (unsigned b = 0; b < sizeof ns / sizeof *ns; b++)
         for (unsigned d = 0; d < sizeof ks / sizeof *ks; d++)
           check_case(c, isa, ms[a], ns[b], ks[d], seed++);
+    /* Past the k-blocks (256) and row blocks of the packed kernels. */
+    static const int64_t big[][3] = {{20, 24, 600}, {60, 40, 257}, {1, 40, 300}, {6, 16, 513}, {100, 16, 160}};
+    for (unsigned i = 0; i < sizeof big / sizeof *big; i++)
+      check_case(c, isa, big[i][0], big[i][1], big[i][2], seed++);
     return;
   }
   for (int64_t n = 1; n <= 2 * 16 + 1; n++)

@@ -97,7 +97,7 @@ RG_INLINE void philox_run(int64_t n, const struct rg_rng_key *key, soa_fn soa, e
   __m256 v[4];
   if (mis != 0 && n > 0) {
     group(key, start >> 2, soa, ctx, v);
-    __m256 head = _mm256_permutevar8x32_ps(v[0], _mm256_add_epi32(rg_iota(), splat(mis)));
+    __m256 head = _mm256_permutevar8x32_ps(v[0], _mm256_add_epi32(rg_iota(), _mm256_set1_epi32(mis)));
     i = (4 - mis < n) ? 4 - mis : n;
     emit(ctx, 0, head, rg_mask(i), 1);
   }

@@ -3,11 +3,12 @@
  *
  * Register blocking: a 6 x 16 tile of C lives in 12 ymm accumulators; each
  * step p broadcasts op(A)(i, p) for 6 rows and loads one 16-wide row of
- * op(B). k is cut into blocks of KC; between blocks the partial sums go back
- * to C and are reloaded, which keeps every element's FMA chain in k order.
- * op(B) rows come straight from B when B is [k, n] and the panel is full;
- * otherwise (B stored [n, k], or fewer than 16 columns left) the k-block of
- * the panel is packed, zero-padded, into a fixed-size stack buffer. */
+ * op(B). Loops: k-blocks of KC (outermost: between blocks the partial sums
+ * go back to C and are reloaded, which keeps every element's FMA chain in k
+ * order) -> blocks of MC rows (their slice of A stays in L2) -> 16-column
+ * panels -> 6-row tiles. A panel's k-block is packed, zero-padded, into a
+ * 16 KiB stack buffer (transposed when B is stored [n, k]); only a full
+ * panel of B [k, n] used by a single tile is read in place. */
 #define RG_ISA avx2
 #include "isa.h"
 
@@ -20,6 +21,7 @@
 #define MR 6   /* rows of a C tile */
 #define NR 16  /* columns of a C tile: two ymm */
 #define KC 256 /* k-block: the packed panel is KC x NR floats (16 KiB) */
+#define MC 96  /* i-block: its MC x KC slice of A stays in L2 across the panels */
 
 /* Where op(A) and the op(B) panel live: op(A)(i, p) = a[i * ars + p * acs],
  * op(B)(p, jj) for the tile's columns = b[p * bs + jj]. */
@@ -105,8 +107,8 @@ static void pack_bt(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *
     }
 }
 
-/* B stored [k, n], fewer than 16 columns left: copy them, zero-padded. */
-static void pack_b_edge(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *panel) {
+/* B stored [k, n]: copy the panel's columns, zero-padded past nc. */
+static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *panel) {
   __m256i m0 = rg_mask(nc), m1 = rg_mask(nc - RG_W);
   for (int64_t p = 0; p < kc; p++) {
     _mm256_store_ps(panel + p * NR, _mm256_maskload_ps(b + p * ldb, m0));
@@ -124,21 +126,25 @@ void rg_gemm__avx2(int64_t m, int64_t n, int64_t k, int ta, int tb, const float 
   }
   _Alignas(32) float panel[KC * NR];
   int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
-  for (int64_t j = 0; j < n; j += NR) {
-    int64_t nc = (n - j < NR) ? n - j : NR;
-    for (int64_t k0 = 0; k0 < k; k0 += KC) {
-      int64_t kc = (k - k0 < KC) ? k - k0 : KC;
-      struct operands o = {.ars = ars, .acs = acs, .b = panel, .bs = NR};
-      if (tb)
-        pack_bt(kc, nc, b + j * ldb + k0, ldb, panel);
-      else if (nc < NR)
-        pack_b_edge(kc, nc, b + k0 * ldb + j, ldb, panel);
-      else
-        o.b = b + k0 * ldb + j, o.bs = ldb;
-      for (int64_t i = 0; i < m; i += MR) {
-        o.a = a + i * ars + k0 * acs;
-        int mr = (m - i < MR) ? (int)(m - i) : MR;
-        tile_rows(mr, kc, o, c + i * ldc + j, ldc, nc, acc || k0 > 0);
+  /* k-blocks outermost: every C element sees its k-blocks in order. */
+  for (int64_t k0 = 0; k0 < k; k0 += KC) {
+    int64_t kc = (k - k0 < KC) ? k - k0 : KC;
+    for (int64_t i0 = 0; i0 < m; i0 += MC) {
+      int64_t mb = (m - i0 < MC) ? m - i0 : MC;
+      for (int64_t j = 0; j < n; j += NR) {
+        int64_t nc = (n - j < NR) ? n - j : NR;
+        struct operands o = {.ars = ars, .acs = acs, .b = panel, .bs = NR};
+        if (tb)
+          pack_bt(kc, nc, b + j * ldb + k0, ldb, panel);
+        else if (nc < NR || mb > MR) /* partial, or reused by several tiles */
+          pack_b(kc, nc, b + k0 * ldb + j, ldb, panel);
+        else
+          o.b = b + k0 * ldb + j, o.bs = ldb;
+        for (int64_t i = i0; i < i0 + mb; i += MR) {
+          o.a = a + i * ars + k0 * acs;
+          int mr = (i0 + mb - i < MR) ? (int)(i0 + mb - i) : MR;
+          tile_rows(mr, kc, o, c + i * ldc + j, ldc, nc, acc || k0 > 0);
+        }
       }
     }
   }

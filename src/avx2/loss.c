@@ -36,13 +36,11 @@ RG_INLINE float row_expsum(int64_t n, const float *x, float mx, float *y) {
   return rg_lanes_sum(c.acc);
 }
 
-RG_INLINE __m256 div_op(const struct rg_vin *in) { return in->a / in->s; }
-
 /* y = softmax(x) on one row; returns the max and the sum of exponentials. */
 static void row_softmax(int64_t n, const float *x, float *y, float *mx, float *s) {
   *mx = rg_row_max(n, x);
   *s = row_expsum(n, x, *mx, y);
-  rg_map1(n, div_op, *s, 0.0f, y, y);
+  rg_map1(n, rg_div_op, *s, 0.0f, y, y);
 }
 
 void rg_softmax_fwd__avx2(int64_t m, int64_t n, const float *x, float *y) {

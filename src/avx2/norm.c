@@ -22,8 +22,6 @@ RG_INLINE void ld_cols(__m256 *out, const float *p, int64_t j, const __m256i *m,
   RG_UNROLL for (int q = 0; q < RG_CG; q++) out[q] = rg_ld(p + j + RG_W * q, m[q], tail);
 }
 
-RG_INLINE __m256 div_op(const struct rg_vin *in) { return in->a / in->s; }
-
 /* var = (sum over rows of fma(d, d, .), d = x - mean) / n */
 RG_INLINE void var_group(void *v, int64_t j, const __m256i *m, int tail) {
   const struct bn_ctx *c = v;
@@ -46,7 +44,7 @@ RG_INLINE void var_group(void *v, int64_t j, const __m256i *m, int tail) {
 void rg_bn_stats__avx2(int64_t n, int64_t f, const float *x, float *mean, float *var) {
   memset(mean, 0, (size_t)f * sizeof *mean);
   rg_colsum_acc__avx2(n, f, x, mean);
-  rg_map1(f, div_op, (float)n, 0.0f, mean, mean);
+  rg_map1(f, rg_div_op, (float)n, 0.0f, mean, mean);
   struct bn_ctx c = {.n = n, .f = f, .x = x, .mean = mean, .var = var};
   rg_col_groups(f, var_group, &c);
 }

@@ -115,6 +115,9 @@ RG_INLINE void rg_map_n(int64_t n, rg_vop op, float s, float t, int nin, const f
   struct rg_map_ctx ctx = {op, nin, a, b, c, y, rg_set(s), rg_set(t)};
   rg_chunks(n, rg_map_chunk, &ctx);
 }
+/* a / s, the map op of a division by a per-call scalar. */
+RG_INLINE __m256 rg_div_op(const struct rg_vin *in) { return in->a / in->s; }
+
 #define rg_map1(n, op, s, t, a, y) rg_map_n(n, op, s, t, 1, a, NULL, NULL, y)
 #define rg_map2(n, op, s, t, a, b, y) rg_map_n(n, op, s, t, 2, a, b, NULL, y)
 #define rg_map3(n, op, s, t, a, b, c, y) rg_map_n(n, op, s, t, 3, a, b, c, y)
