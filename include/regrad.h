@@ -611,7 +611,9 @@ rg_dataset *rg_dataset_load_idx(rg_ctx *ctx, const char *images_path, const char
 #define RG_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 rg_dataset *rg_dataset_load_mnist(rg_ctx *ctx, const char *dir, bool train);
 
-/* A dataset of the given rows of src (copied), e.g. a split or a fold. */
+/* A dataset of the given rows of src (copied; repeats allowed, n may be 0),
+ * e.g. a split or a fold. Datasets hold plain malloc memory (not counted in
+ * rg_ctx_stats); classes is the largest label + 1. */
 rg_dataset *rg_dataset_subset(rg_ctx *ctx, const rg_dataset *src, const int64_t *rows, int64_t n);
 void rg_dataset_free(rg_dataset *ds);
 
@@ -621,13 +623,15 @@ void rg_permutation(uint64_t seed, uint64_t stream, int64_t n, int64_t *perm);
 
 /* Shuffles (seed) and splits src into train and validation parts, the last
  * round(val_fraction * n) shuffled rows going to validation; val_fraction in
- * [0, 1). */
+ * [0, 1) (0 gives an empty validation set; RG_EINVAL if no training row
+ * would remain). */
 rg_status rg_dataset_split(rg_ctx *ctx, const rg_dataset *src, double val_fraction, uint64_t seed,
                            rg_dataset **train, rg_dataset **val);
 
 /* Standardization fitted on one dataset and applied to others: x' = (x -
- * mean) / std with a single mean and std over all features and rows of the
- * fitting set (std floored at 1e-6). */
+ * mean) * (1 / std) with a single mean and population std (divided by N) over
+ * all features and rows of the fitting set (std floored at 1e-6). Fit on the
+ * training part only, then apply to validation and test. */
 typedef struct rg_standardizer {
   float mean, std;
 } rg_standardizer;
@@ -645,8 +649,10 @@ rg_status rg_kfold(rg_ctx *ctx, int64_t n, int folds, int k, uint64_t seed, int6
  * shuffled from (seed, epoch) when shuffle is set; the last batch may be
  * smaller. rg_batcher_next fills x [b, features] and y [b] in buffers
  * allocated once by rg_batcher_new, so iterating allocates nothing; it
- * returns the batch size, or 0 at the end of the epoch (the next call starts
- * the next epoch). */
+ * returns the batch size, 0 at the end of the epoch (the next call starts the
+ * next epoch, which rg_batcher_epoch already reports), or -1 on error (x or y
+ * NULL; the context's error is set). The dataset must outlive the batcher,
+ * and the batcher must be freed before the context. */
 typedef struct rg_batcher rg_batcher;
 rg_batcher *rg_batcher_new(rg_ctx *ctx, const rg_dataset *ds, int64_t batch, bool shuffle,
                            uint64_t seed);

@@ -3,10 +3,8 @@
  * once, so iterating never allocates. */
 #include <string.h>
 
-#include "core/internal.h"
+#include "data/data.h"
 
-/* From dataset.c. */
-bool rg_dataset_valid(rg_ctx *ctx, const char *fn, const rg_dataset *ds, int64_t min_n);
 
 struct rg_batcher {
   rg_ctx *ctx;
@@ -38,8 +36,8 @@ rg_batcher *rg_batcher_new(rg_ctx *ctx, const rg_dataset *ds, int64_t batch, boo
   }
   rg_batcher *b = rg_heap_alloc(ctx, fn, sizeof *b);
   if (!b) return NULL;
-  *b = (rg_batcher){.ctx = ctx, .ds = ds, .n = ds->n, .features = ds->features, .batch = batch < ds->n ? batch : ds->n,
-                    .shuffle = shuffle, .seed = seed};
+  *b = (rg_batcher){.ctx = ctx, .ds = ds, .n = ds->n, .features = ds->features,
+                    .batch = batch < ds->n ? batch : ds->n, .shuffle = shuffle, .seed = seed};
   b->order = rg_heap_alloc(ctx, fn, (size_t)ds->n * sizeof(int64_t));
   b->x = b->order ? rg_heap_alloc(ctx, fn, (size_t)(b->batch * ds->features) * sizeof(float))
                   : NULL;
@@ -53,10 +51,10 @@ rg_batcher *rg_batcher_new(rg_ctx *ctx, const rg_dataset *ds, int64_t batch, boo
 }
 
 int64_t rg_batcher_next(rg_batcher *b, const float **x, const int32_t **y) {
-  if (!b) return 0;
+  if (!b) return -1;
   if (!x || !y) {
     rg_fail(b->ctx, RG_EINVAL, "rg_batcher_next", "%s is NULL", x ? "y" : "x");
-    return 0;
+    return -1;
   }
   *x = b->x;
   *y = b->y;

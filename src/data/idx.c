@@ -9,10 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "core/internal.h"
-
-/* From dataset.c. */
-rg_dataset *rg_dataset_alloc(rg_ctx *ctx, const char *fn, int64_t n, int64_t features);
+#include "data/data.h"
 
 #define IDX_UBYTE 0x08
 #define READ_STEP (1 << 30)      /* the most one gzread call is asked for */
@@ -80,8 +77,9 @@ static bool read_header(rg_ctx *ctx, const char *fn, gzFile f, idx_blob *b) {
     return false;
   }
   if (got < want) {
-    rg_fail(ctx, RG_EFORMAT, fn, "%s: the file ends after %lld bytes, inside the %lld-byte header%s",
-            b->path, (long long)got, (long long)want, cut_note(f));
+    rg_fail(ctx, RG_EFORMAT, fn,
+            "%s: the file ends after %lld bytes, inside the %lld-byte header%s", b->path,
+            (long long)got, (long long)want, cut_note(f));
     return false;
   }
   b->bytes = 1;
@@ -132,7 +130,13 @@ static bool read_payload(rg_ctx *ctx, const char *fn, gzFile f, idx_blob *b) {
     while ((r = gz_take(ctx, fn, f, b->path, rest, sizeof rest)) > 0) total += r;
     if (r < 0) return false;
   }
-  if (total == b->bytes) return true;
+  const char *cut = cut_note(f);
+  if (total == b->bytes && !*cut) return true;
+  if (total == b->bytes) {
+    rg_fail(ctx, RG_EFORMAT, fn, "%s: the gzip stream is cut short after its %lld bytes of data",
+            b->path, (long long)total);
+    return false;
+  }
   char what[96];
   if (b->ndim == 3)
     snprintf(what, sizeof what, "%u images of %ux%u", b->dim[0], b->dim[1], b->dim[2]);
@@ -140,7 +144,7 @@ static bool read_payload(rg_ctx *ctx, const char *fn, gzFile f, idx_blob *b) {
     snprintf(what, sizeof what, "%u labels", b->dim[0]);
   rg_fail(ctx, RG_EFORMAT, fn, "%s: header says %s but the file holds %lld bytes of %s data%s",
           b->path, what, (long long)total, b->ndim == 3 ? "pixel" : "label",
-          total < b->bytes ? cut_note(f) : " (trailing bytes)");
+          total > b->bytes ? " (trailing bytes)" : cut);
   return false;
 }
 
