@@ -72,7 +72,7 @@ static int sync_parent_dir(rg_ctx *ctx, const char *fn, const char *path) {
 static int write_temp(const rg_ctx *ctx, const char *tmp, const rg_train_state *st,
                       const char **step) {
   *step = "cannot create the temporary file for";
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
   if (fd < 0) return errno;
   FILE *f = fdopen(fd, "wb");
   if (!f) {

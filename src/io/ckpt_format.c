@@ -185,9 +185,17 @@ __attribute__((format(printf, 3, 4))) static bool bad(parser *ps, size_t at, con
   return false;
 }
 
-static const char *tag_name(uint32_t tag) {
-  return tag == TAG_META ? "META" : tag == TAG_TNSR ? "TNSR" : tag == TAG_END ? "END" : "?";
+/* A tag as text for messages: "TNSR", "END\x00". */
+static const char *tag_str(uint32_t tag, char buf[17]) {
+  size_t at = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned c = (tag >> (8 * i)) & 0xffu;
+    bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    at += (size_t)snprintf(buf + at, 17 - at, plain ? "%c" : "\\x%02x", c);
+  }
+  return buf;
 }
+#define TAG_STR(tag) tag_str((tag), (char[17]){0})
 
 /* Reads the section at ps->pos: framing within the file, then the CRC. */
 static bool next_section(parser *ps, section *s) {
@@ -208,8 +216,8 @@ static bool next_section(parser *ps, section *s) {
   uint32_t stored = get_u32(p + 12 + s->len);
   uint32_t crc = (uint32_t)crc32_z(crc32_z(0, NULL, 0), p, 12 + s->len);
   if (crc != stored)
-    return bad(ps, s->at, "CRC mismatch in a section tagged 0x%08x: stored 0x%08x, computed 0x%08x",
-               s->tag, stored, crc);
+    return bad(ps, s->at, "CRC mismatch in section \"%s\": stored 0x%08x, computed 0x%08x",
+               TAG_STR(s->tag), stored, crc);
   ps->pos += CK_FRAME_LEN + s->len;
   return true;
 }
@@ -230,10 +238,10 @@ static bool parse_header(parser *ps) {
 }
 
 static bool parse_meta(parser *ps, ck_file *out) {
-  section s;
+  section s = {0};
   if (!next_section(ps, &s)) return false;
   if (s.tag != TAG_META)
-    return bad(ps, s.at, "the first section is tagged 0x%08x, expected META", s.tag);
+    return bad(ps, s.at, "the first section is \"%s\", expected \"META\"", TAG_STR(s.tag));
   if (s.len < META_FIXED || s.len - META_FIXED != get_u32(s.payload + 48))
     return bad(ps, s.at, "META is %zu bytes, which does not match its layout", s.len);
   const uint8_t *p = s.payload;
@@ -245,7 +253,7 @@ static bool parse_meta(parser *ps, ck_file *out) {
   uint64_t count = get_u64(p + 40);
   /* Bound the count by what the rest of the file can hold before allocating. */
   if (count > (ps->size - ps->pos) / (CK_FRAME_LEN + TNSR_MIN))
-    return bad(ps, s.at, "META counts %llu tensors, more than the %zu bytes left can hold",
+    return bad(ps, s.at, "truncated (or a bad count): META counts %llu tensors, %zu bytes follow",
                (unsigned long long)count, ps->size - ps->pos);
   out->n_tensors = (int64_t)count;
   return true;
@@ -326,7 +334,7 @@ void ck_file_free(rg_ctx *ctx, ck_file *f) {
 /* The TNSR sections and END, after META. */
 static bool parse_tensors(parser *ps, ck_file *out) {
   for (int64_t i = 0;; i++) {
-    section s;
+    section s = {0};
     if (!next_section(ps, &s)) return false;
     if (s.tag == TAG_END) {
       if (s.len != 0) return bad(ps, s.at, "END has a %zu-byte payload", s.len);
@@ -338,7 +346,7 @@ static bool parse_tensors(parser *ps, ck_file *out) {
       return true;
     }
     if (s.tag != TAG_TNSR)
-      return bad(ps, s.at, "unexpected section %s (tag 0x%08x)", tag_name(s.tag), s.tag);
+      return bad(ps, s.at, "unexpected section \"%s\"", TAG_STR(s.tag));
     if (i == out->n_tensors)
       return bad(ps, s.at, "more tensor sections than the %lld META counts",
                  (long long)out->n_tensors);
