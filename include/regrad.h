@@ -668,19 +668,27 @@ typedef struct rg_train_state {
 } rg_train_state;
 
 /* Saves every parameter and buffer of the context (optimizer state lives in
- * buffers), the seed, the dropout stream counter and *st. Format: a
- * versioned header, then sections each with a CRC32; written to a temporary
- * file in the same directory, fsynced, renamed over path, and the directory
- * fsynced, so a crash leaves either the old or the new file. RG_EIO on
- * write failure (path untouched). */
+ * buffers; gradients are not saved), the seed, the dropout stream counter and
+ * *st (NULL saves a zero state). Format (docs/checkpoints.md): a versioned
+ * header, then sections each with a CRC32, little-endian. Written to
+ * "<path>.tmp.<pid>" in the same directory, fsynced, renamed over path, and
+ * the directory fsynced, so a crash leaves either the old or the new file (a
+ * killed process may leave a temp file behind, safe to delete). Errors:
+ * RG_EINVAL for a NULL or empty path; RG_EIO when a write fails (path
+ * untouched), or when only the final directory sync fails (the new file is
+ * then in place). A pending error is returned without saving. */
 rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state *st);
 
 /* Loads a checkpoint into a context holding the same model (the same
  * parameter and buffer names and shapes, in any creation order; create the
- * optimizer first so its state buffers exist). Everything is validated
- * before anything is changed: RG_EFORMAT for a bad magic, version, CRC,
- * truncation or size; RG_ESHAPE naming the first tensor that is missing,
- * extra or shaped differently. st may be NULL. */
+ * optimizer first so its state buffers exist) and restores the seed and the
+ * dropout stream; gradients are left untouched. The whole file is read into
+ * memory and validated before anything changes, so a failed load leaves the
+ * context as it was: RG_EIO when the file cannot be opened or read;
+ * RG_EFORMAT for a bad magic, a newer version, a CRC mismatch, truncation or
+ * an inconsistent size (with the byte offset); RG_ESHAPE naming the first
+ * tensor that is missing, extra, of the wrong kind or shaped differently.
+ * st may be NULL. */
 rg_status rg_checkpoint_load(rg_ctx *ctx, const char *path, rg_train_state *st);
 
 #ifdef __cplusplus
