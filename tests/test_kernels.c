@@ -391,3 +391,59 @@ Test(kernels, tables_use_their_own_bodies) {
     }
   }
 }
+
+/* Output hash of one slot on fixed inputs, NaNs canonicalized (payloads
+ * are outside the contract). */
+static uint64_t case_hash(const struct kcase *c, const struct rg_kernels *k) {
+  static float inbase[6 * (4 * MAXN + 64) + 64], out[3 * (4 * MAXN + 64) + 64];
+  static int32_t labels[64];
+  struct io io = {.n = 37, .m = 3, .k = 19, .seed = 777};
+  prepare_inputs(c, &io, inbase, labels);
+  run_with(c, k, &io, out);
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (int o = 0; o < 3; o++)
+    for (int64_t i = -1; i < 4 * MAXN; i++) {
+      float v = i < 0 ? (o == 0 ? io.ret : 0.0f) : buf_at(out, o)[i];
+      uint32_t u;
+      memcpy(&u, &v, sizeof u);
+      if (isnan(v)) u = 0x7fc00000u;
+      for (int b = 0; b < 4; b++) h = (h ^ ((u >> (8 * b)) & 0xff)) * 0x100000001b3ull;
+    }
+  return h;
+}
+
+/* Every slot's output on fixed inputs hashes to the value recorded on x86
+ * (tests/golden/kernels.txt), on every ISA this machine runs, so an aarch64
+ * run is held to the x86 bits. REGRAD_WRITE_GOLDEN=1 rewrites the file from
+ * the scalar reference. */
+Test(kernels, outputs_match_the_x86_golden_hashes) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/tests/golden/kernels.txt", RG_SOURCE_ROOT);
+  if (getenv("REGRAD_WRITE_GOLDEN")) {
+    FILE *w = fopen(path, "w");
+    cr_assert(w);
+    for (int i = 0; i < N_CASES; i++)
+      fprintf(w, "%s %016llx\n", cases[i].slot, (unsigned long long)case_hash(&cases[i], &rg_kernels_scalar));
+    fclose(w);
+  }
+  FILE *f = fopen(path, "r");
+  cr_assert(f, "missing %s", path);
+  char slot[64];
+  unsigned long long want;
+  int seen = 0;
+  while (fscanf(f, "%63s %llx", slot, &want) == 2) {
+    const struct kcase *c = NULL;
+    for (int i = 0; i < N_CASES; i++)
+      if (!strcmp(cases[i].slot, slot)) c = &cases[i];
+    cr_assert(c, "golden file names unknown slot %s", slot);
+    seen++;
+    for (int isa = 0; isa < RG_ISA_COUNT; isa++) {
+      if (!rg_isa_usable(isa)) continue;
+      uint64_t got = case_hash(c, rg_isa_table(isa));
+      cr_assert_eq(got, want, "%s on %s: hash %016llx, x86 golden %016llx", slot,
+                   rg_isa_name(isa), (unsigned long long)got, want);
+    }
+  }
+  fclose(f);
+  cr_assert_eq(seen, N_CASES, "golden file covers %d of %d slots", seen, N_CASES);
+}
