@@ -38,7 +38,8 @@ fi
 
 # 2. Packages. libc6-dev-arm64-cross is not pulled in with
 # --no-install-recommends (otherwise: "cannot find Scrt1.o").
-pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-user-binfmt
+pkgs=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user qemu-user-binfmt
+      libbenchmark-dev:arm64
       libsleef-dev:arm64 zlib1g-dev:arm64 pkg-config meson ninja-build)
 missing=()
 for p in "${pkgs[@]}"; do

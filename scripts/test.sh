@@ -29,7 +29,7 @@ run_suite native build -Dbuildtype=debugoptimized -Dwerror=true || fail=1
 
 if [ $arm64 = 1 ] && [ -f cross/sysroot-arm64.ini ] && command -v qemu-aarch64 >/dev/null; then
   run_suite arm64 build-arm64 --cross-file cross/sysroot-arm64.ini \
-    --cross-file cross/aarch64-linux-gnu.ini -Dbenchmarks=disabled -Dwerror=true || fail=1
+    --cross-file cross/aarch64-linux-gnu.ini -Dwerror=true || fail=1
 elif [ $arm64 = 1 ]; then
   echo "== arm64: skipped (run 'sudo bash .ci/arm64-setup.sh' to enable the aarch64 suites)"
 fi
