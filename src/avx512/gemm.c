@@ -9,11 +9,12 @@
  * A(i,1)B(1,j) and so on, each added with one fused multiply-add. */
 #define RG_ISA avx512
 #include "isa.h"
-#include "simd.h"
 
 #if !defined(__AVX512F__) || !defined(__FMA__)
 #error "src/avx512 needs -mavx512f and -mfma"
 #endif
+
+#include "simd.h"
 
 #define MR 14             /* rows of the register tile */
 #define NR (2 * RG_V)     /* columns of the register tile */
@@ -64,7 +65,8 @@ static void pack_transposed(const float *src, int64_t ld, int64_t rows, int64_t 
       for (int r = 0; r < 16; r++)
         t[r] = (r0 + r < rows) ? rg_load(src + (r0 + r) * ld + p0, kp) : rg_zero();
       transpose16(t);
-      for (int64_t q = 0; q < RG_V && p0 + q < kc; q++) _mm512_store_ps(dst + (p0 + q) * dld + r0, t[q]);
+      for (int64_t q = 0; q < RG_V && p0 + q < kc; q++)
+        _mm512_store_ps(dst + (p0 + q) * dld + r0, t[q]);
     }
 }
 
@@ -137,7 +139,9 @@ void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const floa
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!acc)
-      for (int64_t i = 0; i < m; i++) RG_EACH_BLOCK(n, j, kj) rg_store(c + i * ldc + j, kj, rg_zero());
+      for (int64_t i = 0; i < m; i++) RG_EACH_BLOCK(n, j, kj, {
+        rg_store(c + i * ldc + j, kj, rg_zero());
+      });
     return;
   }
   _Alignas(64) float ap[KC * MC];

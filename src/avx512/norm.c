@@ -4,11 +4,12 @@
  * the rows stream past, masked at the right edge. */
 #define RG_ISA avx512
 #include "isa.h"
-#include "simd.h"
 
 #if !defined(__AVX512F__) || !defined(__FMA__)
 #error "src/avx512 needs -mavx512f and -mfma"
 #endif
+
+#include "simd.h"
 
 #define STRIP_VECS 4
 #define STRIP (STRIP_VECS * RG_V)

@@ -3,11 +3,12 @@
  * order-free, so it may use any tree. */
 #define RG_ISA avx512
 #include "isa.h"
-#include "lanes.h"
 
 #if !defined(__AVX512F__) || !defined(__FMA__)
 #error "src/avx512 needs -mavx512f and -mfma"
 #endif
+
+#include "lanes.h"
 
 float rg_sum__avx512(int64_t n, const float *x) { return rg_row_sum(n, x); }
 
@@ -30,21 +31,23 @@ static inline float bits_to_float(uint32_t u) {
 
 float rg_amax__avx512(int64_t n, const float *x) {
   __m512i best = _mm512_setzero_si512();
-  RG_EACH_BLOCK(n, i, k) best = _mm512_max_epu32(best, abs_bits(x + i, k));
+  RG_EACH_BLOCK(n, i, k, { best = _mm512_max_epu32(best, abs_bits(x + i, k)); });
   return bits_to_float(_mm512_reduce_max_epu32(best));
 }
 
 void rg_amax_bwd__avx512(int64_t n, float m, float g, const float *x, float *dx) {
   __m512 vm = rg_splat(m);
   int64_t count = 0;
-  RG_EACH_BLOCK(n, i, k) count += __builtin_popcount(k & rg_eq(rg_abs(rg_load(x + i, k)), vm));
+  RG_EACH_BLOCK(n, i, k, {
+    count += __builtin_popcount(k & rg_eq(rg_abs(rg_load(x + i, k)), vm));
+  });
   if (count == 0) return;
   __m512 share = rg_splat(g / (float)count);
-  RG_EACH_BLOCK(n, i, k) {
+  RG_EACH_BLOCK(n, i, k, {
     __m512 v = rg_load(x + i, k);
     __m512 c = _mm512_maskz_mov_ps(rg_eq(rg_abs(v), vm), rg_signed(v, share));
     rg_store(dx + i, k, _mm512_add_ps(rg_load(dx + i, k), c));
-  }
+  });
 }
 
 /* One pass over each row: its lanes of x * x (fma) and of |x|, plus the

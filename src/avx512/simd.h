@@ -1,7 +1,7 @@
-/* Shared AVX-512 building blocks: tail masks, masked loads and stores, and
- * the bit operations the bodies use instead of approximate instructions.
- * Elementwise bodies walk 16 floats at a time with masked loads and stores,
- * so the tail needs no second loop and no load ever reads past the end. */
+/* Shared AVX-512 building blocks: tail masks, masked loads and stores, the
+ * block loop of the elementwise bodies, ordered compares and the sign-bit
+ * operations. Tails are handled with masks, so no load or store touches
+ * memory past the end of an array and no pointer past it is formed. */
 #ifndef RG_AVX512_SIMD_H
 #define RG_AVX512_SIMD_H
 
@@ -25,12 +25,26 @@ static inline __mmask16 rg_mask(int64_t r) {
 static inline __m512 rg_load(const float *p, __mmask16 k) { return _mm512_maskz_loadu_ps(k, p); }
 static inline void rg_store(float *p, __mmask16 k, __m512 v) { _mm512_mask_storeu_ps(p, k, v); }
 
-/* Loop header of the elementwise bodies: i walks the blocks of 16 elements and
- * k masks the lanes below n (all of them except in the last block). The inner
- * one-pass loop only scopes k to the body. */
-#define RG_EACH_BLOCK(n, i, k) \
-  for (int64_t i = 0; i < (n); i += RG_V) \
-    for (__mmask16 k = rg_mask((n) - i), rg_once_ = 1; rg_once_; rg_once_ = 0)
+/* Runs the statement given as the last argument (variadic, so it may contain
+ * commas) for each block of 16 elements: i is the block's first element and k
+ * the mask of its lanes below n. Full blocks get the constant mask 0xFFFF, so
+ * their masked loads and stores compile to plain ones (unrolled 4 times to
+ * spread the loop overhead); the tail, if any, runs the statement once more
+ * with a partial mask. */
+#define RG_EACH_BLOCK(n, i, k, ...)          \
+  do {                                       \
+    const int64_t rg_n_ = (n);               \
+    int64_t i = 0;                           \
+    _Pragma("GCC unroll 4")                  \
+    for (; i + RG_V <= rg_n_; i += RG_V) {   \
+      const __mmask16 k = (__mmask16)0xFFFF; \
+      __VA_ARGS__                            \
+    }                                        \
+    if (i < rg_n_) {                         \
+      const __mmask16 k = rg_mask(rg_n_ - i); \
+      __VA_ARGS__                            \
+    }                                        \
+  } while (0)
 
 static inline __m512 rg_splat(float v) { return _mm512_set1_ps(v); }
 static inline __m512 rg_zero(void) { return _mm512_setzero_ps(); }
