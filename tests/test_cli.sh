@@ -1,0 +1,97 @@
+#!/bin/sh
+# The `regrad` command end to end. Arguments: the regrad binary and the source
+# directory. The checks that train need Fashion-MNIST in its default place;
+# without it they are skipped (exit 77) after the others pass.
+set -u
+regrad=$1 src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# Runs the command, keeping stdout, stderr and the exit status in $work.
+run() {
+  "$@" >"$work/out" 2>"$work/err"
+  echo $? >"$work/rc"
+}
+status() { cat "$work/rc"; }
+
+# --- info: every slot of kernels.def is served by a body -------------------
+run "$regrad" info --kernels
+[ "$(status)" = 0 ] || fail "info --kernels exited $(status): $(cat "$work/err")"
+slots=$(sed -n 's/^RG_KERNEL(\([a-z0-9_]*\),.*/\1/p' "$src/src/kernels.def")
+[ -n "$slots" ] || fail "no slots found in kernels.def"
+for slot in $slots; do
+  grep -Eq "^  $slot +rg_${slot}__" "$work/out" || fail "info --kernels does not list slot $slot"
+done
+grep -q '^isa in force: ' "$work/out" || fail "info does not say which ISA is in force"
+run env REGRAD_ISA=scalar "$regrad" info
+grep -q '^isa in force: scalar (REGRAD_ISA)' "$work/out" || fail "info ignores REGRAD_ISA"
+
+# --- bad command lines exit 2 and name what is wrong ------------------------
+run "$regrad" train --no-such-flag
+[ "$(status)" = 2 ] || fail "an unknown flag exited $(status), not 2"
+grep -q 'regrad train: unknown flag --no-such-flag' "$work/err" || fail "unknown flag not named: $(head -1 "$work/err")"
+grep -q '^usage: regrad train' "$work/err" || fail "no usage after a bad flag"
+run "$regrad" train --lr=fast
+[ "$(status)" = 2 ] || fail "a malformed value exited $(status), not 2"
+grep -q -- '--lr: "fast" is not a number' "$work/err" || fail "bad value not explained: $(head -1 "$work/err")"
+run "$regrad" train --epochs 0
+[ "$(status)" = 2 ] || fail "an out-of-range value exited $(status), not 2"
+run "$regrad" no-such-command
+[ "$(status)" = 2 ] || fail "an unknown command exited $(status), not 2"
+
+# --- --help on regrad and every subcommand ----------------------------------
+run "$regrad" --help
+[ "$(status)" = 0 ] && grep -q '^usage: regrad' "$work/out" || fail "regrad --help"
+commands=$(sed -n 's/^  \([a-z]*\)  .*/\1/p' "$work/out")
+[ -n "$commands" ] || fail "regrad --help lists no commands"
+for cmd in $commands; do
+  run "$regrad" "$cmd" --help
+  [ "$(status)" = 0 ] && grep -q "^usage: regrad $cmd" "$work/out" || fail "regrad $cmd --help"
+done
+
+# --- training, checkpoints, evaluation --------------------------------------
+if [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  echo "Fashion-MNIST is not installed: skipping the training checks"
+  [ $failures = 0 ] && exit 77
+  exit 1
+fi
+small="--layers 64 --train-limit 3000 --threads 1"
+run "$regrad" train $small --epochs 1 --save "$work/model.ckpt" --log "$work/log.csv"
+[ "$(status)" = 0 ] || fail "train exited $(status): $(cat "$work/err")"
+train_acc=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' "$work/out")
+awk -v a="$train_acc" 'BEGIN { exit !(a > 0.6) }' || fail "test accuracy '$train_acc' is not above 0.6"
+grep -q 'heap allocations after the first step' "$work/out" && fail "steps allocate: $(tail -1 "$work/out")"
+grep -q '^epoch 1/1 ' "$work/err" || fail "no per-epoch line"
+
+run "$regrad" eval $small --load "$work/model.ckpt"
+[ "$(status)" = 0 ] || fail "eval exited $(status): $(cat "$work/err")"
+eval_acc=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' "$work/out")
+[ "$eval_acc" = "$train_acc" ] || fail "eval gives test accuracy '$eval_acc', train gave '$train_acc'"
+
+run "$regrad" eval --layers 32 --load "$work/model.ckpt"
+[ "$(status)" = 1 ] || fail "eval of a mismatched checkpoint exited $(status), not 1"
+grep -q '^regrad: .*"mlp.0.w"' "$work/err" || fail "mismatch does not name the tensor: $(cat "$work/err")"
+
+header=$(head -n 1 "$work/log.csv")
+[ "$header" = "step,param,grad_norm,weight_norm,update_ratio,vanishing,exploding" ] ||
+  fail "log header is '$header'"
+awk -F, 'NR > 1 && (NF != 7 || $1 !~ /^[0-9]+$/ || $3 + 0 != $3 || $6 !~ /^[01]$/) { bad = NR }
+         END { exit bad || NR < 2 }' "$work/log.csv" || fail "log.csv has malformed rows"
+
+# Resuming from epoch 1 gives the bits of an uninterrupted run.
+run "$regrad" train $small --epochs 2 --quiet --save "$work/straight.ckpt"
+run "$regrad" train $small --epochs 2 --quiet --load "$work/model.ckpt" --save "$work/resumed.ckpt"
+cmp -s "$work/straight.ckpt" "$work/resumed.ckpt" || fail "a resumed run differs from an uninterrupted one"
+
+# Divergence stops the run with the step and exit status 1 (policy error).
+run "$regrad" train $small --epochs 1 --quiet --lr 50
+[ "$(status)" = 1 ] && grep -q 'diverged at step [0-9]' "$work/err" || fail "divergence not reported: $(cat "$work/err")"
+
+[ $failures = 0 ] && echo "all CLI checks passed"
+[ $failures = 0 ]

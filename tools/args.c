@@ -1,0 +1,247 @@
+/* The table-driven flag parser (see args.h). */
+#include "args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HELP_COLUMN 28
+
+static const arg_spec *find_spec(const arg_command *cmd, const char *name, size_t len) {
+  for (int i = 0; i < cmd->n_specs; i++)
+    if (strlen(cmd->specs[i].name) == len && strncmp(cmd->specs[i].name, name, len) == 0)
+      return &cmd->specs[i];
+  return NULL;
+}
+
+const char *args_choice_name(const arg_choice *choices, int value) {
+  for (int i = 0; choices && choices[i].name; i++)
+    if (choices[i].value == value) return choices[i].name;
+  return "?";
+}
+
+/* A bound for messages: "inf" for the "no limit" sentinels. */
+static void bound_text(char *buf, size_t size, double v) {
+  if (fabs(v) >= 1e18)
+    snprintf(buf, size, "%sinf", v < 0 ? "-" : "");
+  else
+    snprintf(buf, size, "%.15g", v);
+}
+
+static void choices_text(const arg_choice *choices, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; choices[i].name && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "|" : "", choices[i].name);
+}
+
+/* What a valid value looks like, for error messages. */
+static void expected_form(const arg_spec *s, char *buf, size_t size) {
+  char lo[32], hi[32], names[256];
+  bound_text(lo, sizeof lo, s->min);
+  bound_text(hi, sizeof hi, s->max);
+  switch (s->kind) {
+    case ARG_BOOL: snprintf(buf, size, "true or false"); break;
+    case ARG_INT:
+    case ARG_INT64: snprintf(buf, size, "an integer in [%s, %s]", lo, hi); break;
+    case ARG_UINT64: snprintf(buf, size, "a non-negative integer"); break;
+    case ARG_FLOAT:
+    case ARG_DOUBLE: snprintf(buf, size, "a number in [%s, %s]", lo, hi); break;
+    case ARG_STRING: snprintf(buf, size, "a non-empty string"); break;
+    case ARG_CHOICE:
+      choices_text(s->choices, names, sizeof names);
+      snprintf(buf, size, "one of %s", names);
+      break;
+    case ARG_LIST:
+      snprintf(buf, size, "comma-separated integers in [%s, %s] (at most %d), or none", lo, hi,
+               ARG_LIST_MAX);
+      break;
+  }
+}
+
+static bool parse_integer(const char *text, const arg_spec *s, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (end == text || *end || errno == ERANGE) return false;
+  *out = v;
+  return (double)v >= s->min && (double)v <= s->max;
+}
+
+static bool parse_real(const char *text, const arg_spec *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || *end || errno == ERANGE || isnan(v)) return false;
+  *out = v;
+  return v >= s->min && v <= s->max;
+}
+
+static bool parse_bool(const char *text, bool *out) {
+  static const char *const yes[] = {"true", "yes", "on", "1"};
+  static const char *const no[] = {"false", "no", "off", "0"};
+  for (int i = 0; i < 4; i++) {
+    if (strcmp(text, yes[i]) == 0) return *out = true, true;
+    if (strcmp(text, no[i]) == 0) return *out = false, true;
+  }
+  return false;
+}
+
+static bool parse_list(const char *text, const arg_spec *s, arg_list *out) {
+  arg_list l = {0};
+  if (*text && strcmp(text, "none") != 0) {
+    for (const char *at = text;; at++) {
+      char *end;
+      errno = 0;
+      long long v = strtoll(at, &end, 10);
+      if (end == at || errno == ERANGE || l.n == ARG_LIST_MAX || (double)v < s->min ||
+          (double)v > s->max)
+        return false;
+      l.v[l.n++] = v;
+      if (*end == '\0') break;
+      if (*end != ',') return false;
+      at = end;
+    }
+  }
+  *out = l;
+  return true;
+}
+
+static bool parse_choice(const char *text, const arg_spec *s, int *out) {
+  for (int i = 0; s->choices[i].name; i++)
+    if (strcmp(text, s->choices[i].name) == 0) return *out = s->choices[i].value, true;
+  return false;
+}
+
+/* Stores text into s->dest; false when it does not parse or is out of range. */
+static bool store(const arg_spec *s, const char *text) {
+  int64_t i;
+  double d;
+  switch (s->kind) {
+    case ARG_BOOL: return parse_bool(text, s->dest);
+    case ARG_INT: return parse_integer(text, s, &i) && (*(int *)s->dest = (int)i, true);
+    case ARG_INT64: return parse_integer(text, s, &i) && (*(int64_t *)s->dest = i, true);
+    case ARG_UINT64: {
+      char *end;
+      errno = 0;
+      unsigned long long u = strtoull(text, &end, 10);
+      if (end == text || *end || errno == ERANGE || strchr(text, '-')) return false;
+      *(uint64_t *)s->dest = u;
+      return true;
+    }
+    case ARG_FLOAT: return parse_real(text, s, &d) && (*(float *)s->dest = (float)d, true);
+    case ARG_DOUBLE: return parse_real(text, s, &d) && (*(double *)s->dest = d, true);
+    case ARG_STRING: return *text && (*(const char **)s->dest = text, true);
+    case ARG_CHOICE: return parse_choice(text, s, s->dest);
+    case ARG_LIST: return parse_list(text, s, s->dest);
+  }
+  return false;
+}
+
+static void vcomplain(const char *command, const char *fmt, va_list ap) {
+  fprintf(stderr, "%s: ", command);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
+void args_complain(const char *command, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vcomplain(command, fmt, ap);
+  va_end(ap);
+}
+
+__attribute__((format(printf, 2, 3)))
+static arg_result fail(const arg_command *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vcomplain(cmd->name, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  args_usage(cmd, stderr);
+  return ARGS_ERROR;
+}
+
+arg_result args_parse(const arg_command *cmd, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      args_usage(cmd, stdout);
+      return ARGS_HELP;
+    }
+    if (strncmp(arg, "--", 2) != 0 || !arg[2])
+      return fail(cmd, "unexpected argument \"%s\" (flags start with --)", arg);
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const arg_spec *s = find_spec(cmd, name, len);
+    if (!s) return fail(cmd, "unknown flag --%.*s", (int)len, name);
+    const char *value = eq ? eq + 1 : NULL;
+    if (!value && s->kind == ARG_BOOL) value = "true";
+    if (!value && i + 1 < argc) value = argv[++i];
+    char form[320];
+    expected_form(s, form, sizeof form);
+    if (!value) return fail(cmd, "--%s needs a value: %s", s->name, form);
+    if (!store(s, value)) return fail(cmd, "--%s: \"%s\" is not %s", s->name, value, form);
+  }
+  return ARGS_OK;
+}
+
+int args_exit_code(arg_result r) { return r == ARGS_ERROR ? 2 : 0; }
+
+/* The default shown in the usage: the variable's value before parsing, or
+ * nothing for an unset string or a false boolean. */
+static void default_text(const arg_spec *s, char *buf, size_t size) {
+  buf[0] = '\0';
+  switch (s->kind) {
+    case ARG_BOOL:
+      if (*(bool *)s->dest) snprintf(buf, size, "on");
+      break;
+    case ARG_INT: snprintf(buf, size, "%d", *(int *)s->dest); break;
+    case ARG_INT64: snprintf(buf, size, "%lld", (long long)*(int64_t *)s->dest); break;
+    case ARG_UINT64: snprintf(buf, size, "%llu", (unsigned long long)*(uint64_t *)s->dest); break;
+    case ARG_FLOAT: snprintf(buf, size, "%g", (double)*(float *)s->dest); break;
+    case ARG_DOUBLE: snprintf(buf, size, "%g", *(double *)s->dest); break;
+    case ARG_STRING: {
+      const char *v = *(const char **)s->dest;
+      if (v) snprintf(buf, size, "%s", v);
+      break;
+    }
+    case ARG_CHOICE:
+      snprintf(buf, size, "%s", args_choice_name(s->choices, *(int *)s->dest));
+      break;
+    case ARG_LIST: {
+      const arg_list *l = s->dest;
+      size_t used = 0;
+      if (l->n == 0) snprintf(buf, size, "none");
+      for (int i = 0; i < l->n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? "," : "",
+                                 (long long)l->v[i]);
+      break;
+    }
+  }
+}
+
+void args_usage(const arg_command *cmd, FILE *out) {
+  fprintf(out, "usage: %s\n", cmd->synopsis);
+  if (cmd->description) fprintf(out, "\n%s\n", cmd->description);
+  if (cmd->n_specs) fputs("\nflags:\n", out);
+  for (int i = 0; i < cmd->n_specs; i++) {
+    const arg_spec *s = &cmd->specs[i];
+    char value[256], def[256];
+    if (s->kind == ARG_CHOICE && !s->value)
+      choices_text(s->choices, value, sizeof value);
+    else
+      snprintf(value, sizeof value, "%s", s->value ? s->value : "");
+    int width = fprintf(out, "  --%s%s%s", s->name, value[0] ? " " : "", value);
+    if (width >= HELP_COLUMN) {
+      fputc('\n', out);
+      width = 0;
+    }
+    fprintf(out, "%*s%s", HELP_COLUMN - width, "", s->help);
+    default_text(s, def, sizeof def);
+    fprintf(out, def[0] ? " (default %s)\n" : "\n", def);
+  }
+  fputs("  --help                    this text\n", out);
+}

@@ -1,0 +1,22 @@
+/* The flags of `regrad train` (also taken by `regrad eval`, which needs the
+ * same architecture and optimizer to rebuild a checkpoint's tensors): model,
+ * loss terms, optimizer, schedule, clipping, loop, data and files. */
+#ifndef RG_TOOLS_TRAIN_FLAGS_H
+#define RG_TOOLS_TRAIN_FLAGS_H
+
+#include "trainer.h"
+
+typedef struct train_options {
+  train_config config;
+  int kfold; /* folds of cross-validation, 0 for none */
+} train_options;
+
+/* Fills o with the defaults, then the flags in argv[1..argc) of the command
+ * `name` (e.g. "regrad train"), whose usage starts with synopsis and
+ * description. Returns -1 to go on, or the exit status to return now: 0
+ * after --help, 2 for a bad flag or combination (the message and usage went
+ * to stderr). */
+int train_flags_parse(const char *name, const char *synopsis, const char *description, int argc,
+                      char **argv, train_options *o);
+
+#endif
