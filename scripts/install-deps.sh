@@ -4,7 +4,8 @@
 # (or sudo).
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc g++ libsleef-dev libcriterion-dev libbenchmark-dev
-      zlib1g-dev gnuplot-nox dataset-fashion-mnist libopenblas-dev python3)
+      zlib1g-dev gnuplot-nox dataset-fashion-mnist libopenblas-dev python3
+      valgrind clang libclang-rt-14-dev libsimde-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -89,7 +89,42 @@ static rg_tensor *tensor_overflow(struct env *e) {
   return rg_tensor_new(E, rg_shape4(1ll << 20, 1ll << 20, 1ll << 20, 4), NULL);
 }
 
+static rg_tensor *stale_input(struct env *e) {
+  rg_tensor *t = rg_tensor_new(E, rg_shape2(3, 4), NULL);
+  rg_tape_reset(E);
+  return rg_relu(E, t);
+}
+static rg_tensor *foreign_input(struct env *e) {
+  rg_ctx *other = th_ctx(6);
+  rg_tensor *y = rg_mul(E, rg_tensor_new(other, rg_shape2(3, 4), NULL), e->a34);
+  rg_ctx_free(other);
+  return y;
+}
+static rg_tensor *bn_momentum_nan(struct env *e) {
+  return rg_batch_norm(E, e->a34, e->v4, e->v4, e->rm4, e->rv4, NAN, 1e-5f);
+}
+static rg_tensor *xent_smoothing_nan(struct env *e) { return rg_cross_entropy(E, e->a34, e->labels, NAN); }
+static rg_tensor *l1_lambda_inf(struct env *e) { return rg_l1_penalty(E, &e->a34, 1, INFINITY); }
+static rg_tensor *elastic_ratio_nan(struct env *e) { return rg_elastic_net_penalty(E, &e->a34, 1, 0.1f, NAN); }
+static rg_tensor *clamp_nan(struct env *e) { return rg_clamp(E, e->a34, NAN, 1.0f); }
+static rg_tensor *grad_clip_inf(struct env *e) { return rg_grad_clip(E, e->a34, INFINITY); }
+static rg_tensor *norm_nan(struct env *e) { return rg_norm(E, e->a34, NAN); }
+static rg_tensor *bce_target_nan(struct env *e) {
+  rg_tensor *t = rg_tensor_new(E, rg_shape1(4), (float[]){0, NAN, 1, 0});
+  return rg_bce_with_logits(E, e->v4, t);
+}
+
 static const struct bad_case cases[] = {
+    {"stale input", stale_input, RG_ESTATE, "rg_relu: x is a stale tensor"},
+    {"foreign input", foreign_input, RG_EINVAL, "rg_mul: a belongs to another context"},
+    {"batch_norm momentum NaN", bn_momentum_nan, RG_EINVAL, "rg_batch_norm: momentum is nan"},
+    {"cross_entropy smoothing NaN", xent_smoothing_nan, RG_EINVAL, "rg_cross_entropy: smoothing is nan"},
+    {"l1 lambda Inf", l1_lambda_inf, RG_EINVAL, "rg_l1_penalty: lambda is inf"},
+    {"elastic ratio NaN", elastic_ratio_nan, RG_EINVAL, "rg_elastic_net_penalty: l1_ratio is nan"},
+    {"clamp NaN", clamp_nan, RG_EINVAL, "rg_clamp: lo is nan"},
+    {"grad_clip Inf", grad_clip_inf, RG_EINVAL, "rg_grad_clip: c is inf"},
+    {"norm NaN ord", norm_nan, RG_EINVAL, "rg_norm: ord is nan"},
+    {"bce target NaN", bce_target_nan, RG_ERANGE, "rg_bce_with_logits: targets[1] is nan"},
     {"matmul NULL", matmul_null, RG_EINVAL, "rg_matmul: a is NULL"},
     {"matmul inner", matmul_inner, RG_ESHAPE, "rg_matmul: inner dimensions differ"},
     {"matmul rank", matmul_rank, RG_ESHAPE, "rg_matmul"},

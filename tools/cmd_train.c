@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "commands.h"
+#include "dist_train.h"
 #include "train_data.h"
 #include "train_flags.h"
 
@@ -111,5 +112,6 @@ int cmd_train(int argc, char **argv) {
   train_options o;
   int code = train_flags_parse("regrad train", "regrad train [flags]", description, argc, argv, &o);
   if (code >= 0) return code;
+  if (o.dist.enabled) return dist_train_main(&o.config, &o.dist);
   return o.kfold ? cross_validate(&o) : train_once(&o.config);
 }

@@ -38,6 +38,8 @@ static const arg_choice norm_types[] = {{"1", 1}, {"2", 2}, {"inf", 0}, {NULL, 0
 static const arg_choice nonfinite_policies[] = {
     {"error", RG_NONFINITE_ERROR}, {"skip", RG_NONFINITE_SKIP}, {"zero", RG_NONFINITE_ZERO},
     {"propagate", RG_NONFINITE_PROPAGATE}, {NULL, 0}};
+static const arg_choice dist_modes[] = {
+    {"deterministic", RG_DIST_DETERMINISTIC}, {"fast", RG_DIST_FAST}, {NULL, 0}};
 /* Value 0 is "auto" (the library's choice, REGRAD_ISA honoured). */
 static const arg_choice isas[] = {
     {"auto", 0}, {"scalar", 1}, {"avx2", 2}, {"avx512", 3}, {"neon", 4}, {NULL, 0}};
@@ -99,6 +101,7 @@ static int apply(const char *name, const flag_values *v, train_options *o) {
   c->nonfinite = (rg_nonfinite)v->nonfinite;
   c->isa = v->isa ? args_choice_name(isas, v->isa) : NULL;
   if (c->threads == 0) c->threads = online_cpus();
+  if (o->kfold && o->dist.enabled) return refuse(name, "--kfold and --dist exclude each other");
   if (o->kfold && (c->save_path || c->load_path))
     return refuse(name, "--kfold trains several models: it cannot be combined with --save or --load");
   return -1;
@@ -163,6 +166,10 @@ int train_flags_parse(const char *name, const char *synopsis, const char *descri
       {"load", ARG_STRING, &c->load_path, 0, 0, NULL, "FILE", "checkpoint to start from"},
       {"log", ARG_STRING, &c->log_csv, 0, 0, NULL, "FILE.csv", "per-step per-parameter diagnostics"},
       {"quiet", ARG_BOOL, &c->quiet, 0, 0, NULL, NULL, "no progress output"},
+      {"dist", ARG_BOOL, &o->dist.enabled, 0, 0, NULL, NULL, "data-parallel over MPI (run under mpiexec; docs/distributed.md)"},
+      {"dist-mode", ARG_CHOICE, &o->dist.mode, 0, 0, dist_modes, NULL, "--dist: deterministic (same bits for any power-of-two rank count) or fast"},
+      {"grad-shards", ARG_INT, &o->dist.grad_shards, 0, 1 << 20, NULL, "S", "--dist deterministic: shards per batch, a power of two (0: the rank count)"},
+      {"bucket-kib", ARG_INT, &o->dist.bucket_kib, 0, 262144, NULL, "K", "--dist: gradient exchanged in K KiB pieces (0: 4096)"},
   };
   const arg_command cmd = {name, synopsis, description, specs, (int)(sizeof specs / sizeof specs[0])};
   arg_result r = args_parse(&cmd, argc, argv);

@@ -4,11 +4,13 @@
 #ifndef RG_TOOLS_TRAIN_FLAGS_H
 #define RG_TOOLS_TRAIN_FLAGS_H
 
+#include "dist_train.h"
 #include "trainer.h"
 
 typedef struct train_options {
   train_config config;
   int kfold; /* folds of cross-validation, 0 for none */
+  dist_options dist;
 } train_options;
 
 /* Fills o with the defaults, then the flags in argv[1..argc) of the command

@@ -1,6 +1,7 @@
 /* Arena allocation for transients. On reset, a tape that needed several
  * chunks gets them merged into one chunk of the high-water size, so from the
  * second step on an unchanged loop fits in a single chunk: no allocation. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,10 @@
 #define HEADER ((sizeof(rg_arena_chunk) + ALIGN - 1) / ALIGN * ALIGN)
 
 static rg_arena_chunk *chunk_new(rg_ctx *ctx, const char *fn, size_t size) {
+  if (size > SIZE_MAX - HEADER) {
+    rg_fail(ctx, RG_EOVERFLOW, fn, "arena chunk of %zu bytes overflows", size);
+    return NULL;
+  }
   rg_arena_chunk *c = rg_heap_alloc(ctx, fn, HEADER + size);
   if (!c) return NULL;
   c->next = NULL;
@@ -26,13 +31,20 @@ static size_t arena_used(const rg_arena *a) {
 
 void *rg_arena_get(rg_ctx *ctx, const char *fn, size_t bytes) {
   rg_arena *a = &ctx->arena;
+  if (rg_alloc_injected(ctx, fn, bytes)) return NULL;
   size_t need = (bytes + ALIGN - 1) / ALIGN * ALIGN;
   if (need < bytes) {
     rg_fail(ctx, RG_EOVERFLOW, fn, "arena request of %zu bytes overflows", bytes);
     return NULL;
   }
   if (!a->head || a->head->size - a->head->used < need) {
-    size_t size = a->head ? a->head->size * 2 : a->initial;
+    size_t size = a->head && a->head->size <= SIZE_MAX / 2 ? a->head->size * 2 : a->initial;
+    /* Under a memory limit, a chunk takes no more than half the room that
+     * is left, so a small limit still serves small tensors and leaves room
+     * for parameters made later. */
+    size_t held = (size_t)ctx->stats.heap_bytes, limit = ctx->mem_limit;
+    size_t room = limit > held && limit - held > HEADER ? limit - held - HEADER : 0;
+    if (limit && size > room / 2) size = room / 2;
     if (size < need) size = need;
     rg_arena_chunk *c = chunk_new(ctx, fn, size);
     if (!c) return NULL;

@@ -50,6 +50,7 @@ rg_ctx *rg_ctx_new(const rg_config *cfg) {
   ctx->rules = rg_backward_rules;
   ctx->epoch = 1;
   ctx->arena.initial = c.arena_bytes ? c.arena_bytes : DEFAULT_ARENA;
+  ctx->mem_limit = c.mem_limit;
   ctx->isa = RG_ISA_SCALAR;
   ctx->k = rg_isa_table(RG_ISA_SCALAR);
   if (c.threads < 0 || c.threads > 256) {

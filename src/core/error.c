@@ -46,9 +46,30 @@ void rg_ctx_clear_error(rg_ctx *ctx) {
 
 bool rg_ctx_ok(rg_ctx *ctx) { return ctx && ctx->status == RG_OK; }
 
+bool rg_alloc_injected(rg_ctx *ctx, const char *fn, size_t bytes) {
+  if (++ctx->alloc_seen != ctx->fail_alloc) return false;
+  rg_fail(ctx, RG_ENOMEM, fn, "out of memory allocating %zu bytes (injected failure %llu)", bytes,
+          (unsigned long long)ctx->alloc_seen);
+  return true;
+}
+
+bool rg_alloc_allowed(rg_ctx *ctx, const char *fn, size_t bytes) {
+  if (rg_alloc_injected(ctx, fn, bytes)) return false;
+  uint64_t held = ctx->stats.heap_bytes, limit = ctx->mem_limit;
+  if (limit && (bytes > limit || held > limit - bytes)) {
+    rg_fail(ctx, RG_ENOMEM, fn,
+            "memory limit exceeded: allocating %zu bytes with %llu held would pass the limit "
+            "of %llu bytes",
+            bytes, (unsigned long long)held, (unsigned long long)limit);
+    return false;
+  }
+  return true;
+}
+
 void *rg_heap_alloc(rg_ctx *ctx, const char *fn, size_t bytes) {
   void *p = NULL;
   if (bytes == 0) bytes = 1;
+  if (!rg_alloc_allowed(ctx, fn, bytes)) return NULL;
   if (posix_memalign(&p, 64, bytes) != 0) p = NULL;
   if (!p) {
     rg_fail(ctx, RG_ENOMEM, fn, "out of memory allocating %zu bytes", bytes);

@@ -39,6 +39,7 @@ struct rg_tensor {
   struct rg_node *node; /* the op that produced it, when recorded */
   char *name;           /* parameters and buffers */
   struct rg_tensor *next_transient;
+  const struct rg_ctx *owner; /* the context that made it */
 };
 
 /* One recorded op. Inputs are the tensors gradients flow to; attr and saved
@@ -76,6 +77,9 @@ struct rg_ctx {
   const rg_backward_fn *rules;
   struct rg_pool *pool; /* NULL with one thread */
   rg_stats stats;
+  size_t mem_limit;    /* rg_config.mem_limit: most heap bytes held at once, 0 = none */
+  uint64_t alloc_seen; /* counted allocations so far (heap, dataset and arena) */
+  uint64_t fail_alloc; /* test hook: the allocation whose count this is fails, 0 = none */
 };
 
 /* Errors. rg_fail sets the sticky error unless one is already set. */
@@ -83,9 +87,17 @@ void rg_fail(rg_ctx *ctx, rg_status code, const char *fn, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Heap allocation counted in ctx->stats; NULL (with RG_ENOMEM set) on
- * failure. */
+ * failure, including over the memory limit. */
 void *rg_heap_alloc(rg_ctx *ctx, const char *fn, size_t bytes);
 void rg_heap_free(rg_ctx *ctx, void *p, size_t bytes);
+/* Every heap and dataset allocation of the library asks this first: it
+ * counts the allocation (ctx->alloc_seen), fails the one ctx->fail_alloc
+ * names (fault injection in tests), and refuses bytes that would take the
+ * heap past ctx->mem_limit; false with RG_ENOMEM set, naming fn and the
+ * sizes. Arena requests are counted and injected too (rg_alloc_injected),
+ * so tests reach every op's out-of-memory path. */
+bool rg_alloc_allowed(rg_ctx *ctx, const char *fn, size_t bytes);
+bool rg_alloc_injected(rg_ctx *ctx, const char *fn, size_t bytes);
 
 /* Arena allocation (64-byte aligned); NULL with RG_ENOMEM set on failure. */
 void *rg_arena_get(rg_ctx *ctx, const char *fn, size_t bytes);
@@ -95,11 +107,19 @@ void rg_arena_release(rg_ctx *ctx);
 
 /* Validation: true when t is usable. A NULL tensor sets RG_EINVAL only when
  * no error is pending (so a failed op upstream gives one message); a stale
- * transient (from before rg_tape_reset) sets RG_ESTATE. */
+ * transient (from before rg_tape_reset) sets RG_ESTATE, a tensor of another
+ * context RG_EINVAL. */
 bool rg_check(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor *t);
 bool rg_ctx_ok(rg_ctx *ctx); /* non-NULL and no pending error */
 bool rg_shape_valid(rg_ctx *ctx, const char *fn, const char *arg, rg_shape s, int64_t *numel);
 bool rg_same_shape(rg_shape a, rg_shape b);
+/* rg_param_new / rg_buffer_new with fn in messages (for constructors that
+ * make tensors on the caller's behalf). */
+rg_tensor *rg_persistent_new(rg_ctx *ctx, const char *fn, enum rg_kind kind, const char *name,
+                             rg_shape shape, const float *data);
+/* Frees the parameters and buffers created after the first n (newest
+ * first), so a constructor that fails half way leaves no tensor behind. */
+void rg_params_truncate(rg_ctx *ctx, int n);
 /* "[128,784]" into buf. */
 const char *rg_shape_str(rg_shape s, char *buf, size_t len);
 #define RG_SHAPE_STR(s) rg_shape_str((s), (char[64]){0}, 64)
@@ -109,9 +129,11 @@ bool rg_finite_arg(rg_ctx *ctx, const char *fn, const char *arg, float v);
  * and grad is enabled. */
 rg_tensor *rg_new_output(rg_ctx *ctx, const char *fn, rg_shape shape, rg_tensor *const *in,
                          int n_in);
-/* Records a node for out (NULL when out does not require grad). Inputs are
- * copied into the arena. */
-rg_node *rg_record(rg_ctx *ctx, enum rg_op op, rg_tensor *out, rg_tensor *const *in, int n_in);
+/* Records a node for out (NULL when out does not require grad, or with
+ * RG_ENOMEM naming fn when the arena cannot hold it). Inputs are copied into
+ * the arena. */
+rg_node *rg_record(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *out, rg_tensor *const *in,
+                   int n_in);
 /* The gradient buffer of t for backward rules: allocated zeroed in the arena
  * on first use; NULL when t does not require grad. */
 float *rg_grad_buf(rg_ctx *ctx, rg_tensor *t);

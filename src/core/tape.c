@@ -36,7 +36,7 @@ rg_tensor *rg_new_output(rg_ctx *ctx, const char *fn, rg_shape shape, rg_tensor 
   for (int i = 0; i < n_in; i++) needs = needs || (in[i] && in[i]->requires_grad);
   *t = (rg_tensor){.magic = RG_TENSOR_MAGIC, .kind = RG_TRANSIENT, .epoch = ctx->epoch,
                    .shape = shape, .numel = numel, .data = d,
-                   .requires_grad = needs && ctx->grad_enabled};
+                   .requires_grad = needs && ctx->grad_enabled, .owner = ctx};
   for (int i = shape.rank; i < RG_MAX_RANK; i++) t->shape.dim[i] = 0;
   t->next_transient = ctx->transients;
   ctx->transients = t;
@@ -80,11 +80,12 @@ static void anomaly_backward(rg_ctx *ctx, const rg_node *node, uint64_t position
   }
 }
 
-rg_node *rg_record(rg_ctx *ctx, enum rg_op op, rg_tensor *out, rg_tensor *const *in, int n_in) {
+rg_node *rg_record(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *out, rg_tensor *const *in,
+                   int n_in) {
   if (ctx->anomaly) anomaly_forward(ctx, op, out, in, n_in);
   if (!out->requires_grad) return NULL;
-  rg_node *node = rg_arena_zeroed(ctx, rg_op_name(op), sizeof *node);
-  rg_tensor **ins = node ? rg_arena_get(ctx, rg_op_name(op), (size_t)n_in * sizeof *ins) : NULL;
+  rg_node *node = rg_arena_zeroed(ctx, fn, sizeof *node);
+  rg_tensor **ins = node ? rg_arena_get(ctx, fn, (size_t)n_in * sizeof *ins) : NULL;
   if (!ins) return NULL;
   memcpy(ins, in, (size_t)n_in * sizeof *ins);
   node->op = op;

@@ -60,6 +60,12 @@ bool rg_check(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor *t) 
     rg_fail(ctx, RG_ESTATE, fn, "%s is a stale tensor (freed by rg_tape_reset)", arg);
     return false;
   }
+  if (t->owner != ctx) {
+    /* Its memory (and the gradients backward would give it) belong to
+     * another context, which may be freed or reset independently. */
+    rg_fail(ctx, RG_EINVAL, fn, "%s belongs to another context", arg);
+    return false;
+  }
   return true;
 }
 
@@ -82,7 +88,7 @@ rg_tensor *rg_tensor_new(rg_ctx *ctx, rg_shape shape, const float *data) {
   float *d = t ? rg_arena_get(ctx, fn, (size_t)numel * sizeof(float)) : NULL;
   if (!d) return NULL;
   *t = (rg_tensor){.magic = RG_TENSOR_MAGIC, .kind = RG_TRANSIENT, .epoch = ctx->epoch,
-                   .shape = shape, .numel = numel, .data = d};
+                   .shape = shape, .numel = numel, .data = d, .owner = ctx};
   for (int i = shape.rank; i < RG_MAX_RANK; i++) t->shape.dim[i] = 0;
   if (data)
     memcpy(d, data, (size_t)numel * sizeof(float));
@@ -105,8 +111,8 @@ static bool name_free(rg_ctx *ctx, const char *fn, const char *name) {
   return true;
 }
 
-static rg_tensor *persistent_new(rg_ctx *ctx, const char *fn, enum rg_kind kind,
-                                 const char *name, rg_shape shape, const float *data) {
+rg_tensor *rg_persistent_new(rg_ctx *ctx, const char *fn, enum rg_kind kind, const char *name,
+                             rg_shape shape, const float *data) {
   int64_t numel;
   if (!rg_ctx_ok(ctx) || !rg_shape_valid(ctx, fn, "shape", shape, &numel) ||
       !name_free(ctx, fn, name))
@@ -116,7 +122,7 @@ static rg_tensor *persistent_new(rg_ctx *ctx, const char *fn, enum rg_kind kind,
     rg_tensor **grown = rg_heap_alloc(ctx, fn, (size_t)cap * sizeof *grown);
     if (!grown) return NULL;
     if (ctx->n_params) memcpy(grown, ctx->params, (size_t)ctx->n_params * sizeof *grown);
-    free(ctx->params);
+    rg_heap_free(ctx, ctx->params, (size_t)ctx->cap_params * sizeof *grown);
     ctx->params = grown;
     ctx->cap_params = cap;
   }
@@ -126,12 +132,16 @@ static rg_tensor *persistent_new(rg_ctx *ctx, const char *fn, enum rg_kind kind,
   float *d = rg_heap_alloc(ctx, fn, bytes);
   float *g = kind == RG_PARAM ? rg_heap_alloc(ctx, fn, bytes) : NULL;
   if (!t || !nm || !d || (kind == RG_PARAM && !g)) {
-    free(t), free(nm), free(d), free(g);
+    rg_heap_free(ctx, t, sizeof *t);
+    rg_heap_free(ctx, nm, strlen(name) + 1);
+    rg_heap_free(ctx, d, bytes);
+    rg_heap_free(ctx, g, bytes);
     return NULL;
   }
   strcpy(nm, name);
   *t = (rg_tensor){.magic = RG_TENSOR_MAGIC, .kind = kind, .shape = shape, .numel = numel,
-                   .data = d, .grad = g, .requires_grad = kind == RG_PARAM, .name = nm};
+                   .data = d, .grad = g, .requires_grad = kind == RG_PARAM, .name = nm,
+                   .owner = ctx};
   for (int i = shape.rank; i < RG_MAX_RANK; i++) t->shape.dim[i] = 0;
   if (data)
     memcpy(d, data, bytes);
@@ -142,12 +152,23 @@ static rg_tensor *persistent_new(rg_ctx *ctx, const char *fn, enum rg_kind kind,
   return t;
 }
 
+void rg_params_truncate(rg_ctx *ctx, int n) {
+  while (ctx->n_params > n) {
+    rg_tensor *t = ctx->params[--ctx->n_params];
+    size_t bytes = (size_t)t->numel * sizeof(float);
+    rg_heap_free(ctx, t->name, strlen(t->name) + 1);
+    rg_heap_free(ctx, t->data, bytes);
+    rg_heap_free(ctx, t->grad, bytes);
+    rg_heap_free(ctx, t, sizeof *t);
+  }
+}
+
 rg_tensor *rg_param_new(rg_ctx *ctx, const char *name, rg_shape shape, const float *data) {
-  return persistent_new(ctx, "rg_param_new", RG_PARAM, name, shape, data);
+  return rg_persistent_new(ctx, "rg_param_new", RG_PARAM, name, shape, data);
 }
 
 rg_tensor *rg_buffer_new(rg_ctx *ctx, const char *name, rg_shape shape, const float *data) {
-  return persistent_new(ctx, "rg_buffer_new", RG_BUFFER, name, shape, data);
+  return rg_persistent_new(ctx, "rg_buffer_new", RG_BUFFER, name, shape, data);
 }
 
 float *rg_tensor_data(rg_tensor *t) { return t && t->magic == RG_TENSOR_MAGIC ? t->data : NULL; }

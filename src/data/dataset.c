@@ -41,9 +41,13 @@ rg_dataset *rg_dataset_alloc(rg_ctx *ctx, const char *fn, int64_t n, int64_t fea
             (long long)n, (long long)features);
     return NULL;
   }
-  rg_dataset *ds = calloc(1, sizeof *ds);
-  if (ds) ds->x = alloc_rows(numel ? (size_t)numel * sizeof(float) : 1);
-  if (ds) ds->y = malloc(n ? (size_t)n * sizeof(int32_t) : 1);
+  /* Datasets are plain malloc memory, freed without the context, so they are
+   * not counted; but each array must fit in what is left of the memory
+   * limit, and each is a counted allocation for fault injection. */
+  size_t xbytes = numel ? (size_t)numel * sizeof(float) : 1, ybytes = n ? (size_t)n * 4 : 1;
+  rg_dataset *ds = rg_alloc_allowed(ctx, fn, sizeof *ds) ? calloc(1, sizeof *ds) : NULL;
+  if (ds && rg_alloc_allowed(ctx, fn, xbytes)) ds->x = alloc_rows(xbytes);
+  if (ds && ds->x && rg_alloc_allowed(ctx, fn, ybytes)) ds->y = malloc(ybytes);
   if (!ds || !ds->x || !ds->y) {
     rg_dataset_free(ds);
     rg_fail(ctx, RG_ENOMEM, fn, "out of memory allocating a dataset of %lld rows of %lld features",

@@ -35,7 +35,7 @@ static rg_tensor *binary(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *
   rg_add_fn k = op == RG_OP_ADD ? ctx->k->add : op == RG_OP_SUB ? ctx->k->sub : ctx->k->mul;
   int64_t n = mode == SAME ? a->numel : b->numel;
   for (int64_t at = 0; at < a->numel; at += n) k(n, a->data + at, b->data, y->data + at);
-  rg_node *node = rg_record(ctx, op, y, in, 2);
+  rg_node *node = rg_record(ctx, fn, op, y, in, 2);
   if (node) node->iattr[0] = mode;
   return y;
 }
@@ -89,7 +89,7 @@ rg_tensor *rg_scale(rg_ctx *ctx, rg_tensor *x, float s) {
   rg_tensor *y = rg_new_output(ctx, fn, x->shape, &x, 1);
   if (!y) return NULL;
   ctx->k->scale(x->numel, s, x->data, y->data);
-  rg_node *node = rg_record(ctx, RG_OP_SCALE, y, &x, 1);
+  rg_node *node = rg_record(ctx, fn, RG_OP_SCALE, y, &x, 1);
   if (node) node->attr[0] = s;
   return y;
 }
@@ -105,7 +105,7 @@ static rg_tensor *reduce_all(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tens
   if (!y) return NULL;
   float s = rg_reduce(ctx, ctx->k->sum, x->numel, x->data);
   y->data[0] = op == RG_OP_MEAN ? s / (float)x->numel : s;
-  rg_record(ctx, op, y, &x, 1);
+  rg_record(ctx, fn, op, y, &x, 1);
   return y;
 }
 

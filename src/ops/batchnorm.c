@@ -67,7 +67,7 @@ rg_tensor *rg_batch_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *gamma, rg_tensor 
   }
   for (int64_t j = 0; j < f; j++) invstd[j] = 1.0f / sqrtf(var[j] + eps);
   ctx->k->bn_apply(n, f, x->data, mean, invstd, gamma->data, beta->data, y->data);
-  rg_node *node = rg_record(ctx, RG_OP_BATCH_NORM, y, in, 3);
+  rg_node *node = rg_record(ctx, fn, RG_OP_BATCH_NORM, y, in, 3);
   if (node) {
     node->saved[0] = mean;
     node->saved[1] = invstd;

@@ -14,7 +14,7 @@ rg_tensor *rg_clamp(rg_ctx *ctx, rg_tensor *x, float lo, float hi) {
   rg_tensor *y = rg_new_output(ctx, fn, x->shape, &x, 1);
   if (!y) return NULL;
   ctx->k->clamp_fwd(x->numel, lo, hi, x->data, y->data);
-  rg_node *node = rg_record(ctx, RG_OP_CLAMP, y, &x, 1);
+  rg_node *node = rg_record(ctx, fn, RG_OP_CLAMP, y, &x, 1);
   if (node) node->attr[0] = lo, node->attr[1] = hi;
   return y;
 }
@@ -36,7 +36,7 @@ rg_tensor *rg_grad_clip(rg_ctx *ctx, rg_tensor *x, float c) {
   rg_tensor *y = rg_new_output(ctx, fn, x->shape, &x, 1);
   if (!y) return NULL;
   memcpy(y->data, x->data, (size_t)x->numel * sizeof(float));
-  rg_node *node = rg_record(ctx, RG_OP_GRAD_CLIP, y, &x, 1);
+  rg_node *node = rg_record(ctx, fn, RG_OP_GRAD_CLIP, y, &x, 1);
   if (node) node->attr[0] = c;
   return y;
 }

@@ -18,7 +18,7 @@ rg_tensor *rg_dropout(rg_ctx *ctx, rg_tensor *x, float p) {
   uint32_t threshold = (uint32_t)((double)p * 16777216.0);
   float scale = 1.0f / (1.0f - p);
   ctx->k->dropout_fwd(x->numel, key, threshold, scale, x->data, y->data);
-  rg_node *node = rg_record(ctx, RG_OP_DROPOUT, y, &x, 1);
+  rg_node *node = rg_record(ctx, fn, RG_OP_DROPOUT, y, &x, 1);
   if (node) {
     node->saved[0] = key;
     node->iattr[0] = (int)threshold;

@@ -25,7 +25,7 @@ rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb) 
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(m, n), in, 2);
   if (!y) return NULL;
   rg_gemm(ctx, m, n, k, ta, tb, a->data, a->shape.dim[1], b->data, b->shape.dim[1], y->data, n, 0);
-  rg_node *node = rg_record(ctx, RG_OP_MATMUL, y, in, 2);
+  rg_node *node = rg_record(ctx, fn, RG_OP_MATMUL, y, in, 2);
   if (node) node->iattr[0] = ta, node->iattr[1] = tb;
   return y;
 }
@@ -69,7 +69,7 @@ rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
   for (int64_t r = 0; b && r < batch; r++)
     memcpy(y->data + r * out_f, b->data, (size_t)out_f * sizeof(float));
   rg_gemm(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, b != NULL);
-  rg_record(ctx, RG_OP_LINEAR, y, in, b ? 3 : 2);
+  rg_record(ctx, fn, RG_OP_LINEAR, y, in, b ? 3 : 2);
   return y;
 }
 

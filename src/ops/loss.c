@@ -39,7 +39,7 @@ rg_tensor *rg_cross_entropy(rg_ctx *ctx, rg_tensor *logits, const int32_t *label
   memcpy(lab, labels, (size_t)m * sizeof *lab);
   ctx->k->xent_fwd(m, n, smoothing, logits->data, lab, probs, rows);
   y->data[0] = rg_reduce(ctx, ctx->k->sum, m, rows) / (float)m;
-  rg_node *node = rg_record(ctx, RG_OP_CROSS_ENTROPY, y, &logits, 1);
+  rg_node *node = rg_record(ctx, fn, RG_OP_CROSS_ENTROPY, y, &logits, 1);
   if (node) {
     node->attr[0] = smoothing;
     node->saved[0] = probs;
@@ -76,7 +76,7 @@ rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets
   if (!y) return NULL;
   ctx->k->bce_fwd(logits->numel, logits->data, targets->data, elems);
   y->data[0] = rg_reduce(ctx, ctx->k->sum, logits->numel, elems) / (float)logits->numel;
-  rg_node *node = rg_record(ctx, RG_OP_BCE, y, &logits, 1);
+  rg_node *node = rg_record(ctx, fn, RG_OP_BCE, y, &logits, 1);
   if (node) node->saved[0] = targets->data;
   return y;
 }
@@ -102,7 +102,7 @@ rg_tensor *rg_mse(rg_ctx *ctx, rg_tensor *a, rg_tensor *b) {
   if (!y) return NULL;
   ctx->k->sub(a->numel, a->data, b->data, diff);
   y->data[0] = rg_reduce(ctx, ctx->k->sumsq, a->numel, diff) / (float)a->numel;
-  rg_node *node = rg_record(ctx, RG_OP_MSE, y, in, 2);
+  rg_node *node = rg_record(ctx, fn, RG_OP_MSE, y, in, 2);
   if (node) node->saved[0] = diff;
   return y;
 }

@@ -31,7 +31,7 @@ static rg_tensor *penalty(rg_ctx *ctx, const char *fn, rg_tensor *const *params,
   if (lambda1 != 0.0f) value = value + lambda1 * l1;
   if (lambda2 != 0.0f) value = value + (0.5f * lambda2) * l2;
   y->data[0] = value;
-  rg_node *node = rg_record(ctx, RG_OP_PENALTY, y, params, n);
+  rg_node *node = rg_record(ctx, fn, RG_OP_PENALTY, y, params, n);
   if (node) node->attr[0] = lambda1, node->attr[1] = lambda2;
   return y;
 }
@@ -90,7 +90,7 @@ rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord) {
     y->data[0] = sqrtf(rg_reduce(ctx, ctx->k->sumsq, x->numel, x->data));
   else
     y->data[0] = rg_reduce_amax(ctx, x->numel, x->data);
-  rg_node *node = rg_record(ctx, RG_OP_NORM, y, &x, 1);
+  rg_node *node = rg_record(ctx, fn, RG_OP_NORM, y, &x, 1);
   if (node) node->attr[0] = ord;
   return y;
 }

@@ -21,7 +21,7 @@ rg_grad_report *rg_grad_report_new(rg_ctx *ctx, int n) {
   rg_grad_report *r = rg_heap_alloc(ctx, fn, sizeof *r);
   float *arrays = r ? rg_heap_alloc(ctx, fn, 3 * (size_t)n * sizeof(float)) : NULL;
   if (!arrays) {
-    free(r);
+    rg_heap_free(ctx, r, sizeof *r);
     return NULL;
   }
   *r = (rg_grad_report){.n = n, .tensor_l2 = arrays, .tensor_l1 = arrays + n,

@@ -14,6 +14,7 @@ struct rg_diag {
   rg_param_diag *rows;
   float *before; /* weights before the step, all parameters end to end */
   size_t before_len;
+  bool armed; /* before_step ran since the last after_step */
 };
 
 rg_diag *rg_diag_new(rg_ctx *ctx, float vanish, float explode) {
@@ -32,11 +33,13 @@ rg_diag *rg_diag_new(rg_ctx *ctx, float vanish, float explode) {
   rg_param_diag *rows = params ? rg_heap_alloc(ctx, fn, (size_t)n * sizeof *rows + 1) : NULL;
   float *before = rows ? rg_heap_alloc(ctx, fn, len * sizeof(float) + 1) : NULL;
   if (!before) {
-    free(d), free(params), free(rows);
+    rg_heap_free(ctx, rows, (size_t)n * sizeof *rows + 1);
+    rg_heap_free(ctx, params, (size_t)n * sizeof *params + 1);
+    rg_heap_free(ctx, d, sizeof *d);
     return NULL;
   }
   *d = (rg_diag){ctx, vanish > 0 ? vanish : 1e-7f, explode > 0 ? explode : 1e3f, n, params, rows,
-                 before, len};
+                 before, len, false};
   for (int i = 0, j = 0; i < ctx->n_params; i++)
     if (ctx->params[i]->kind == RG_PARAM) {
       params[j] = ctx->params[i];
@@ -68,12 +71,19 @@ rg_status rg_diag_before_step(rg_diag *d) {
     memcpy(at, p->data, (size_t)p->numel * sizeof(float));
     at += p->numel;
   }
+  d->armed = true;
   return RG_OK;
 }
 
 rg_status rg_diag_after_step(rg_diag *d) {
   if (!d) return RG_EINVAL;
   if (!rg_ctx_ok(d->ctx)) return rg_ctx_status(d->ctx);
+  if (!d->armed) {
+    /* Without the copy of the weights there is no update to measure. */
+    rg_fail(d->ctx, RG_ESTATE, "rg_diag_after_step", "call rg_diag_before_step first");
+    return d->ctx->status;
+  }
+  d->armed = false;
   float *at = d->before;
   for (int i = 0; i < d->n; i++) {
     rg_tensor *p = d->params[i];

@@ -107,6 +107,11 @@ rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const 
   rg_tape_reset(ctx);
   ctx->dropout_stream = p.stream;
   rg_tensor *loss = fn(ctx, user);
+  if (!loss && ctx->status == RG_OK)
+    rg_fail(ctx, RG_EINVAL, fn_name, "fn returned NULL without setting an error");
+  if (loss && rg_check(ctx, fn_name, "the loss fn returned", loss) && loss->numel != 1)
+    rg_fail(ctx, RG_ESHAPE, fn_name, "fn returned a %s loss, expected a single element",
+            RG_SHAPE_STR(loss->shape));
   if (rg_backward(ctx, loss) != RG_OK) return ctx->status;
   float *saved = snapshot(ctx, params, n, &len);
   if (!saved) return ctx->status;

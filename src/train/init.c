@@ -25,6 +25,13 @@ float rg_calculate_gain(rg_nonlinearity nl, float a) {
 }
 
 void rg_fans(const rg_tensor *t, int64_t *fan_in, int64_t *fan_out) {
+  int64_t unused;
+  if (!fan_in) fan_in = &unused;
+  if (!fan_out) fan_out = &unused;
+  if (!t || t->magic != RG_TENSOR_MAGIC) {
+    *fan_in = *fan_out = 0;
+    return;
+  }
   if (t->shape.rank == 1) {
     *fan_in = *fan_out = t->numel;
     return;
@@ -38,21 +45,27 @@ static bool target_ok(rg_ctx *ctx, const char *fn, rg_tensor *t) {
   return rg_check(ctx, fn, "t", t);
 }
 
-static bool finite_args(rg_ctx *ctx, const char *fn, float a, float b) {
-  return rg_finite_arg(ctx, fn, "first parameter", a) && rg_finite_arg(ctx, fn, "second parameter", b);
+static bool finite_args(rg_ctx *ctx, const char *fn, const char *a_name, float a,
+                        const char *b_name, float b) {
+  return rg_finite_arg(ctx, fn, a_name, a) && rg_finite_arg(ctx, fn, b_name, b);
 }
 
-rg_status rg_init_constant(rg_ctx *ctx, rg_tensor *t, float value) {
-  if (!target_ok(ctx, "rg_init_constant", t)) return rg_ctx_status(ctx);
+static rg_status constant(rg_ctx *ctx, const char *fn, rg_tensor *t, float value) {
+  if (!target_ok(ctx, fn, t) || !rg_finite_arg(ctx, fn, "value", value)) return rg_ctx_status(ctx);
   for (int64_t i = 0; i < t->numel; i++) t->data[i] = value;
   return RG_OK;
 }
 
-rg_status rg_init_zeros(rg_ctx *ctx, rg_tensor *t) { return rg_init_constant(ctx, t, 0.0f); }
+rg_status rg_init_constant(rg_ctx *ctx, rg_tensor *t, float value) {
+  return constant(ctx, "rg_init_constant", t, value);
+}
 
-rg_status rg_init_uniform(rg_ctx *ctx, rg_tensor *t, float lo, float hi) {
-  static const char fn[] = "rg_init_uniform";
-  if (!target_ok(ctx, fn, t) || !finite_args(ctx, fn, lo, hi)) return rg_ctx_status(ctx);
+rg_status rg_init_zeros(rg_ctx *ctx, rg_tensor *t) { return constant(ctx, "rg_init_zeros", t, 0.0f); }
+
+/* The initializers below take the public function's name for messages. */
+static rg_status uniform(rg_ctx *ctx, const char *fn, rg_tensor *t, float lo, float hi) {
+  if (!target_ok(ctx, fn, t) || !finite_args(ctx, fn, "lo", lo, "hi", hi))
+    return rg_ctx_status(ctx);
   if (!(lo <= hi)) {
     rg_fail(ctx, RG_EINVAL, fn, "lo is %g and hi %g, expected lo <= hi", (double)lo, (double)hi);
     return ctx->status;
@@ -62,19 +75,32 @@ rg_status rg_init_uniform(rg_ctx *ctx, rg_tensor *t, float lo, float hi) {
   return RG_OK;
 }
 
+rg_status rg_init_uniform(rg_ctx *ctx, rg_tensor *t, float lo, float hi) {
+  return uniform(ctx, "rg_init_uniform", t, lo, hi);
+}
+
 static bool std_ok(rg_ctx *ctx, const char *fn, float mean, float std) {
-  if (!finite_args(ctx, fn, mean, std)) return false;
+  if (!finite_args(ctx, fn, "mean", mean, "std", std)) return false;
   if (std >= 0.0f) return true;
   rg_fail(ctx, RG_EINVAL, fn, "std is %g, expected >= 0", (double)std);
   return false;
 }
 
-rg_status rg_init_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std) {
-  static const char fn[] = "rg_init_normal";
+static rg_status normal(rg_ctx *ctx, const char *fn, rg_tensor *t, float mean, float std) {
   if (!target_ok(ctx, fn, t) || !std_ok(ctx, fn, mean, std)) return rg_ctx_status(ctx);
   struct rg_rng_key key = {ctx->seed, name_stream(t), 0};
   ctx->k->rand_normal(t->numel, &key, mean, std, t->data);
   return RG_OK;
+}
+
+rg_status rg_init_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std) {
+  return normal(ctx, "rg_init_normal", t, mean, std);
+}
+
+/* The probability that N(mean, std^2) falls in [lo, hi]. */
+static double normal_mass(float mean, float std, float lo, float hi) {
+  double s = std * sqrt(2.0);
+  return 0.5 * (erfc(((double)lo - mean) / s) - erfc(((double)hi - mean) / s));
 }
 
 /* Elements outside [lo, hi] are redrawn, element by element, from stream +
@@ -82,15 +108,21 @@ rg_status rg_init_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std) {
 rg_status rg_init_trunc_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std, float lo,
                                float hi) {
   static const char fn[] = "rg_init_trunc_normal";
-  if (!target_ok(ctx, fn, t) || !std_ok(ctx, fn, mean, std) || !finite_args(ctx, fn, lo, hi))
+  if (!target_ok(ctx, fn, t) || !std_ok(ctx, fn, mean, std) ||
+      !finite_args(ctx, fn, "lo", lo, "hi", hi))
     return rg_ctx_status(ctx);
-  if (!(lo < hi) || !(mean + 4.0f * std > lo && mean - 4.0f * std < hi)) {
-    rg_fail(ctx, RG_EINVAL, fn, "[lo, hi] = [%g, %g] must be non-empty and near the mean %g",
-            (double)lo, (double)hi, (double)mean);
+  /* Redrawing needs a fair chance to land inside: an interval far in a tail
+   * (or a sliver) would loop for ever. */
+  if (!(lo < hi) || !(mean + 4.0f * std > lo && mean - 4.0f * std < hi) ||
+      (std > 0.0f && !(normal_mass(mean, std, lo, hi) >= 1e-3))) {
+    rg_fail(ctx, RG_EINVAL, fn,
+            "[lo, hi] = [%g, %g] must be non-empty, near the mean %g and hold at least 0.1%% "
+            "of the distribution (std %g)",
+            (double)lo, (double)hi, (double)mean, (double)std);
     return ctx->status;
   }
   uint64_t stream = name_stream(t);
-  rg_init_normal(ctx, t, mean, std);
+  normal(ctx, fn, t, mean, std);
   for (int64_t i = 0; i < t->numel; i++)
     for (uint64_t attempt = 1; !(t->data[i] >= lo && t->data[i] <= hi); attempt++) {
       struct rg_rng_key key = {ctx->seed, stream + attempt * ATTEMPT_STRIDE, i};
@@ -105,20 +137,39 @@ static bool fans_for(rg_ctx *ctx, const char *fn, rg_tensor *t, int64_t *in, int
   return true;
 }
 
+/* The gain of a Xavier initializer must be finite and >= 0. */
+static bool gain_ok(rg_ctx *ctx, const char *fn, float gain) {
+  if (!rg_finite_arg(ctx, fn, "gain", gain)) return false;
+  if (gain >= 0.0f) return true;
+  rg_fail(ctx, RG_EINVAL, fn, "gain is %g, expected >= 0", (double)gain);
+  return false;
+}
+
 rg_status rg_init_xavier_uniform(rg_ctx *ctx, rg_tensor *t, float gain) {
+  static const char fn[] = "rg_init_xavier_uniform";
   int64_t in, out;
-  if (!fans_for(ctx, "rg_init_xavier_uniform", t, &in, &out)) return rg_ctx_status(ctx);
+  if (!fans_for(ctx, fn, t, &in, &out) || !gain_ok(ctx, fn, gain)) return rg_ctx_status(ctx);
   float bound = gain * sqrtf(6.0f / (float)(in + out));
-  return rg_init_uniform(ctx, t, -bound, bound);
+  return uniform(ctx, fn, t, -bound, bound);
 }
 
 rg_status rg_init_xavier_normal(rg_ctx *ctx, rg_tensor *t, float gain) {
+  static const char fn[] = "rg_init_xavier_normal";
   int64_t in, out;
-  if (!fans_for(ctx, "rg_init_xavier_normal", t, &in, &out)) return rg_ctx_status(ctx);
-  return rg_init_normal(ctx, t, 0.0f, gain * sqrtf(2.0f / (float)(in + out)));
+  if (!fans_for(ctx, fn, t, &in, &out) || !gain_ok(ctx, fn, gain)) return rg_ctx_status(ctx);
+  return normal(ctx, fn, t, 0.0f, gain * sqrtf(2.0f / (float)(in + out)));
 }
 
-static float kaiming_std(rg_tensor *t, float a, rg_fan_mode mode, rg_nonlinearity nl) {
+/* The Kaiming std, or a negative value with the error set for a bad slope,
+ * mode or nonlinearity. */
+static float kaiming_std(rg_ctx *ctx, const char *fn, rg_tensor *t, float a, rg_fan_mode mode,
+                         rg_nonlinearity nl) {
+  if (!target_ok(ctx, fn, t) || !rg_finite_arg(ctx, fn, "a", a)) return -1.0f;
+  if ((mode != RG_FAN_IN && mode != RG_FAN_OUT) || (unsigned)nl > RG_SIGMOID) {
+    rg_fail(ctx, RG_EINVAL, fn, "mode is %d and nl %d, expected RG_FAN_IN or RG_FAN_OUT and an "
+            "rg_nonlinearity", (int)mode, (int)nl);
+    return -1.0f;
+  }
   int64_t in, out;
   rg_fans(t, &in, &out);
   return rg_calculate_gain(nl, a) / sqrtf((float)(mode == RG_FAN_IN ? in : out));
@@ -126,15 +177,18 @@ static float kaiming_std(rg_tensor *t, float a, rg_fan_mode mode, rg_nonlinearit
 
 rg_status rg_init_kaiming_uniform(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
                                   rg_nonlinearity nl) {
-  if (!target_ok(ctx, "rg_init_kaiming_uniform", t)) return rg_ctx_status(ctx);
-  float bound = sqrtf(3.0f) * kaiming_std(t, a, mode, nl);
-  return rg_init_uniform(ctx, t, -bound, bound);
+  static const char fn[] = "rg_init_kaiming_uniform";
+  float std = kaiming_std(ctx, fn, t, a, mode, nl);
+  if (std < 0.0f) return rg_ctx_status(ctx);
+  return uniform(ctx, fn, t, -sqrtf(3.0f) * std, sqrtf(3.0f) * std);
 }
 
 rg_status rg_init_kaiming_normal(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
                                  rg_nonlinearity nl) {
-  if (!target_ok(ctx, "rg_init_kaiming_normal", t)) return rg_ctx_status(ctx);
-  return rg_init_normal(ctx, t, 0.0f, kaiming_std(t, a, mode, nl));
+  static const char fn[] = "rg_init_kaiming_normal";
+  float std = kaiming_std(ctx, fn, t, a, mode, nl);
+  if (std < 0.0f) return rg_ctx_status(ctx);
+  return normal(ctx, fn, t, 0.0f, std);
 }
 
 /* Modified Gram-Schmidt over the `count` vectors of length `len` at stride
@@ -161,9 +215,10 @@ rg_status rg_init_orthogonal(rg_ctx *ctx, rg_tensor *t, float gain) {
     return ctx->status;
   }
   int64_t rows = t->shape.dim[0], cols = t->numel / rows;
+  if (!rg_finite_arg(ctx, fn, "gain", gain)) return ctx->status;
   double *q = rg_heap_alloc(ctx, fn, (size_t)t->numel * sizeof(double));
   if (!q) return ctx->status;
-  rg_init_normal(ctx, t, 0.0f, 1.0f);
+  normal(ctx, fn, t, 0.0f, 1.0f);
   for (int64_t i = 0; i < t->numel; i++) q[i] = t->data[i];
   /* Orthonormal rows when rows <= cols, orthonormal columns otherwise. */
   if (rows <= cols)

@@ -1,4 +1,5 @@
 /* The multilayer perceptron used by the `regrad` command and the study. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,13 @@ struct rg_mlp {
   struct layer layers[RG_MLP_MAX_LAYERS + 1];
 };
 
+#define MAX_PREFIX 160 /* leaves room for ".<layer>.running_mean" in a name */
+
 static rg_tensor *make(rg_ctx *ctx, bool buffer, const char *prefix, int layer, const char *what,
                        rg_shape s) {
-  char name[200];
+  char name[MAX_PREFIX + 40];
   snprintf(name, sizeof name, "%s.%d.%s", prefix, layer, what);
-  return buffer ? rg_buffer_new(ctx, name, s, NULL) : rg_param_new(ctx, name, s, NULL);
+  return rg_persistent_new(ctx, "rg_mlp_new", buffer ? RG_BUFFER : RG_PARAM, name, s, NULL);
 }
 
 static bool config_ok(rg_ctx *ctx, const char *fn, const rg_mlp_config *c) {
@@ -28,7 +31,9 @@ static bool config_ok(rg_ctx *ctx, const char *fn, const rg_mlp_config *c) {
   if (c->in < 1 || c->out < 1) bad = "in and out must be >= 1";
   else if (c->hidden < 0 || c->hidden > RG_MLP_MAX_LAYERS) bad = "hidden must be 0 to 64";
   else if (!(c->dropout >= 0.0f && c->dropout < 1.0f)) bad = "dropout must be in [0, 1)";
-  else if (c->activation == RG_LINEAR) bad = "activation must be relu, leaky_relu, tanh or sigmoid";
+  else if (c->activation == RG_LINEAR || (unsigned)c->activation > RG_SIGMOID)
+    bad = "activation must be relu, leaky_relu, tanh or sigmoid";
+  else if (!(c->leaky_slope - c->leaky_slope == 0.0f)) bad = "leaky_slope must be finite";
   for (int i = 0; !bad && i < c->hidden; i++)
     if (c->widths[i] < 1) bad = "every hidden width must be >= 1";
   if (bad) rg_fail(ctx, RG_EINVAL, fn, "%s", bad);
@@ -42,9 +47,15 @@ rg_mlp *rg_mlp_new(rg_ctx *ctx, const char *prefix, const rg_mlp_config *cfg) {
     rg_fail(ctx, RG_EINVAL, fn, "prefix and cfg are required");
     return NULL;
   }
+  if (!*prefix || strlen(prefix) > MAX_PREFIX) {
+    rg_fail(ctx, RG_EINVAL, fn, "prefix is %zu bytes long, expected 1 to %d", strlen(prefix),
+            MAX_PREFIX);
+    return NULL;
+  }
   if (!config_ok(ctx, fn, cfg)) return NULL;
   rg_mlp *m = rg_heap_alloc(ctx, fn, sizeof *m);
   if (!m) return NULL;
+  int params_before = ctx->n_params;
   memset(m, 0, sizeof *m);
   m->ctx = ctx;
   m->cfg = *cfg;
@@ -64,7 +75,9 @@ rg_mlp *rg_mlp_new(rg_ctx *ctx, const char *prefix, const rg_mlp_config *cfg) {
     fan_in = width;
   }
   if (ctx->status != RG_OK || rg_mlp_init(m, RG_INIT_KAIMING_UNIFORM, 0) != RG_OK) {
-    free(m);
+    /* Leave no half-built model: the same prefix must work on a retry. */
+    rg_params_truncate(ctx, params_before);
+    rg_heap_free(ctx, m, sizeof *m);
     return NULL;
   }
   return m;
@@ -93,6 +106,13 @@ static rg_status init_weight(rg_mlp *m, rg_tensor *w, rg_init_scheme s, float sc
 rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale) {
   if (!m) return RG_EINVAL;
   rg_ctx *ctx = m->ctx;
+  if (!rg_ctx_ok(ctx)) return ctx->status;
+  bool naive = scheme == RG_INIT_NORMAL || scheme == RG_INIT_UNIFORM;
+  if (naive && !(scale >= 0.0f && scale < INFINITY)) {
+    rg_fail(ctx, RG_EINVAL, "rg_mlp_init", "scale is %g, expected a finite value >= 0",
+            (double)scale);
+    return ctx->status;
+  }
   for (int i = 0; i < m->depth && ctx->status == RG_OK; i++) {
     struct layer *l = &m->layers[i];
     init_weight(m, l->w, scheme, scale, i == m->depth - 1);
@@ -116,7 +136,13 @@ static rg_tensor *activate(rg_mlp *m, rg_tensor *h) {
 }
 
 rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x) {
-  if (!m) return NULL;
+  static const char fn[] = "rg_mlp_forward";
+  if (!m || !rg_check(m->ctx, fn, "x", x)) return NULL;
+  if (x->shape.rank != 2 || x->shape.dim[1] != m->cfg.in) {
+    rg_fail(m->ctx, RG_ESHAPE, fn, "x is %s, expected [batch,%d]", RG_SHAPE_STR(x->shape),
+            m->cfg.in);
+    return NULL;
+  }
   rg_tensor *h = x;
   for (int i = 0; i < m->depth; i++) {
     struct layer *l = &m->layers[i];

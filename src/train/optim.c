@@ -43,6 +43,11 @@ static bool config_ok(rg_ctx *ctx, const char *fn, rg_optim_config *c) {
               (double)r[i].v, (double)r[i].lo, (double)r[i].hi, r[i].closed ? ']' : ')');
       return false;
     }
+  if (c->kind != RG_SGD && !(c->eps > 0.0f)) {
+    /* A zero gradient would give 0 / (0 + 0) = NaN in every weight. */
+    rg_fail(ctx, RG_EINVAL, fn, "eps is %g, expected > 0 for Adam and AdamW", (double)c->eps);
+    return false;
+  }
   if (c->nesterov && (c->momentum == 0.0f || c->dampening != 0.0f)) {
     rg_fail(ctx, RG_EINVAL, fn, "nesterov needs momentum > 0 and dampening 0 (momentum %g, dampening %g)",
             (double)c->momentum, (double)c->dampening);
@@ -73,14 +78,21 @@ void rg_optim_free(rg_optim *opt) {
 }
 
 static rg_tensor *state_buffer(rg_ctx *ctx, const rg_tensor *p, const char *suffix) {
-  char name[256];
+  char name[512];
   snprintf(name, sizeof name, "%s.%s", p->name, suffix);
-  return rg_buffer_new(ctx, name, p->shape, NULL);
+  return rg_persistent_new(ctx, "rg_optim_add", RG_BUFFER, name, p->shape, NULL);
 }
 
 static bool already_added(const rg_optim *opt, const rg_tensor *p) {
   for (int i = 0; i < opt->n; i++)
     if (opt->entries[i].p == p) return true;
+  return false;
+}
+
+/* Whether p appears in list[0, n). */
+static bool listed(rg_tensor *const *list, int n, const rg_tensor *p) {
+  for (int i = 0; i < n; i++)
+    if (list[i] == p) return true;
   return false;
 }
 
@@ -96,12 +108,17 @@ rg_status rg_optim_add(rg_optim *opt, rg_tensor *const *params, int n, const rg_
             (double)g.weight_decay, (double)g.prox_l1, (double)g.prox_l2);
     return ctx->status;
   }
+  if (n < 0 || (n > 0 && !params)) {
+    rg_fail(ctx, RG_EINVAL, fn, "n is %d and params %s, expected n >= 0 and a list", n,
+            params ? "a list" : "NULL");
+    return ctx->status;
+  }
   for (int i = 0; i < n; i++) {
-    rg_tensor *p = params ? params[i] : NULL;
+    rg_tensor *p = params[i];
     if (!rg_check(ctx, fn, "params[i]", p)) return ctx->status;
-    if (p->kind != RG_PARAM || already_added(opt, p)) {
+    if (p->kind != RG_PARAM || already_added(opt, p) || listed(params, i, p)) {
       rg_fail(ctx, RG_EINVAL, fn, "params[%d] (\"%s\") is %s", i, p->name ? p->name : "",
-              p->kind != RG_PARAM ? "not a parameter" : "already in a group");
+              p->kind != RG_PARAM ? "not a parameter" : "already in a group or listed twice");
       return ctx->status;
     }
   }
@@ -110,11 +127,12 @@ rg_status rg_optim_add(rg_optim *opt, rg_tensor *const *params, int n, const rg_
     struct entry *grown = rg_heap_alloc(ctx, fn, (size_t)cap * sizeof *grown);
     if (!grown) return ctx->status;
     if (opt->n) memcpy(grown, opt->entries, (size_t)opt->n * sizeof *grown);
-    free(opt->entries);
+    rg_heap_free(ctx, opt->entries, (size_t)opt->cap * sizeof *grown);
     opt->entries = grown;
     opt->cap = cap;
   }
   bool sgd = opt->cfg.kind == RG_SGD;
+  int n_before = opt->n, params_before = ctx->n_params;
   for (int i = 0; i < n; i++) {
     struct entry *e = &opt->entries[opt->n];
     *e = (struct entry){.p = params[i], .group = g};
@@ -123,7 +141,12 @@ rg_status rg_optim_add(rg_optim *opt, rg_tensor *const *params, int n, const rg_
       e->state[0] = state_buffer(ctx, params[i], "exp_avg");
       e->state[1] = state_buffer(ctx, params[i], "exp_avg_sq");
     }
-    if (ctx->status != RG_OK) return ctx->status;
+    if (ctx->status != RG_OK) {
+      /* All or nothing: a retry after the error must not find stale state. */
+      opt->n = n_before;
+      rg_params_truncate(ctx, params_before);
+      return ctx->status;
+    }
     opt->n++;
   }
   return RG_OK;

@@ -6,9 +6,8 @@
 
 static const double pi = 3.14159265358979323846;
 
-rg_status rg_schedule_check(rg_ctx *ctx, const rg_schedule *s) {
-  static const char fn[] = "rg_schedule_check";
-  if (!rg_ctx_ok(ctx)) return rg_ctx_status(ctx);
+/* What is wrong with s, or NULL when it is valid. */
+static const char *problem(const rg_schedule *s) {
   const char *bad = NULL;
   if (!s) bad = "schedule is NULL";
   else if (!(s->lr0 >= 0.0f && s->lr0 < INFINITY)) bad = "lr0 must be finite and >= 0";
@@ -28,7 +27,13 @@ rg_status rg_schedule_check(rg_ctx *ctx, const rg_schedule *s) {
     bad = "warmup_steps must be >= 0 and warmup_start in [0, 1]";
   for (int i = 1; !bad && s->kind == RG_SCHED_MULTISTEP && i < s->n_milestones; i++)
     if (s->milestones[i] <= s->milestones[i - 1]) bad = "milestones must increase";
-  if (bad) rg_fail(ctx, RG_EINVAL, fn, "%s", bad);
+  return bad;
+}
+
+rg_status rg_schedule_check(rg_ctx *ctx, const rg_schedule *s) {
+  if (!rg_ctx_ok(ctx)) return rg_ctx_status(ctx);
+  const char *bad = problem(s);
+  if (bad) rg_fail(ctx, RG_EINVAL, "rg_schedule_check", "%s", bad);
   return ctx->status;
 }
 
@@ -51,6 +56,9 @@ static double after_warmup(const rg_schedule *s, int64_t t) {
 }
 
 float rg_schedule_lr(const rg_schedule *s, int64_t t) {
+  /* An invalid schedule (a zero step_size would divide by zero) gives NaN,
+   * which rg_optim_step rejects with RG_EINVAL. */
+  if (problem(s)) return NAN;
   if (t < 0) t = 0;
   if (t < s->warmup_steps) {
     double f = s->warmup_start;

@@ -1,0 +1,41 @@
+/* Shared by the fuzz targets: an in-memory file with a path (a memfd, seen
+ * as /proc/self/fd/N), so loaders that take a path read the fuzz input
+ * without touching the disk. */
+#ifndef RG_FUZZ_COMMON_H
+#define RG_FUZZ_COMMON_H
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+typedef struct fuzz_file {
+  int fd;
+  char path[32];
+} fuzz_file;
+
+/* Replaces the content of f (created on first use) with data[0, n). */
+static inline const char *fuzz_file_set(fuzz_file *f, const uint8_t *data, size_t n) {
+  if (!f->path[0]) {
+    f->fd = memfd_create("regrad-fuzz", 0);
+    if (f->fd < 0) abort();
+    snprintf(f->path, sizeof f->path, "/proc/self/fd/%d", f->fd);
+  }
+  if (ftruncate(f->fd, 0) != 0 || (n && pwrite(f->fd, data, n, 0) != (ssize_t)n)) abort();
+  return f->path;
+}
+
+/* Every failure must leave a status, a message naming the function, and a
+ * context that still clears and runs a tiny op. */
+static inline void fuzz_expect_clean(rg_ctx *ctx, const char *fn) {
+  rg_status st = rg_ctx_status(ctx);
+  if (st != RG_OK && strncmp(rg_ctx_message(ctx), fn, strlen(fn)) != 0) {
+    fprintf(stderr, "%s: message \"%s\" does not name it\n", fn, rg_ctx_message(ctx));
+    abort();
+  }
+  rg_ctx_clear_error(ctx);
+  rg_tensor *t = rg_tensor_new(ctx, rg_shape1(2), (const float[]){1, 2});
+  if (!t || rg_tensor_data(t)[1] != 2.0f) abort();
+}
+#endif
