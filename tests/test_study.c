@@ -1,0 +1,342 @@
+/* `regrad study` end to end: a tiny grid on the real data, run once with the
+ * scalar kernels on one thread and once with the best ISA on two, must write
+ * the same CSV bytes (timing.csv aside); its report, CSVs and figures must be
+ * well-formed (PNG chunks, CRCs and inflated image size; SVG; CSV columns and
+ * numbers); the vanishing baseline's first/last gradient ratio must be far
+ * below Kaiming's and batch norm's; a missing gnuplot must give a report and
+ * a warning, not a crash.
+ *
+ * usage: test_study REGRAD SCRATCH_DIR. The data directory is
+ * $REGRAD_TEST_DATA, or Fashion-MNIST where Debian installs it; exit 77
+ * (skipped) when it holds no training images. */
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define DATA_DIR "/usr/share/datasets/fashion-mnist"
+#define GRID "sigmoid-small,kaiming,batchnorm"
+#define MIN_RATIO_GAP 100.0 /* the vanishing signature must be this many times smaller */
+
+static int passed, failed;
+static const char *data_dir = DATA_DIR;
+
+static void check(int ok, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  printf("%s - ", ok ? "ok" : "FAIL");
+  vprintf(fmt, ap);
+  printf("\n");
+  va_end(ap);
+  if (ok)
+    passed++;
+  else
+    failed++;
+}
+
+static char *read_all(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  size_t got;
+  while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n == cap) buf = realloc(buf, (cap *= 2) + 1);
+  }
+  fclose(f);
+  if (buf) buf[n] = '\0';
+  if (size) *size = n;
+  return buf;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+/* Runs regrad with args (NULL-terminated), REGRAD_ISA set to isa_env (or unset)
+ * and PATH replaced by path_env when given; stdout and stderr go to log_path.
+ * Returns the exit status (-1 if it did not exit normally). */
+static int run(const char *regrad, const char *isa_env, const char *path_env, const char *log_path,
+               const char *const *args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (isa_env)
+      setenv("REGRAD_ISA", isa_env, 1);
+    else
+      unsetenv("REGRAD_ISA");
+    unsetenv("REGRAD_GNUPLOT");
+    if (path_env) setenv("PATH", path_env, 1);
+    FILE *log = freopen(log_path, "w", stderr);
+    if (log) dup2(fileno(log), STDOUT_FILENO);
+    const char *argv[32] = {regrad};
+    for (int i = 0; args[i] && i < 30; i++) argv[i + 1] = args[i];
+    execv(regrad, (char *const *)argv);
+    _exit(127);
+  }
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int tiny_study(const char *regrad, const char *out, const char *isa, const char *threads,
+                      const char *path, const char *grid) {
+  char log[4096];
+  snprintf(log, sizeof log, "%.3000s.log", out);
+  // clang-format off
+  const char *args[] = {"study", "--grid", grid, "--depth", "4", "--width", "32",
+                        "--steps", "30", "--sample-every", "5",
+                        "--train-limit", "3000", "--test-limit", "2000",
+                        "--threads", threads, "--data", data_dir, "--out", out, NULL};
+  // clang-format on
+  return run(regrad, isa, path, log, args);
+}
+
+/* ---- PNG: signature, chunk CRCs, IHDR, IDAT inflating to the image size */
+
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static const char *png_problem(const unsigned char *d, size_t n) {
+  static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (n < 8 || memcmp(d, sig, 8) != 0) return "bad signature";
+  uint32_t width = 0, height = 0;
+  int depth = 0, color = 0, interlace = 0;
+  unsigned char *idat = NULL;
+  size_t idat_n = 0;
+  const char *bad = "no IEND chunk";
+  for (size_t pos = 8; pos + 12 <= n;) {
+    uint32_t len = be32(d + pos);
+    if (len > n - pos - 12) {
+      bad = "chunk runs past the end";
+      break;
+    }
+    const unsigned char *type = d + pos + 4, *body = d + pos + 8;
+    if (crc32(crc32(0, NULL, 0), type, len + 4) != be32(body + len)) {
+      bad = "chunk CRC mismatch";
+      break;
+    }
+    if (!memcmp(type, "IHDR", 4) && len == 13) {
+      width = be32(body), height = be32(body + 4), depth = body[8], color = body[9];
+      interlace = body[12];
+    } else if (!memcmp(type, "IDAT", 4)) {
+      idat = realloc(idat, idat_n + len);
+      memcpy(idat + idat_n, body, len);
+      idat_n += len;
+    } else if (!memcmp(type, "IEND", 4)) {
+      bad = NULL;
+      break;
+    }
+    pos += 12 + len;
+  }
+  if (!bad && (!width || !height || !idat_n)) bad = "no IHDR or IDAT";
+  if (!bad && interlace) bad = "interlaced (not checked)";
+  if (!bad) {
+    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};
+    size_t bits = (size_t)width * (size_t)depth * (size_t)(color <= 6 ? channels[color] : 0);
+    uLongf want = (uLongf)(height * (1 + (bits + 7) / 8)), got = want + 1;
+    unsigned char *raw = malloc(want + 1);
+    int z = uncompress(raw, &got, idat, idat_n);
+    if (!bits || z != Z_OK || got != want)
+      bad = "IDAT does not inflate to height x (1 + row bytes)";
+    free(raw);
+  }
+  free(idat);
+  return bad;
+}
+
+/* ---- CSV: consistent columns, numbers where numbers belong */
+
+static const char *text_columns[] = {"regime",     "family",   "role",    "reference",
+                                     "activation", "init",     "penalty", "optimizer",
+                                     "clip",       "schedule", NULL};
+
+static int is_text_column(const char *name) {
+  for (int i = 0; text_columns[i]; i++)
+    if (!strcmp(name, text_columns[i])) return 1;
+  return 0;
+}
+
+/* Splits line in place at commas into at most cap fields; returns the count. */
+static int split(char *line, char **fields, int cap) {
+  int n = 0;
+  for (char *p = line; n < cap;) {
+    fields[n++] = p;
+    char *c = strchr(p, ',');
+    if (!c) break;
+    *c = '\0';
+    p = c + 1;
+  }
+  return n;
+}
+
+static const char *csv_problem(const char *path, int *rows_out) {
+  static char why[512];
+  char *text = read_all(path, NULL);
+  if (!text) return "missing";
+  char *header[64], *fields[64], *save = NULL;
+  char *line = strtok_r(text, "\n", &save);
+  int cols = line ? split(line, header, 64) : 0, rows = 0;
+  const char *bad = cols < 2 ? "no header" : NULL;
+  while (!bad && (line = strtok_r(NULL, "\n", &save))) {
+    rows++;
+    int n = split(line, fields, 64);
+    if (n != cols) {
+      snprintf(why, sizeof why, "row %d has %d fields, the header %d", rows, n, cols);
+      bad = why;
+    }
+    for (int i = 0; !bad && i < n; i++) {
+      char *end;
+      if (is_text_column(header[i])) continue;
+      strtod(fields[i], &end);
+      if (end == fields[i] || *end) {
+        snprintf(why, sizeof why, "row %d column %s: \"%s\" is not a number", rows, header[i],
+                 fields[i]);
+        bad = why;
+      }
+    }
+  }
+  free(text);
+  if (!bad && rows == 0) bad = "no rows";
+  *rows_out = rows;
+  return bad;
+}
+
+/* A numeric field of the summary row of regime. */
+static double summary_value(const char *dir, const char *regime, const char *column) {
+  char path[4096];
+  snprintf(path, sizeof path, "%.3000s/summary.csv", dir);
+  char *text = read_all(path, NULL), *save = NULL, *header[64], *fields[64];
+  double v = NAN;
+  char *line = text ? strtok_r(text, "\n", &save) : NULL;
+  int cols = line ? split(line, header, 64) : 0, col = -1;
+  for (int i = 0; i < cols; i++)
+    if (!strcmp(header[i], column)) col = i;
+  while (col >= 0 && (line = strtok_r(NULL, "\n", &save)))
+    if (split(line, fields, 64) == cols && !strcmp(fields[1], regime))
+      v = strtod(fields[col], NULL);
+  free(text);
+  return v;
+}
+
+static void check_outputs(const char *dir) {
+  static const char *csvs[] = {"summary.csv", "grad_norms.csv", "loss.csv", "config.csv",
+                               "timing.csv"};
+  static const char *figures[] = {"grad_profile_step0", "grad_norm_steps", "loss", "accuracy"};
+  char path[4096];
+  for (int i = 0; i < 5; i++) {
+    int rows = 0;
+    snprintf(path, sizeof path, "%.3000s/%.200s", dir, csvs[i]);
+    const char *bad = csv_problem(path, &rows);
+    check(!bad, "%s parses (%d rows)%s%s", csvs[i], rows, bad ? ": " : "", bad ? bad : "");
+  }
+  for (int i = 0; i < 4; i++) {
+    size_t n;
+    snprintf(path, sizeof path, "%.3000s/%.200s.png", dir, figures[i]);
+    unsigned char *png = (unsigned char *)read_all(path, &n);
+    const char *bad = png ? png_problem(png, n) : "missing";
+    check(!bad, "%s.png decodes%s%s", figures[i], bad ? ": " : "", bad ? bad : "");
+    free(png);
+    snprintf(path, sizeof path, "%.3000s/%.200s.svg", dir, figures[i]);
+    char *svg = read_all(path, NULL);
+    check(svg && strstr(svg, "<svg") && strstr(svg, "</svg>"), "%s.svg is an SVG", figures[i]);
+    free(svg);
+  }
+  snprintf(path, sizeof path, "%.3000s/report.md", dir);
+  char *md = read_all(path, NULL);
+  check(md && strstr(md, "# regrad study") && strstr(md, "| # | regime") && strstr(md, "ISA ") &&
+            strstr(md, "regrad study --grid") &&
+            strstr(md, "![Per-layer gradient norm at step 0](grad_profile_step0.png)") &&
+            strstr(md, "**sigmoid-small**") && strstr(md, "**batchnorm**"),
+        "report.md has the command, ISA, ranking, findings and figures");
+  free(md);
+}
+
+static void check_same_csvs(const char *a, const char *b) {
+  static const char *csvs[] = {"summary.csv", "grad_norms.csv", "loss.csv", "config.csv"};
+  for (int i = 0; i < 4; i++) {
+    char pa[4096], pb[4096];
+    size_t na, nb;
+    snprintf(pa, sizeof pa, "%.3000s/%.200s", a, csvs[i]);
+    snprintf(pb, sizeof pb, "%.3000s/%.200s", b, csvs[i]);
+    char *x = read_all(pa, &na), *y = read_all(pb, &nb);
+    check(x && y && na == nb && memcmp(x, y, na) == 0,
+          "%s is byte-identical for scalar/1 thread and the best ISA/2 threads (%zu bytes)",
+          csvs[i], na);
+    free(x);
+    free(y);
+  }
+}
+
+static void check_signatures(const char *dir) {
+  double vanish = summary_value(dir, "sigmoid-small", "signature_step0");
+  double kaiming = summary_value(dir, "kaiming", "signature_step0");
+  double bn = summary_value(dir, "batchnorm", "signature_step0");
+  printf("# first/last gradient ratio at step 0: sigmoid-small %g, kaiming %g, batchnorm %g\n",
+         vanish, kaiming, bn);
+  check(vanish > 0 && vanish * MIN_RATIO_GAP < kaiming,
+        "vanishing baseline's ratio is %gx below Kaiming's", kaiming / vanish);
+  check(vanish > 0 && vanish * MIN_RATIO_GAP < bn,
+        "vanishing baseline's ratio is %gx below batch norm's", bn / vanish);
+}
+
+static void check_without_gnuplot(const char *regrad, const char *dir) {
+  char path[4096];
+  int rc = tiny_study(regrad, dir, NULL, "1", "/nonexistent", "kaiming");
+  snprintf(path, sizeof path, "%.3000s.log", dir);
+  char *log = read_all(path, NULL);
+  snprintf(path, sizeof path, "%.3000s/report.md", dir);
+  char *md = read_all(path, NULL);
+  check(rc == 0 && log && strstr(log, "warning: no figures") && md && strstr(md, "No figures"),
+        "without gnuplot: exit %d, a warning and a report without figures", rc);
+  free(log);
+  free(md);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s REGRAD SCRATCH_DIR\n", argv[0]);
+    return 2;
+  }
+  const char *env = getenv("REGRAD_TEST_DATA");
+  if (env && *env) data_dir = env;
+  char images[4096], images_gz[4096];
+  snprintf(images, sizeof images, "%.3000s/train-images-idx3-ubyte", data_dir);
+  snprintf(images_gz, sizeof images_gz, "%.3000s/train-images-idx3-ubyte.gz", data_dir);
+  if (access(images, R_OK) != 0 && access(images_gz, R_OK) != 0) {
+    printf("SKIP: no MNIST-format data in %s (Debian: apt-get install dataset-fashion-mnist)\n",
+           data_dir);
+    return 77;
+  }
+  const char *regrad = argv[1], *scratch = argv[2];
+  nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  mkdir(scratch, 0777);
+  char scalar[4096], best[4096], nognuplot[4096];
+  snprintf(scalar, sizeof scalar, "%.3000s/scalar", scratch);
+  snprintf(best, sizeof best, "%.3000s/best", scratch);
+  snprintf(nognuplot, sizeof nognuplot, "%.3000s/no-gnuplot", scratch);
+  int rc = tiny_study(regrad, scalar, "scalar", "1", NULL, GRID);
+  check(rc == 0, "tiny grid with REGRAD_ISA=scalar, 1 thread exits 0 (got %d)", rc);
+  rc = tiny_study(regrad, best, NULL, "2", NULL, GRID);
+  check(rc == 0, "tiny grid with the best ISA, 2 threads exits 0 (got %d)", rc);
+  check_outputs(best);
+  check_same_csvs(scalar, best);
+  check_signatures(best);
+  check_without_gnuplot(regrad, nognuplot);
+  const char *bad_grid[] = {"study", "--grid", "no-such-regime", NULL};
+  snprintf(scalar, sizeof scalar, "%.3000s/bad-grid.log", scratch);
+  rc = run(regrad, NULL, NULL, scalar, bad_grid);
+  check(rc == 2, "an unknown regime in --grid is a usage error (exit %d)", rc);
+  printf("study: %d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,51 @@
+/* One regime of `regrad study` trained and measured: the loss, learning rate
+ * and global gradient norm of every step, the per-layer gradient norms at
+ * step 0 and every sample_every steps (and at the last and the first
+ * non-finite step), and the trainer's result. */
+#ifndef RG_TOOLS_STUDY_RUN_H
+#define RG_TOOLS_STUDY_RUN_H
+
+#include "progress.h"
+#include "study_grid.h"
+
+typedef struct study_run {
+  const study_regime *regime;
+  train_config config;
+  train_result result;
+  int layers;                   /* linear layers (hidden + classifier) */
+  int64_t capacity;             /* steps the arrays hold */
+  int64_t steps;                /* steps observed */
+  float *loss, *lr, *grad_norm; /* [steps] */
+  unsigned char *finite;        /* [steps] */
+  int samples;
+  int64_t *sample_step; /* [samples] */
+  float *layer_norm;    /* [samples][layers], layer 0 first */
+  int sample_every;
+} study_run;
+
+/* Where a study's progress goes: configuration index of count, and the steps
+ * done before this configuration out of the whole study's. */
+typedef struct study_progress {
+  progress *bar;
+  int index, count;
+  int64_t steps_before;
+} study_progress;
+
+/* Trains regime r under setup on the preloaded data sets and records the
+ * measurements in run (freed with study_run_free). Returns false when the
+ * run could not even start (out of memory, bad configuration): the
+ * trainer's status and message are in run->result. */
+bool study_run_regime(const study_regime *r, const study_setup *setup, const rg_dataset *train,
+                      const rg_dataset *test, study_progress *sp, study_run *run);
+void study_run_free(study_run *run);
+
+/* Derived measurements. */
+/* Per-layer norms of sample i (layers values). */
+const float *study_run_sample(const study_run *run, int i);
+/* First-layer / last-layer gradient norm of sample i (NaN when undefined). */
+double study_run_signature(const study_run *run, int i);
+/* Mean loss over the last window steps that were finite (NaN if none). */
+double study_run_tail_loss(const study_run *run, int64_t window);
+bool study_run_diverged(const study_run *run);
+
+#endif
