@@ -1,13 +1,17 @@
 /* Splitting kernel calls over the context's threads. Work is cut over
- * output rows or columns (GEMM) or fixed chunks (reductions), never over a
- * summed axis, so the result is the same for any thread count. */
+ * output rows or columns (GEMM), elements (elementwise maps) or fixed chunks
+ * (reductions), never over a summed axis, so the result is the same for any
+ * thread count. */
 #include "core/internal.h"
 #include "core/pool.h"
 
-/* Below these sizes a wake-up costs more than the work saves. */
-#define GEMM_MIN_FLOPS (1 << 21)
-#define ROW_BLOCK 16
-#define COL_BLOCK 64
+/* Below GEMM_MIN_FLOPS a wake-up costs more than the work saves; from
+ * GEMM_MANY_FLOPS on, two tasks per thread let the caller absorb a late
+ * worker at little cost (docs/performance.md). */
+#define GEMM_MIN_FLOPS (4 << 20)
+#define GEMM_MANY_FLOPS (256 << 20)
+#define COL_ALIGN 32 /* whole strips of every ISA's tile (16 on AVX2, 32 on AVX-512) */
+#define ROW_ALIGN 16
 
 struct gemm_job {
   const struct rg_kernels *k;
@@ -34,19 +38,59 @@ static void gemm_task(void *vp, int64_t t) {
 
 static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 
+/* Each task is a kernel call of its own and packs its own operands: a slice
+ * of columns packs all of op(A) again, a slice of rows all of op(B), and
+ * packing a transposed operand (A [m, k], B stored [n, k]) costs about three
+ * times a plain copy. The split takes the dimension whose extra packing is
+ * smaller. */
 void rg_gemm(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
              int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc) {
   double flops = 2.0 * (double)m * (double)n * (double)k;
-  bool rows = m >= 2 * ROW_BLOCK, cols = n >= 2 * COL_BLOCK;
+  int64_t tasks = (flops >= GEMM_MANY_FLOPS ? 2 : 1) * (int64_t)ctx->threads;
+  bool cols = n >= 2 * COL_ALIGN, rows = m >= 2 * ROW_ALIGN;
   if (!ctx->pool || flops < GEMM_MIN_FLOPS || (!rows && !cols)) {
     ctx->k->gemm(m, n, k, ta, tb, a, lda, b, ldb, c, ldc, acc);
     return;
   }
-  struct gemm_job j = {ctx->k, m, n, k, lda, ldb, ldc, 0, ta, tb, acc, rows, a, b, c};
-  /* Twice as many tasks as threads, so the caller can absorb a straggler. */
-  int64_t extent = rows ? m : n, align = rows ? ROW_BLOCK : COL_BLOCK;
-  j.block = round_up((extent + 2 * ctx->threads - 1) / (2 * ctx->threads), align);
+  double repack_a = (double)m * (double)k * (ta ? 1 : 3);
+  double repack_b = (double)n * (double)k * (tb ? 3 : 1);
+  bool by_rows = rows && (!cols || repack_b < repack_a);
+  struct gemm_job j = {ctx->k, m, n, k, lda, ldb, ldc, 0, ta, tb, acc, by_rows, a, b, c};
+  int64_t extent = by_rows ? m : n, align = by_rows ? ROW_ALIGN : COL_ALIGN;
+  j.block = round_up((extent + tasks - 1) / tasks, align);
   rg_pool_run(ctx->pool, (extent + j.block - 1) / j.block, gemm_task, &j);
+}
+
+/* Elementwise work fn(arg, lo, hi) over [0, n), split over the threads.
+ * (Declared where it is used, src/ops/activation.c; belongs in
+ * core/internal.h beside rg_gemm.) */
+typedef void (*rg_range_fn)(void *arg, int64_t lo, int64_t hi);
+void rg_parallel_range(rg_ctx *ctx, int64_t n, int64_t grain, rg_range_fn fn, void *arg);
+
+struct range_job {
+  rg_range_fn fn;
+  void *arg;
+  int64_t n, block;
+};
+
+static void range_task(void *vp, int64_t t) {
+  const struct range_job *j = vp;
+  int64_t lo = t * j->block, hi = lo + j->block < j->n ? lo + j->block : j->n;
+  j->fn(j->arg, lo, hi);
+}
+
+/* Pieces of whole cache lines (64 floats), at least grain elements each,
+ * two per thread so the caller can take over what a late worker has not
+ * started. */
+void rg_parallel_range(rg_ctx *ctx, int64_t n, int64_t grain, rg_range_fn fn, void *arg) {
+  if (!ctx->pool || n < 2 * grain) {
+    fn(arg, 0, n);
+    return;
+  }
+  int64_t tasks = 2 * (int64_t)ctx->threads;
+  if (tasks > n / grain) tasks = n / grain;
+  struct range_job j = {fn, arg, n, round_up((n + tasks - 1) / tasks, 64)};
+  rg_pool_run(ctx->pool, (n + j.block - 1) / j.block, range_task, &j);
 }
 
 struct reduce_job {

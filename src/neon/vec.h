@@ -71,18 +71,38 @@ RG_INLINE float32x4_t rg_signed(float32x4_t x, float32x4_t a) {
 }
 
 RG_INLINE float32x4_t rg_exp4(float32x4_t x) { return Sleef_expf4_u10advsimd(x); }
-RG_INLINE float32x4_t rg_log4(float32x4_t x) { return Sleef_logf4_u10advsimd(x); }
+RG_INLINE float32x4_t rg_log4(float32x4_t x) { return Sleef_logf4_u35advsimd(x); }
 RG_INLINE float32x4_t rg_log1p4(float32x4_t x) { return Sleef_log1pf4_u10advsimd(x); }
 
 /* Scalar logf through the vector body, for per-row steps. */
 RG_INLINE float rg_log1(float x) { return vgetq_lane_f32(rg_log4(vdupq_n_f32(x)), 0); }
+
+/* rg_expm1_tanh: t = fma(y, 1/ln2, 1.5 2^23), k = t - 1.5 2^23,
+ * r = fma(k, -ln2, y), p = fma(r r, Q(r), r) with Q by Estrin's scheme,
+ * s = 2^k from t's bits, e = fma(s, p, s - 1). vfmaq_f32(c, a, b) is
+ * fma(a, b, c). */
+RG_INLINE float32x4_t rg_expm1_tanh4(float32x4_t y) {
+  float32x4_t t = vfmaq_f32(rg_dup(RG_EXPM1_SHIFT), y, rg_dup(RG_EXPM1_INVLN2));
+  float32x4_t k = vsubq_f32(t, rg_dup(RG_EXPM1_SHIFT));
+  float32x4_t r = vfmaq_f32(y, k, rg_dup(RG_EXPM1_NLN2));
+  float32x4_t r2 = vmulq_f32(r, r);
+  float32x4_t q01 = vfmaq_f32(rg_dup(RG_EXPM1_Q0), rg_dup(RG_EXPM1_Q1), r);
+  float32x4_t q23 = vfmaq_f32(rg_dup(RG_EXPM1_Q2), rg_dup(RG_EXPM1_Q3), r);
+  float32x4_t q45 = vfmaq_f32(rg_dup(RG_EXPM1_Q4), rg_dup(RG_EXPM1_Q5), r);
+  float32x4_t q = vfmaq_f32(q01, vfmaq_f32(q23, q45, r2), r2);
+  float32x4_t p = vfmaq_f32(r, r2, q);
+  uint32x4_t sb = vaddq_u32(vshlq_n_u32(vreinterpretq_u32_f32(t), 23),
+                            vdupq_n_u32(RG_EXPM1_ONE_BITS));
+  float32x4_t s = vreinterpretq_f32_u32(sb);
+  return vfmaq_f32(vsubq_f32(s, rg_dup(1.0f)), s, p);
+}
 
 /* rg_tanhf: sign(x) * e / (e + 2), e = expm1(2 min(|x|, cap)). */
 RG_INLINE float32x4_t rg_tanh4(float32x4_t x) {
   const float32x4_t cap = rg_dup(RG_TANH_CAP);
   float32x4_t a = vabsq_f32(x);
   a = rg_sel(vcgtq_f32(a, cap), cap, a);
-  float32x4_t e = Sleef_expm1f4_u10advsimd(vaddq_f32(a, a));
+  float32x4_t e = rg_expm1_tanh4(vaddq_f32(a, a));
   return rg_copysign(vdivq_f32(e, vaddq_f32(e, rg_dup(2.0f))), x);
 }
 
