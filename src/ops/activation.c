@@ -6,10 +6,11 @@
 typedef void (*rg_range_fn)(void *arg, int64_t lo, int64_t hi);
 void rg_parallel_range(rg_ctx *ctx, int64_t n, int64_t grain, rg_range_fn fn, void *arg);
 
-/* Smallest piece worth a thread: ~50 us of work. SLEEF-based functions cost
- * 1-3 ns an element on AVX2, the others 0.1-0.3 (memory-bound). */
-#define GRAIN_MATH (32 << 10)
-#define GRAIN_CHEAP (256 << 10)
+/* Smallest piece worth a thread: ~50 us of work, about what waking a
+ * sleeping worker costs. On AVX2, functions built on SLEEF cost 0.4-0.8 ns
+ * an element, the others 0.1-0.2 (memory-bound). */
+#define GRAIN_MATH (128 << 10)
+#define GRAIN_CHEAP (512 << 10)
 
 /* One unary op, forward (y = f(x)) or backward (dx += f'(x or y) dy). */
 struct unary_job {
