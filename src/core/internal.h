@@ -153,6 +153,12 @@ float rg_reduce_amax(rg_ctx *ctx, int64_t n, const float *x);
 void rg_gemm(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
              int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc);
 
+/* Elementwise work fn(arg, lo, hi) over [0, n), split over the context's
+ * threads in pieces of at least `grain` elements; each element's result does
+ * not depend on the split. */
+typedef void (*rg_range_fn)(void *arg, int64_t lo, int64_t hi);
+void rg_parallel_range(rg_ctx *ctx, int64_t n, int64_t grain, rg_range_fn fn, void *arg);
+
 /* The view of a tensor as rows: [shape[0], numel / shape[0]] (rank 1: one
  * row). */
 void rg_rows(const rg_tensor *t, int64_t *m, int64_t *n);

@@ -61,11 +61,6 @@ void rg_gemm(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const
   rg_pool_run(ctx->pool, (extent + j.block - 1) / j.block, gemm_task, &j);
 }
 
-/* Elementwise work fn(arg, lo, hi) over [0, n), split over the threads.
- * (Declared where it is used, src/ops/activation.c; belongs in
- * core/internal.h beside rg_gemm.) */
-typedef void (*rg_range_fn)(void *arg, int64_t lo, int64_t hi);
-void rg_parallel_range(rg_ctx *ctx, int64_t n, int64_t grain, rg_range_fn fn, void *arg);
 
 struct range_job {
   rg_range_fn fn;

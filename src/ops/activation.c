@@ -1,10 +1,6 @@
 /* Elementwise activations and the row-wise softmax family. */
 #include "core/internal.h"
 
-/* Large elementwise work is split over the context's threads
- * (core/parallel.c); each element's result does not depend on the split. */
-typedef void (*rg_range_fn)(void *arg, int64_t lo, int64_t hi);
-void rg_parallel_range(rg_ctx *ctx, int64_t n, int64_t grain, rg_range_fn fn, void *arg);
 
 /* Smallest piece worth a thread: ~50 us of work, about what waking a
  * sleeping worker costs. On AVX2, functions built on SLEEF cost 0.4-0.8 ns
