@@ -12,7 +12,7 @@
 #include <string.h>
 
 static inline float rg_expf(float x) { return Sleef_expf1_u10purecfma(x); }
-/* u35: at most 2.85 ulp, about twice as fast as u10 in the vector bodies. */
+/* u35: at most 2.85 ulp (u10: 0.63), 1.6x (AVX2) to 1.8x (scalar) faster. */
 static inline float rg_logf(float x) { return Sleef_logf1_u35purecfma(x); }
 static inline float rg_log1pf(float x) { return Sleef_log1pf1_u10purecfma(x); }
 
@@ -23,7 +23,8 @@ static inline float rg_log1pf(float x) { return Sleef_log1pf1_u10purecfma(x); }
  *                                  nearest, identical on every ISA;
  *   k = t - 1.5 * 2^23             exact;
  *   r = fma(k, -ln2, y)            |r| <= ln2 / 2 (one step: ln2 rounded to
- *                                  float costs < 0.01 ulp of tanh for k <= 29);
+ *                                  float is 2e-9 off, which moves tanh by
+ *                                  under 0.1 ulp for any k <= 29);
  *   p = fma(r * r, Q(r), r)        expm1(r), Q a degree-5 minimax fit of
  *                                  (expm1(r) - r) / r^2 on [-ln2/2, ln2/2]
  *                                  (relative error 4e-9), by Estrin's scheme
@@ -39,7 +40,7 @@ static inline float rg_log1pf(float x) { return Sleef_log1pf1_u10purecfma(x); }
  * +0. A NaN y makes r, p and e NaN whatever garbage s holds. */
 #define RG_EXPM1_SHIFT 0x1.8p23f    /* 1.5 * 2^23 */
 #define RG_EXPM1_INVLN2 0x1.715476p0f /* 1 / ln 2 */
-#define RG_EXPM1_NLN2 -0x1.62e43p-1f  /* -ln 2 */
+#define RG_EXPM1_NLN2 (-0x1.62e43p-1f) /* -ln 2 */
 #define RG_EXPM1_Q0 0x1p-1f
 #define RG_EXPM1_Q1 0x1.555556p-3f
 #define RG_EXPM1_Q2 0x1.55547p-5f
