@@ -589,6 +589,23 @@ rg_tensor *rg_mlp_weight(const rg_mlp *m, int i);
 rg_tensor *rg_mlp_bias(const rg_mlp *m, int i);
 void rg_mlp_free(rg_mlp *m);
 
+/* Inference for small batches, such as one request at a time. A predictor is
+ * a snapshot of an MLP in evaluation mode with every weight stored transposed
+ * ([in, out]), so that an input row streams each weight once with plain
+ * vector loads (rg_mlp_forward multiplies by W^T, which a one-row product can
+ * only do by transposing W on the fly). Its logits are bit-identical to
+ * rg_mlp_forward's in evaluation mode: the same fused multiply-adds in the
+ * same order. It does not follow the MLP: after training steps or a
+ * checkpoint load, call rg_predictor_refresh. It owns about one copy of the
+ * MLP's parameters; free it with rg_predictor_free (before or after the
+ * context). */
+typedef struct rg_predictor rg_predictor;
+rg_predictor *rg_predictor_new(rg_mlp *m);
+rg_status rg_predictor_refresh(rg_predictor *p);
+/* logits [rows, out] for x [rows, in], rows >= 1; allocates nothing. */
+rg_status rg_predict(rg_predictor *p, const float *x, int64_t rows, float *logits);
+void rg_predictor_free(rg_predictor *p);
+
 /* ------------------------------------------------------------------ data */
 
 /* A labelled dataset in memory: x [n, features] as float32 (pixels scaled

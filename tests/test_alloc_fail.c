@@ -159,6 +159,15 @@ static rg_status helpers(struct fixture *f) {
   return rg_ctx_status(ctx);
 }
 
+/* The inference snapshot of the trained model, and one prediction. */
+static rg_status predictor(struct fixture *f) {
+  float x[2 * IN] = {0}, logits[2 * CLASSES];
+  rg_predictor *p = rg_predictor_new(f->mlp);
+  rg_predict(p, x, 2, logits);
+  rg_predictor_free(p);
+  return rg_ctx_status(f->ctx);
+}
+
 struct scenario {
   const char *what;
   bool with_model; /* build the model before injecting (else it is the scenario) */
@@ -173,6 +182,7 @@ static const struct scenario scenarios[] = {
     {"checkpoint save", true, save_checkpoint, true},
     {"checkpoint load", true, load_checkpoint, true},
     {"diagnostics, clippers, orthogonal init, gradcheck", true, helpers, false},
+    {"inference predictor", true, predictor, true},
 };
 #define N_SCENARIOS ((int)(sizeof scenarios / sizeof scenarios[0]))
 

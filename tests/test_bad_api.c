@@ -310,6 +310,18 @@ static rg_status mlp_forward_null(struct env *e) {
   rg_mlp_free(m);
   return MADE(E, y);
 }
+static rg_status predict_with(struct env *e, bool null_x, int64_t rows) {
+  rg_mlp_config c = mlp_cfg();
+  rg_mlp *m = rg_mlp_new(E, "m", &c);
+  rg_predictor *p = rg_predictor_new(m);
+  float x[2 * 3] = {0}, out[2 * 2];
+  rg_status st = rg_predict(p, null_x ? NULL : x, rows, out);
+  rg_predictor_free(p);
+  rg_mlp_free(m);
+  return st;
+}
+static rg_status predict_rows(struct env *e) { return predict_with(e, false, 0); }
+static rg_status predict_null(struct env *e) { return predict_with(e, true, 2); }
 static rg_tensor *loss_of_w(rg_ctx *ctx, void *user) { return rg_sum(ctx, rg_tanh(ctx, user)); }
 static rg_tensor *loss_null(rg_ctx *ctx, void *user) { return (void)ctx, (void)user, NULL; }
 static rg_tensor *loss_inf(rg_ctx *ctx, void *user) {
@@ -420,6 +432,8 @@ static const struct api_case cases[] = {
     {"mlp_init scale", mlp_scale, RG_EINVAL, "rg_mlp_init: scale is nan"},
     {"mlp_forward shape", mlp_forward_shape, RG_ESHAPE, "rg_mlp_forward: x is [2,5], expected [batch,3]"},
     {"mlp_forward NULL", mlp_forward_null, RG_EINVAL, "rg_mlp_forward: x is NULL"},
+    {"predict rows 0", predict_rows, RG_EINVAL, "rg_predict: rows is 0, expected >= 1"},
+    {"predict x NULL", predict_null, RG_EINVAL, "rg_predict: x is NULL and logits set"},
     {"gradcheck fn NULL", gradcheck_fn, RG_EINVAL, "rg_gradcheck: fn, params and n >= 1"},
     {"gradcheck buffer", gradcheck_buffer, RG_EINVAL, "rg_gradcheck: params[0] is not a parameter"},
     {"gradcheck n 0", gradcheck_empty, RG_EINVAL, "rg_gradcheck: fn, params and n >= 1 are required (n is 0)"},
@@ -601,6 +615,10 @@ Test(bad_api, null_handles_are_harmless) {
   cr_assert_eq(rg_mlp_init(NULL, RG_INIT_NORMAL, 1), RG_EINVAL);
   cr_assert_null(rg_mlp_forward(NULL, NULL));
   cr_assert(rg_mlp_depth(NULL) == 0 && !rg_mlp_weight(NULL, 0) && !rg_mlp_bias(NULL, 0));
+  cr_assert_null(rg_predictor_new(NULL));
+  cr_assert_eq(rg_predictor_refresh(NULL), RG_EINVAL);
+  cr_assert_eq(rg_predict(NULL, NULL, 1, NULL), RG_EINVAL);
+  rg_predictor_free(NULL);
   cr_assert_eq(rg_batcher_epoch(NULL), 0);
   cr_assert_eq(rg_checkpoint_save(NULL, "x", NULL), RG_EINVAL);
   cr_assert_eq(rg_checkpoint_load(NULL, "x", NULL), RG_EINVAL);

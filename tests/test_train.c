@@ -399,3 +399,96 @@ Test(diag, anomaly_mode_names_the_op) {
             rg_ctx_message(ctx));
   rg_ctx_free(ctx);
 }
+
+/* ----------------------------------------------------------- predictor */
+
+#define P_IN 37
+#define P_OUT 5
+#define P_ROWS 40
+
+/* An MLP trained for three steps (so batch norm's running statistics and the
+ * weights are no longer their initial values), then in evaluation mode. */
+static rg_mlp *trained_mlp(rg_ctx *ctx, rg_nonlinearity act, bool bn) {
+  rg_mlp_config mc = {.in = P_IN, .out = P_OUT, .hidden = 2, .widths = {70, 19},
+                      .activation = act, .leaky_slope = 0.1f, .batch_norm = bn, .dropout = 0.2f};
+  rg_mlp *m = rg_mlp_new(ctx, "m", &mc);
+  rg_optim *o = rg_optim_new(ctx, &(rg_optim_config){.lr = 0.1f, .momentum = 0.9f});
+  cr_assert(m && o && rg_optim_add_all(o) == RG_OK, "%s", rg_ctx_message(ctx));
+  static float x[16 * P_IN];
+  int32_t y[16];
+  for (int step = 0; step < 3; step++) {
+    th_fill(x, 16 * P_IN, 100 + step, -2, 2);
+    for (int i = 0; i < 16; i++) y[i] = (i * 7 + step) % P_OUT;
+    rg_zero_grad(ctx);
+    rg_tensor *logits = rg_mlp_forward(m, rg_tensor_new(ctx, rg_shape2(16, P_IN), x));
+    rg_backward(ctx, rg_cross_entropy(ctx, logits, y, 0.0f));
+    rg_optim_step(o, 0.1f, 1.0f);
+    rg_tape_reset(ctx);
+  }
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK, "%s", rg_ctx_message(ctx));
+  rg_optim_free(o);
+  rg_set_training(ctx, false);
+  return m;
+}
+
+/* rows rows of rg_mlp_forward in evaluation mode into out. */
+static void eval_forward(rg_ctx *ctx, rg_mlp *m, const float *x, int64_t rows, float *out) {
+  rg_tensor *y = rg_mlp_forward(m, rg_tensor_new(ctx, rg_shape2(rows, P_IN), x));
+  cr_assert(y, "%s", rg_ctx_message(ctx));
+  memcpy(out, rg_tensor_data(y), (size_t)(rows * P_OUT) * sizeof(float));
+  rg_tape_reset(ctx);
+}
+
+Test(predict, logits_are_bit_identical_to_eval_forward) {
+  static const rg_nonlinearity acts[] = {RG_RELU, RG_TANH, RG_SIGMOID, RG_LEAKY_RELU};
+  static const char *const isas[] = {"scalar", "avx2", "avx512", "neon"};
+  static const int64_t rows[] = {1, 2, 3, 4, 5, 16, 17, P_ROWS};
+  static float x[P_ROWS * P_IN], want[P_ROWS * P_OUT], got[P_ROWS * P_OUT];
+  th_fill(x, P_ROWS * P_IN, 7, -3, 3);
+  x[3] = -0.0f;
+  int checked = 0;
+  for (int a = 0; a < 4; a++)
+    for (int threads = 1; threads <= 2; threads++) {
+      rg_ctx *ctx = rg_ctx_new(&(rg_config){.seed = 5, .threads = threads});
+      rg_mlp *m = trained_mlp(ctx, acts[a], a % 2 == 0);
+      rg_predictor *p = rg_predictor_new(m);
+      cr_assert(p, "%s", rg_ctx_message(ctx));
+      for (int i = 0; i < 4; i++) {
+        if (!rg_isa_supported(isas[i])) continue;
+        cr_assert_eq(rg_set_isa(ctx, isas[i]), RG_OK);
+        for (int r = 0; r < 8; r++) {
+          eval_forward(ctx, m, x, rows[r], want);
+          memset(got, 0xFF, sizeof got);
+          cr_assert_eq(rg_predict(p, x, rows[r], got), RG_OK, "%s", rg_ctx_message(ctx));
+          cr_assert(memcmp(got, want, (size_t)(rows[r] * P_OUT) * sizeof(float)) == 0,
+                    "activation %d, %s, %d threads, %lld rows: logits differ (%g vs %g)", a,
+                    isas[i], threads, (long long)rows[r], (double)got[0], (double)want[0]);
+          checked++;
+        }
+      }
+      rg_predictor_free(p);
+      rg_mlp_free(m);
+      rg_ctx_free(ctx);
+    }
+  cr_assert_geq(checked, 4 * 2 * 8 * 2, "scalar and at least one vector ISA");
+}
+
+Test(predict, snapshot_follows_the_mlp_only_on_refresh) {
+  rg_ctx *ctx = th_ctx(5);
+  rg_mlp *m = trained_mlp(ctx, RG_RELU, true);
+  rg_predictor *p = rg_predictor_new(m);
+  static float x[4 * P_IN], want[4 * P_OUT], got[4 * P_OUT];
+  th_fill(x, 4 * P_IN, 8, -1, 1);
+  cr_assert_eq(rg_init_constant(ctx, rg_mlp_bias(m, 2), 3.0f), RG_OK);
+  eval_forward(ctx, m, x, 4, want);
+  cr_assert_eq(rg_predict(p, x, 4, got), RG_OK);
+  cr_assert(memcmp(got, want, sizeof got) != 0, "a snapshot does not see later changes");
+  uint64_t allocs = rg_ctx_stats(ctx).heap_allocs;
+  cr_assert_eq(rg_predictor_refresh(p), RG_OK);
+  cr_assert_eq(rg_predict(p, x, 4, got), RG_OK);
+  cr_assert(memcmp(got, want, sizeof got) == 0, "refresh takes the new parameters");
+  cr_assert_eq(rg_ctx_stats(ctx).heap_allocs, allocs, "refresh and predict allocate nothing");
+  rg_predictor_free(p);
+  rg_mlp_free(m);
+  rg_ctx_free(ctx);
+}

@@ -5,17 +5,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-
-struct layer {
-  rg_tensor *w, *b, *gamma, *beta, *rmean, *rvar;
-};
-
-struct rg_mlp {
-  rg_ctx *ctx;
-  rg_mlp_config cfg;
-  int depth;
-  struct layer layers[RG_MLP_MAX_LAYERS + 1];
-};
+#include "train/mlp.h"
 
 #define MAX_PREFIX 160 /* leaves room for ".<layer>.running_mean" in a name */
 
@@ -63,7 +53,7 @@ rg_mlp *rg_mlp_new(rg_ctx *ctx, const char *prefix, const rg_mlp_config *cfg) {
   int fan_in = cfg->in;
   for (int i = 0; i < m->depth; i++) {
     int width = i < cfg->hidden ? cfg->widths[i] : cfg->out;
-    struct layer *l = &m->layers[i];
+    struct rg_mlp_layer *l = &m->layers[i];
     l->w = make(ctx, false, prefix, i, "w", rg_shape2(width, fan_in));
     l->b = make(ctx, false, prefix, i, "b", rg_shape1(width));
     if (cfg->batch_norm && i < cfg->hidden) {
@@ -114,7 +104,7 @@ rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale) {
     return ctx->status;
   }
   for (int i = 0; i < m->depth && ctx->status == RG_OK; i++) {
-    struct layer *l = &m->layers[i];
+    struct rg_mlp_layer *l = &m->layers[i];
     init_weight(m, l->w, scheme, scale, i == m->depth - 1);
     rg_init_zeros(ctx, l->b);
     if (!l->gamma) continue;
@@ -145,10 +135,12 @@ rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x) {
   }
   rg_tensor *h = x;
   for (int i = 0; i < m->depth; i++) {
-    struct layer *l = &m->layers[i];
+    struct rg_mlp_layer *l = &m->layers[i];
     h = rg_linear(m->ctx, h, l->w, l->b);
     if (i == m->depth - 1) break;
-    if (l->gamma) h = rg_batch_norm(m->ctx, h, l->gamma, l->beta, l->rmean, l->rvar, 0.1f, 1e-5f);
+    if (l->gamma)
+      h = rg_batch_norm(m->ctx, h, l->gamma, l->beta, l->rmean, l->rvar, RG_MLP_BN_MOMENTUM,
+                        RG_MLP_BN_EPS);
     h = activate(m, h);
     if (m->cfg.dropout > 0.0f) h = rg_dropout(m->ctx, h, m->cfg.dropout);
   }
