@@ -178,6 +178,25 @@ rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb);
 /* x W^T + b: x [batch,in], W [out,in], b [out] or NULL; result [batch,out]. */
 rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b);
 
+/* Activations of the dense layers: identity, ReLU, leaky ReLU, tanh, sigmoid
+ * (also the gains of the init functions). */
+typedef enum rg_nonlinearity {
+  RG_LINEAR,
+  RG_RELU,
+  RG_LEAKY_RELU,
+  RG_TANH,
+  RG_SIGMOID
+} rg_nonlinearity;
+
+/* act(x W^T + b) as one op, the activation fused into the GEMM's epilogue:
+ * each finished tile goes through it while still in cache, so the linear
+ * output is never written out and read back. The result, and every gradient,
+ * is bit-identical to rg_linear followed by the activation op. The backward
+ * rule takes the activation's derivative from the output, which for leaky
+ * ReLU needs alpha >= 0 (alpha: the leaky slope; ignored otherwise). */
+rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
+                         rg_nonlinearity act, float alpha);
+
 /* Elementwise a + b, a - b, a * b. b has a's shape, or is a row vector
  * (shape [n], or [1,n]) broadcast over the rows of a [m,n]. */
 rg_tensor *rg_add(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
@@ -305,14 +324,6 @@ rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const 
  * the parameter's name, element index), so a parameter gets the same values
  * whatever the creation order, ISA or thread count. Each returns RG_OK or an
  * error (RG_EINVAL for a bad argument, naming it). */
-
-typedef enum rg_nonlinearity {
-  RG_LINEAR,
-  RG_RELU,
-  RG_LEAKY_RELU,
-  RG_TANH,
-  RG_SIGMOID
-} rg_nonlinearity;
 
 /* PyTorch's calculate_gain: linear and sigmoid 1, relu sqrt(2), tanh 5/3,
  * leaky_relu sqrt(2 / (1 + a^2)) with slope a. */

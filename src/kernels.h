@@ -38,6 +38,16 @@ struct rg_adam_hyper {
   float bias_c1, sqrt_bias_c2;
 };
 
+/* The epilogue of a linear layer's GEMM: every element of C starts its k
+ * sum from bias[j] and, once finished, goes through act, computed exactly as
+ * the activation slot of the same ISA computes it (alpha: the leaky slope). */
+enum rg_act { RG_ACT_NONE, RG_ACT_RELU, RG_ACT_LEAKY_RELU, RG_ACT_TANH, RG_ACT_SIGMOID };
+struct rg_epilogue {
+  const float *bias; /* [n] */
+  enum rg_act act;
+  float alpha;
+};
+
 #define RG_KERNEL(name, ret, params) typedef ret (*rg_##name##_fn) params;
 #include "kernels.def"
 #undef RG_KERNEL

@@ -322,6 +322,18 @@ static rg_status predict_with(struct env *e, bool null_x, int64_t rows) {
 }
 static rg_status predict_rows(struct env *e) { return predict_with(e, false, 0); }
 static rg_status predict_null(struct env *e) { return predict_with(e, true, 2); }
+static rg_status linear_act_alpha(struct env *e) {
+  rg_tensor *x = rg_tensor_new(E, rg_shape2(2, 3), NULL);
+  return MADE(E, rg_linear_act(E, x, e->w, e->b, RG_LEAKY_RELU, -0.5f));
+}
+static rg_status linear_act_kind(struct env *e) {
+  rg_tensor *x = rg_tensor_new(E, rg_shape2(2, 3), NULL);
+  return MADE(E, rg_linear_act(E, x, e->w, e->b, (rg_nonlinearity)9, 0));
+}
+static rg_status linear_act_shape(struct env *e) {
+  rg_tensor *x = rg_tensor_new(E, rg_shape2(2, 5), NULL);
+  return MADE(E, rg_linear_act(E, x, e->w, e->b, RG_RELU, 0));
+}
 static rg_tensor *loss_of_w(rg_ctx *ctx, void *user) { return rg_sum(ctx, rg_tanh(ctx, user)); }
 static rg_tensor *loss_null(rg_ctx *ctx, void *user) { return (void)ctx, (void)user, NULL; }
 static rg_tensor *loss_inf(rg_ctx *ctx, void *user) {
@@ -432,6 +444,9 @@ static const struct api_case cases[] = {
     {"mlp_init scale", mlp_scale, RG_EINVAL, "rg_mlp_init: scale is nan"},
     {"mlp_forward shape", mlp_forward_shape, RG_ESHAPE, "rg_mlp_forward: x is [2,5], expected [batch,3]"},
     {"mlp_forward NULL", mlp_forward_null, RG_EINVAL, "rg_mlp_forward: x is NULL"},
+    {"linear_act alpha", linear_act_alpha, RG_EINVAL, "rg_linear_act: act is 2 and alpha -0.5"},
+    {"linear_act kind", linear_act_kind, RG_EINVAL, "rg_linear_act: act is 9"},
+    {"linear_act shape", linear_act_shape, RG_ESHAPE, "rg_linear_act: x is [2,5] but w is [4,3]"},
     {"predict rows 0", predict_rows, RG_EINVAL, "rg_predict: rows is 0, expected >= 1"},
     {"predict x NULL", predict_null, RG_EINVAL, "rg_predict: x is NULL and logits set"},
     {"gradcheck fn NULL", gradcheck_fn, RG_EINVAL, "rg_gradcheck: fn, params and n >= 1"},

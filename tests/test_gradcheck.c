@@ -47,6 +47,18 @@ static rg_tensor *b_mm_nt(rg_ctx *c, struct fixture *f) { return rg_matmul(c, P(
 static rg_tensor *b_mm_tn(rg_ctx *c, struct fixture *f) { return rg_matmul(c, P(0), P(1), true, false); }
 static rg_tensor *b_mm_tt(rg_ctx *c, struct fixture *f) { return rg_matmul(c, P(0), P(1), true, true); }
 static rg_tensor *b_linear(rg_ctx *c, struct fixture *f) { return rg_linear(c, P(0), P(1), P(2)); }
+static rg_tensor *b_lin_relu(rg_ctx *c, struct fixture *f) {
+  return rg_linear_act(c, P(0), P(1), P(2), RG_RELU, 0);
+}
+static rg_tensor *b_lin_leaky(rg_ctx *c, struct fixture *f) {
+  return rg_linear_act(c, P(0), P(1), P(2), RG_LEAKY_RELU, 0.1f);
+}
+static rg_tensor *b_lin_tanh(rg_ctx *c, struct fixture *f) {
+  return rg_linear_act(c, P(0), P(1), P(2), RG_TANH, 0);
+}
+static rg_tensor *b_lin_sigmoid(rg_ctx *c, struct fixture *f) {
+  return rg_linear_act(c, P(0), P(1), NULL, RG_SIGMOID, 0);
+}
 static rg_tensor *b_linear_nobias(rg_ctx *c, struct fixture *f) { return rg_linear(c, P(0), P(1), NULL); }
 static rg_tensor *b_add(rg_ctx *c, struct fixture *f) { return rg_add(c, P(0), P(1)); }
 static rg_tensor *b_sub(rg_ctx *c, struct fixture *f) { return rg_sub(c, P(0), P(1)); }
@@ -104,6 +116,8 @@ static const struct gcase cases[] = {
     {"matmul_nn", b_mm_nn, 2, mm_nn, -1, 1},       {"matmul_nt", b_mm_nt, 2, mm_nt, -1, 1},
     {"matmul_tn", b_mm_tn, 2, mm_tn, -1, 1},       {"matmul_tt", b_mm_tt, 2, mm_tt, -1, 1},
     {"linear", b_linear, 3, lin, -1, 1},           {"linear_nobias", b_linear_nobias, 2, lin, -1, 1},
+    {"linear_relu", b_lin_relu, 3, lin, -1, 1},    {"linear_leaky_relu", b_lin_leaky, 3, lin, -1, 1},
+    {"linear_tanh", b_lin_tanh, 3, lin, -1, 1},    {"linear_sigmoid", b_lin_sigmoid, 2, lin, -1, 1},
     {"add", b_add, 2, rows2, -1, 1},               {"add_row", b_add, 2, rows3_row, -1, 1},
     {"sub", b_sub, 2, rows2, -1, 1},               {"sub_row", b_sub, 2, rows3_row, -1, 1},
     {"mul", b_mul, 2, rows2, -1, 1},               {"mul_row", b_mul, 2, rows3_row, -1, 1},

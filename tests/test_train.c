@@ -492,3 +492,63 @@ Test(predict, snapshot_follows_the_mlp_only_on_refresh) {
   rg_mlp_free(m);
   rg_ctx_free(ctx);
 }
+
+/* ------------------------------------------------- fused linear + act */
+
+#define F_B 96
+#define F_IN 200
+#define F_OUT 160
+
+struct fused_run {
+  float y[F_B * F_OUT], dx[F_B * F_IN], dw[F_OUT * F_IN], db[F_OUT];
+};
+
+/* loss = sum(act(x W^T + b) * r) fused or as two ops; outputs and gradients. */
+static void fused_run(const char *isa, int threads, rg_nonlinearity act, bool fused,
+                      struct fused_run *out) {
+  static float x[F_B * F_IN], w[F_OUT * F_IN], b[F_OUT], r[F_B * F_OUT];
+  th_fill(x, F_B * F_IN, 1, -1, 1);
+  th_fill(w, F_OUT * F_IN, 2, -0.1f, 0.1f);
+  th_fill(b, F_OUT, 3, -0.5f, 0.5f);
+  th_fill(r, F_B * F_OUT, 4, -1, 1);
+  x[0] = -0.0f, b[1] = -0.0f;
+  rg_ctx *ctx = rg_ctx_new(&(rg_config){.seed = 1, .threads = threads, .isa = isa});
+  rg_tensor *tx = rg_param_new(ctx, "x", rg_shape2(F_B, F_IN), x);
+  rg_tensor *tw = rg_param_new(ctx, "w", rg_shape2(F_OUT, F_IN), w);
+  rg_tensor *tb = rg_param_new(ctx, "b", rg_shape1(F_OUT), b);
+  float alpha = 0.05f;
+  rg_tensor *y;
+  if (fused) {
+    y = rg_linear_act(ctx, tx, tw, tb, act, alpha);
+  } else {
+    y = rg_linear(ctx, tx, tw, tb);
+    if (act == RG_RELU) y = rg_relu(ctx, y);
+    if (act == RG_LEAKY_RELU) y = rg_leaky_relu(ctx, y, alpha);
+    if (act == RG_TANH) y = rg_tanh(ctx, y);
+    if (act == RG_SIGMOID) y = rg_sigmoid(ctx, y);
+  }
+  rg_tensor *loss = rg_sum(ctx, rg_mul(ctx, y, rg_tensor_new(ctx, rg_shape2(F_B, F_OUT), r)));
+  cr_assert_eq(rg_backward(ctx, loss), RG_OK, "%s", rg_ctx_message(ctx));
+  memcpy(out->y, rg_tensor_data(y), sizeof out->y);
+  memcpy(out->dx, rg_tensor_grad(tx), sizeof out->dx);
+  memcpy(out->dw, rg_tensor_grad(tw), sizeof out->dw);
+  memcpy(out->db, rg_tensor_grad(tb), sizeof out->db);
+  rg_ctx_free(ctx);
+}
+
+Test(fusion, linear_act_matches_linear_then_activation_bit_for_bit) {
+  static const char *const isas[] = {"scalar", "avx2", "avx512", "neon"};
+  static const rg_nonlinearity acts[] = {RG_LINEAR, RG_RELU, RG_LEAKY_RELU, RG_TANH, RG_SIGMOID};
+  static struct fused_run want, got;
+  for (int i = 0; i < 4; i++) {
+    if (!rg_isa_supported(isas[i])) continue;
+    for (int a = 0; a < 5; a++)
+      for (int threads = 1; threads <= 2; threads++) {
+        fused_run(isas[i], threads, acts[a], false, &want);
+        fused_run(isas[i], threads, acts[a], true, &got);
+        cr_assert(memcmp(&got, &want, sizeof got) == 0, "%s, activation %d, %d threads: %s differ",
+                  isas[i], a, threads,
+                  memcmp(got.y, want.y, sizeof got.y) ? "outputs" : "gradients");
+      }
+  }
+}

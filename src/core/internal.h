@@ -152,6 +152,12 @@ float rg_reduce_amax(rg_ctx *ctx, int64_t n, const float *x);
  * or N only, so results do not depend on the thread count). */
 void rg_gemm(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
              int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc);
+/* y = act(y) in place, by the activation slots of table k. */
+void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int64_t n, float *y);
+/* The same with a linear layer's epilogue (kernels.h): C = act(bias + op(A) op(B)). */
+void rg_gemm_epi(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
+                 int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                 const struct rg_epilogue *ep);
 
 /* Elementwise work fn(arg, lo, hi) over [0, n), split over the context's
  * threads in pieces of at least `grain` elements; each element's result does
@@ -164,6 +170,11 @@ void rg_parallel_range(rg_ctx *ctx, int64_t n, int64_t grain, rg_range_fn fn, vo
 void rg_rows(const rg_tensor *t, int64_t *m, int64_t *n);
 
 extern const rg_backward_fn rg_backward_rules[RG_OP_COUNT];
+
+/* dx += f'(x) dy of an activation op (relu, leaky_relu, sigmoid, tanh) from
+ * its output y alone (src/ops/activation.c; used by rg_linear_act). */
+void rg_act_bwd_from_output(rg_ctx *ctx, enum rg_op op, float alpha, int64_t n, const float *y,
+                            const float *dy, float *dx);
 
 /* Backward rules, one per op, defined next to their forward. */
 #define RG_OP(id, name) void rg_bwd_##id(rg_ctx *ctx, const rg_node *node);

@@ -2,6 +2,8 @@
  * output rows or columns (GEMM), elements (elementwise maps) or fixed chunks
  * (reductions), never over a summed axis, so the result is the same for any
  * thread count. */
+#include <string.h>
+
 #include "core/internal.h"
 #include "core/pool.h"
 
@@ -19,21 +21,45 @@ struct gemm_job {
   int ta, tb, acc, by_rows;
   const float *a, *b;
   float *c;
+  const struct rg_epilogue *ep; /* or NULL */
 };
+
+/* One kernel call on rows [0, m) and columns [0, n) of the job's C, whose
+ * operands start at a and b and whose bias starts at column j0. */
+static void gemm_call(const struct gemm_job *j, int64_t m, int64_t n, const float *a,
+                      const float *b, float *c, int64_t j0) {
+  const struct rg_kernels *k = j->k;
+  if (!j->ep) {
+    k->gemm(m, n, j->kk, j->ta, j->tb, a, j->lda, b, j->ldb, c, j->ldc, j->acc);
+    return;
+  }
+  const struct rg_epilogue *ep = j->ep;
+  for (int64_t i = 0; ep->bias && i < m; i++)
+    memcpy(c + i * j->ldc, ep->bias + j0, (size_t)n * sizeof *c);
+  k->gemm(m, n, j->kk, j->ta, j->tb, a, j->lda, b, j->ldb, c, j->ldc, ep->bias != NULL);
+  for (int64_t i = 0; ep->act != RG_ACT_NONE && i < m; i++)
+    rg_apply_act(k, ep->act, ep->alpha, n, c + i * j->ldc);
+}
+
+void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int64_t n, float *y) {
+  switch (act) {
+    case RG_ACT_RELU: k->relu_fwd(n, y, y); break;
+    case RG_ACT_LEAKY_RELU: k->leaky_relu_fwd(n, alpha, y, y); break;
+    case RG_ACT_TANH: k->tanh_fwd(n, y, y); break;
+    case RG_ACT_SIGMOID: k->sigmoid_fwd(n, y, y); break;
+    case RG_ACT_NONE: break;
+  }
+}
 
 static void gemm_task(void *vp, int64_t t) {
   const struct gemm_job *j = vp;
   int64_t lo = t * j->block;
   int64_t len = (j->by_rows ? j->m : j->n) - lo;
   if (len > j->block) len = j->block;
-  if (j->by_rows) {
-    const float *a = j->ta ? j->a + lo : j->a + lo * j->lda;
-    j->k->gemm(len, j->n, j->kk, j->ta, j->tb, a, j->lda, j->b, j->ldb, j->c + lo * j->ldc, j->ldc,
-               j->acc);
-  } else {
-    const float *b = j->tb ? j->b + lo * j->ldb : j->b + lo;
-    j->k->gemm(j->m, len, j->kk, j->ta, j->tb, j->a, j->lda, b, j->ldb, j->c + lo, j->ldc, j->acc);
-  }
+  if (j->by_rows)
+    gemm_call(j, len, j->n, j->ta ? j->a + lo : j->a + lo * j->lda, j->b, j->c + lo * j->ldc, 0);
+  else
+    gemm_call(j, j->m, len, j->a, j->tb ? j->b + lo * j->ldb : j->b + lo, j->c + lo, lo);
 }
 
 static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
@@ -43,22 +69,34 @@ static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; 
  * packing a transposed operand (A [m, k], B stored [n, k]) costs about three
  * times a plain copy. The split takes the dimension whose extra packing is
  * smaller. */
-void rg_gemm(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
-             int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc) {
+static void gemm_run(rg_ctx *ctx, struct gemm_job *j) {
+  int64_t m = j->m, n = j->n, k = j->kk;
   double flops = 2.0 * (double)m * (double)n * (double)k;
   int64_t tasks = (flops >= GEMM_MANY_FLOPS ? 2 : 1) * (int64_t)ctx->threads;
   bool cols = n >= 2 * COL_ALIGN, rows = m >= 2 * ROW_ALIGN;
   if (!ctx->pool || flops < GEMM_MIN_FLOPS || (!rows && !cols)) {
-    ctx->k->gemm(m, n, k, ta, tb, a, lda, b, ldb, c, ldc, acc);
+    gemm_call(j, m, n, j->a, j->b, j->c, 0);
     return;
   }
-  double repack_a = (double)m * (double)k * (ta ? 1 : 3);
-  double repack_b = (double)n * (double)k * (tb ? 3 : 1);
-  bool by_rows = rows && (!cols || repack_b < repack_a);
-  struct gemm_job j = {ctx->k, m, n, k, lda, ldb, ldc, 0, ta, tb, acc, by_rows, a, b, c};
-  int64_t extent = by_rows ? m : n, align = by_rows ? ROW_ALIGN : COL_ALIGN;
-  j.block = round_up((extent + tasks - 1) / tasks, align);
-  rg_pool_run(ctx->pool, (extent + j.block - 1) / j.block, gemm_task, &j);
+  double repack_a = (double)m * (double)k * (j->ta ? 1 : 3);
+  double repack_b = (double)n * (double)k * (j->tb ? 3 : 1);
+  j->by_rows = rows && (!cols || repack_b < repack_a);
+  int64_t extent = j->by_rows ? m : n, align = j->by_rows ? ROW_ALIGN : COL_ALIGN;
+  j->block = round_up((extent + tasks - 1) / tasks, align);
+  rg_pool_run(ctx->pool, (extent + j->block - 1) / j->block, gemm_task, j);
+}
+
+void rg_gemm(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
+             int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc) {
+  struct gemm_job j = {ctx->k, m, n, k, lda, ldb, ldc, 0, ta, tb, acc, 0, a, b, c, NULL};
+  gemm_run(ctx, &j);
+}
+
+void rg_gemm_epi(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
+                 int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
+                 const struct rg_epilogue *ep) {
+  struct gemm_job j = {ctx->k, m, n, k, lda, ldb, ldc, 0, ta, tb, 0, 0, a, b, c, ep};
+  gemm_run(ctx, &j);
 }
 
 

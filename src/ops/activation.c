@@ -87,6 +87,16 @@ static void unary_bwd(rg_ctx *ctx, const rg_node *node, enum rg_op op) {
   if (dx) unary_run(ctx, node->out->numel, &j);
 }
 
+/* rg_linear_act's backward: dx += f'(input) dy, with the input's sign taken
+ * from the output y (relu, leaky_relu with alpha >= 0), or f' from y
+ * (sigmoid, tanh). */
+void rg_act_bwd_from_output(rg_ctx *ctx, enum rg_op op, float alpha, int64_t n, const float *y,
+                            const float *dy, float *dx) {
+  struct unary_job j = {.k = ctx->k, .op = op, .bwd = true, .alpha = alpha, .x = y, .y = y,
+                        .dy = dy, .out = dx};
+  unary_run(ctx, n, &j);
+}
+
 #define UNARY_BWD(OP) \
   void rg_bwd_##OP(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_##OP); }
 

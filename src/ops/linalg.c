@@ -1,4 +1,5 @@
 /* matmul and linear, forward and backward, through the gemm slot. */
+#include <math.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -45,41 +46,94 @@ void rg_bwd_MATMUL(rg_ctx *ctx, const rg_node *node) {
   if (db && tb) rg_gemm(ctx, n, k, m, 1, ta, dy, n, a->data, lda, db, ldb, 1);
 }
 
-rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
-  static const char fn[] = "rg_linear";
+/* The checks of rg_linear and rg_linear_act. */
+static bool linear_args(rg_ctx *ctx, const char *fn, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
   if (!rg_check(ctx, fn, "x", x) || !rg_check(ctx, fn, "w", w) || !rank2(ctx, fn, "x", x) ||
       !rank2(ctx, fn, "w", w))
-    return NULL;
-  int64_t batch = x->shape.dim[0], in_f = x->shape.dim[1], out_f = w->shape.dim[0];
+    return false;
+  int64_t in_f = x->shape.dim[1], out_f = w->shape.dim[0];
   if (w->shape.dim[1] != in_f) {
     rg_fail(ctx, RG_ESHAPE, fn, "x is %s but w is %s, expected w [out,%lld]",
             RG_SHAPE_STR(x->shape), RG_SHAPE_STR(w->shape), (long long)in_f);
-    return NULL;
+    return false;
   }
   if (b && (!rg_check(ctx, fn, "b", b) || b->numel != out_f || b->shape.rank != 1)) {
     if (ctx->status == RG_OK)
       rg_fail(ctx, RG_ESHAPE, fn, "b is %s, expected [%lld]", RG_SHAPE_STR(b->shape),
               (long long)out_f);
-    return NULL;
+    return false;
   }
+  return true;
+}
+
+rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
+  static const char fn[] = "rg_linear";
+  if (!linear_args(ctx, fn, x, w, b)) return NULL;
+  int64_t batch = x->shape.dim[0], in_f = x->shape.dim[1], out_f = w->shape.dim[0];
   rg_tensor *in[3] = {x, w, b};
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(batch, out_f), in, b ? 3 : 2);
   if (!y) return NULL;
   /* The bias is each output's starting value; gemm then adds over k. */
-  for (int64_t r = 0; b && r < batch; r++)
-    memcpy(y->data + r * out_f, b->data, (size_t)out_f * sizeof(float));
-  rg_gemm(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, b != NULL);
+  struct rg_epilogue ep = {b ? b->data : NULL, RG_ACT_NONE, 0.0f};
+  if (b)
+    rg_gemm_epi(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, &ep);
+  else
+    rg_gemm(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, 0);
   rg_record(ctx, fn, RG_OP_LINEAR, y, in, b ? 3 : 2);
   return y;
 }
 
-void rg_bwd_LINEAR(rg_ctx *ctx, const rg_node *node) {
+/* The gradients of x W^T + b for the gradient dy of that sum. */
+static void linear_bwd(rg_ctx *ctx, const rg_node *node, const float *dy) {
   rg_tensor *x = node->in[0], *w = node->in[1];
   int64_t batch = x->shape.dim[0], in_f = x->shape.dim[1], out_f = w->shape.dim[0];
-  const float *dy = node->out->grad;
   float *dx = rg_grad_buf(ctx, x), *dw = rg_grad_buf(ctx, w);
   if (dx) rg_gemm(ctx, batch, in_f, out_f, 0, 0, dy, out_f, w->data, in_f, dx, in_f, 1);
   if (dw) rg_gemm(ctx, out_f, in_f, batch, 1, 0, dy, out_f, x->data, in_f, dw, in_f, 1);
   float *db = node->n_in == 3 ? rg_grad_buf(ctx, node->in[2]) : NULL;
   if (db) ctx->k->colsum_acc(batch, out_f, dy, db);
+}
+
+void rg_bwd_LINEAR(rg_ctx *ctx, const rg_node *node) { linear_bwd(ctx, node, node->out->grad); }
+
+static const enum rg_act act_of[] = {
+    [RG_LINEAR] = RG_ACT_NONE, [RG_RELU] = RG_ACT_RELU, [RG_LEAKY_RELU] = RG_ACT_LEAKY_RELU,
+    [RG_TANH] = RG_ACT_TANH,   [RG_SIGMOID] = RG_ACT_SIGMOID};
+
+rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
+                         rg_nonlinearity act, float alpha) {
+  static const char fn[] = "rg_linear_act";
+  if (!linear_args(ctx, fn, x, w, b)) return NULL;
+  bool bad_alpha = act == RG_LEAKY_RELU && !(alpha >= 0.0f && alpha < INFINITY);
+  if ((unsigned)act > RG_SIGMOID || bad_alpha) {
+    rg_fail(ctx, RG_EINVAL, fn, "act is %d and alpha %g, expected a known activation and, for "
+            "leaky ReLU, a finite alpha >= 0", (int)act, (double)alpha);
+    return NULL;
+  }
+  int64_t batch = x->shape.dim[0], in_f = x->shape.dim[1], out_f = w->shape.dim[0];
+  rg_tensor *in[3] = {x, w, b};
+  rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(batch, out_f), in, b ? 3 : 2);
+  if (!y) return NULL;
+  struct rg_epilogue ep = {b ? b->data : NULL, act_of[act], alpha};
+  rg_gemm_epi(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, &ep);
+  rg_node *node = rg_record(ctx, fn, RG_OP_LINEAR_ACT, y, in, b ? 3 : 2);
+  if (node) node->iattr[0] = act, node->attr[0] = alpha;
+  return y;
+}
+
+/* The activation's derivative from the output, into a zeroed scratch: the
+ * values the separate activation op accumulates into the linear output's
+ * fresh gradient. */
+void rg_bwd_LINEAR_ACT(rg_ctx *ctx, const rg_node *node) {
+  static const enum rg_op op_of[] = {[RG_RELU] = RG_OP_RELU, [RG_LEAKY_RELU] = RG_OP_LEAKY_RELU,
+                                     [RG_TANH] = RG_OP_TANH, [RG_SIGMOID] = RG_OP_SIGMOID};
+  const rg_tensor *y = node->out;
+  const float *dy = y->grad;
+  if (node->iattr[0] != RG_LINEAR) {
+    float *d = rg_arena_zeroed(ctx, "rg_backward", (size_t)y->numel * sizeof(float));
+    if (!d) return;
+    rg_act_bwd_from_output(ctx, op_of[node->iattr[0]], node->attr[0], y->numel, y->data, dy, d);
+    dy = d;
+  }
+  linear_bwd(ctx, node, dy);
 }

@@ -136,12 +136,16 @@ rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x) {
   rg_tensor *h = x;
   for (int i = 0; i < m->depth; i++) {
     struct rg_mlp_layer *l = &m->layers[i];
-    h = rg_linear(m->ctx, h, l->w, l->b);
-    if (i == m->depth - 1) break;
-    if (l->gamma)
-      h = rg_batch_norm(m->ctx, h, l->gamma, l->beta, l->rmean, l->rvar, RG_MLP_BN_MOMENTUM,
-                        RG_MLP_BN_EPS);
-    h = activate(m, h);
+    if (i == m->depth - 1) return rg_linear(m->ctx, h, l->w, l->b);
+    if (rg_mlp_fuses_activation(m, i)) {
+      h = rg_linear_act(m->ctx, h, l->w, l->b, m->cfg.activation, m->cfg.leaky_slope);
+    } else {
+      h = rg_linear(m->ctx, h, l->w, l->b);
+      if (l->gamma)
+        h = rg_batch_norm(m->ctx, h, l->gamma, l->beta, l->rmean, l->rvar, RG_MLP_BN_MOMENTUM,
+                          RG_MLP_BN_EPS);
+      h = activate(m, h);
+    }
     if (m->cfg.dropout > 0.0f) h = rg_dropout(m->ctx, h, m->cfg.dropout);
   }
   return h;

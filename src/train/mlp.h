@@ -20,4 +20,10 @@ struct rg_mlp {
   struct rg_mlp_layer layers[RG_MLP_MAX_LAYERS + 1];
 };
 
+/* Hidden layer i runs as one rg_linear_act (activation in the GEMM's
+ * epilogue): no batch norm between the two, and a slope rg_linear_act takes. */
+static inline bool rg_mlp_fuses_activation(const struct rg_mlp *m, int i) {
+  return !m->layers[i].gamma && !(m->cfg.activation == RG_LEAKY_RELU && m->cfg.leaky_slope < 0.0f);
+}
+
 #endif

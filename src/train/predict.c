@@ -28,12 +28,15 @@ struct rg_predictor {
   rg_ctx *ctx;
   rg_mlp *mlp;
   int depth;
+  enum rg_act act;
   float *store; /* every array below, in one allocation */
   float *scratch[2]; /* BLOCK_ROWS x the widest hidden layer, each */
   struct pred_layer layers[RG_MLP_MAX_LAYERS + 1];
 };
 
-static int64_t aligned(int64_t floats) { return (floats + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+static int64_t aligned(int64_t floats) {
+  return (floats + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
 
 /* Lays the arrays out in store (or only counts them when store is NULL);
  * returns the floats needed. */
@@ -80,7 +83,8 @@ rg_status rg_predictor_refresh(rg_predictor *p) {
     copy(q->gamma, l->gamma);
     copy(q->beta, l->beta);
     /* as rg_batch_norm computes it in evaluation mode */
-    for (int64_t j = 0; j < q->out; j++) q->invstd[j] = 1.0f / sqrtf(l->rvar->data[j] + RG_MLP_BN_EPS);
+    for (int64_t j = 0; j < q->out; j++)
+      q->invstd[j] = 1.0f / sqrtf(l->rvar->data[j] + RG_MLP_BN_EPS);
   }
   return RG_OK;
 }
@@ -91,7 +95,9 @@ rg_predictor *rg_predictor_new(rg_mlp *m) {
   rg_ctx *ctx = m->ctx;
   rg_predictor *p = rg_heap_alloc(ctx, fn, sizeof *p);
   if (!p) return NULL;
-  *p = (rg_predictor){.ctx = ctx, .mlp = m, .depth = m->depth};
+  static const enum rg_act acts[] = {[RG_RELU] = RG_ACT_RELU, [RG_LEAKY_RELU] = RG_ACT_LEAKY_RELU,
+                                     [RG_TANH] = RG_ACT_TANH, [RG_SIGMOID] = RG_ACT_SIGMOID};
+  *p = (rg_predictor){.ctx = ctx, .mlp = m, .depth = m->depth, .act = acts[m->cfg.activation]};
   size_t bytes = (size_t)layout(p, NULL) * sizeof(float);
   p->store = rg_heap_alloc(ctx, fn, bytes);
   if (!p->store) {
@@ -109,16 +115,6 @@ void rg_predictor_free(rg_predictor *p) {
   free(p);
 }
 
-static void activate(const rg_predictor *p, int64_t n, float *h) {
-  const struct rg_kernels *k = p->ctx->k;
-  switch (p->mlp->cfg.activation) {
-    case RG_LEAKY_RELU: k->leaky_relu_fwd(n, p->mlp->cfg.leaky_slope, h, h); break;
-    case RG_TANH: k->tanh_fwd(n, h, h); break;
-    case RG_SIGMOID: k->sigmoid_fwd(n, h, h); break;
-    default: k->relu_fwd(n, h, h); break;
-  }
-}
-
 /* rows <= BLOCK_ROWS rows of x through every layer into logits. */
 static void run_block(rg_predictor *p, const float *x, int64_t rows, float *logits) {
   rg_ctx *ctx = p->ctx;
@@ -128,15 +124,17 @@ static void run_block(rg_predictor *p, const float *x, int64_t rows, float *logi
     const struct pred_layer *q = &p->layers[i];
     bool last = i == p->depth - 1;
     float *y = last ? logits : p->scratch[cur];
-    for (int64_t r = 0; r < rows; r++) memcpy(y + r * q->out, q->bias, (size_t)q->out * sizeof(float));
-    rg_gemm(ctx, rows, q->out, q->in, 0, 0, h, q->in, q->wt, q->out, y, q->out, 1);
+    /* The activation rides in the gemm's epilogue unless batch norm comes first. */
+    float slope = p->mlp->cfg.leaky_slope;
+    struct rg_epilogue ep = {q->bias, last || q->mean ? RG_ACT_NONE : p->act, slope};
+    rg_gemm_epi(ctx, rows, q->out, q->in, 0, 0, h, q->in, q->wt, q->out, y, q->out, &ep);
     if (last) break;
     if (q->mean) {
       cur = !cur;
       ctx->k->bn_apply(rows, q->out, y, q->mean, q->invstd, q->gamma, q->beta, p->scratch[cur]);
       y = p->scratch[cur];
+      rg_apply_act(ctx->k, p->act, slope, rows * q->out, y);
     }
-    activate(p, rows * q->out, y);
     h = y;
     cur = !cur;
   }
