@@ -329,7 +329,7 @@ static void check_all_sizes(const struct kcase *c, enum rg_isa isa) {
   static const int64_t rows[] = {1, 2, 3, 5};
   uint64_t seed = 12345;
   if (strcmp(c->slot, "gemm") == 0) {
-    static const int64_t ms[] = {1, 2, 3, 13, 14, 15, 29};
+    static const int64_t ms[] = {1, 2, 3, 4, 5, 13, 14, 15, 29};
     static const int64_t ns[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 48, 65};
     static const int64_t ks[] = {1, 2, 5, 16, 33, 70};
     for (unsigned a = 0; a < sizeof ms / sizeof *ms; a++)
@@ -337,7 +337,11 @@ static void check_all_sizes(const struct kcase *c, enum rg_isa isa) {
         for (unsigned d = 0; d < sizeof ks / sizeof *ks; d++)
           check_case(c, isa, ms[a], ns[b], ks[d], seed++);
     /* Past the k-blocks (256) and row blocks of the packed kernels. */
-    static const int64_t big[][3] = {{20, 24, 600}, {60, 40, 257}, {1, 40, 300}, {6, 16, 513}, {100, 16, 160}};
+    static const int64_t big[][3] = {
+        {20, 24, 600}, {60, 40, 257}, {1, 40, 300},  {6, 16, 513},  {100, 16, 160},
+        {4, 40, 70},   {4, 65, 33},   {1, 65, 33},   {2, 300, 7},   {3, 100, 5},
+        {1, 260, 20},  {4, 260, 20},  {10, 65, 40},  {128, 10, 40}, {40, 100, 10},
+        {17, 70, 3},   {130, 70, 40}};
     for (unsigned i = 0; i < sizeof big / sizeof *big; i++)
       check_case(c, isa, big[i][0], big[i][1], big[i][2], seed++);
     return;

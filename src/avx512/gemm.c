@@ -1,12 +1,17 @@
-/* AVX-512 GEMM: C = (acc ? C : 0) + op(A) op(B), every element accumulated
- * over k in order with FMA (src/scalar/gemm.c). Blocking: k in blocks of KC,
- * and within one k-block rows in blocks of MC, columns in strips of NR. A is
- * packed per (k-block, row block) as [p][MC], B per strip as [p][NR], both
- * zero-padded, in fixed-size stack buffers (72 KiB). The microkernel keeps a
- * 14 x 32 tile of C in 28 zmm registers: per p, two vector loads of B and one
- * broadcast of A per row. Between k-blocks the partial sums live in C, which
- * keeps the order of the k sum: element (i, j) sees A(i,0)B(0,j) first, then
- * A(i,1)B(1,j) and so on, each added with one fused multiply-add. */
+/* AVX-512 GEMM: C = (acc ? C : 0) + op(A) op(B), each element accumulated
+ * over k in order with FMA from that starting value, as scalar/gemm.c.
+ *
+ * Register blocking: a tile of up to 14 x 32 of C lives in up to 28 zmm
+ * accumulators; each step p broadcasts op(A)(i, p) for each row and loads
+ * one 32-wide row of op(B). Loops: k-blocks of at most KC (outermost:
+ * between blocks the partial sums go back to C and are reloaded, which
+ * keeps every element's FMA chain in k order) -> blocks of at most MC rows,
+ * packed (gemm_pack.h) when several strips reuse them -> 32-column strips of
+ * B, packed into L1 when several tiles reuse them or B must be transposed ->
+ * tiles of up to 14 rows. One to four rows take gemm_small.h instead. Only
+ * the loop order and the memory layout change between shapes; the sum of
+ * every element is the same chain of FMAs. Kernels never allocate: the
+ * packing buffers are on the stack (KC * (10 MR + NR) floats, 129 KiB). */
 #define RG_ISA avx512
 #include "isa.h"
 
@@ -14,154 +19,132 @@
 #error "src/avx512 needs -mavx512f and -mfma"
 #endif
 
-#include "simd.h"
+#include "gemm_pack.h"
+#include "gemm_small.h"
 
-#define MR 14             /* rows of the register tile */
-#define NR (2 * RG_V)     /* columns of the register tile */
-#define KC 128            /* k-block */
-#define MC (8 * MR)       /* rows per packed A block: 112, also a multiple of 16 */
+/* Rows of the next strip of B [k, n] to bring into L2 while a tile runs:
+ * row p at `at + p * ld` for p < rows, its first `lines` (1 or 2) lines of
+ * 16 floats. Packing then reads L2, not memory: on the large squares the
+ * strip's rows lie a matrix row apart, each in another page. */
+struct prefetch {
+  const float *at;
+  int64_t ld, rows, lines;
+};
 
-_Static_assert(MC % RG_V == 0, "the transposing pack fills A in groups of 16 rows");
-
-static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static inline int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
-
-/* In-register transpose of a 16 x 16 block: r[i] becomes column i. */
-static inline void transpose16(__m512 r[16]) {
-  __m512 t[16], s[16];
-  for (int i = 0; i < 8; i++) {
-    /* per 128-bit lane L: t[2i] = a[4L] b[4L] a[4L+1] b[4L+1], t[2i+1] the +2, +3 columns */
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int g = 0; g < 4; g++) {
-    /* s[4g + c], lane L: column 4L + c of rows 4g .. 4g + 3 */
-    s[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-    s[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-    s[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-    s[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-  }
-  for (int c = 0; c < 4; c++) {
-    /* 4 x 4 transpose of 128-bit lanes across the row groups */
-    __m512 v0 = _mm512_shuffle_f32x4(s[c], s[4 + c], 0x44);
-    __m512 v1 = _mm512_shuffle_f32x4(s[8 + c], s[12 + c], 0x44);
-    __m512 v2 = _mm512_shuffle_f32x4(s[c], s[4 + c], 0xEE);
-    __m512 v3 = _mm512_shuffle_f32x4(s[8 + c], s[12 + c], 0xEE);
-    r[c] = _mm512_shuffle_f32x4(v0, v1, 0x88);
-    r[4 + c] = _mm512_shuffle_f32x4(v0, v1, 0xDD);
-    r[8 + c] = _mm512_shuffle_f32x4(v2, v3, 0x88);
-    r[12 + c] = _mm512_shuffle_f32x4(v2, v3, 0xDD);
-  }
-}
-
-/* dst[p][r] = src[r][p] for p < kc, r < rows_pad (a multiple of 16), rows past
- * `rows` zero: packs a panel whose rows run along k (A untransposed, B when tb). */
-static void pack_transposed(const float *src, int64_t ld, int64_t rows, int64_t kc,
-                            int64_t rows_pad, float *dst, int64_t dld) {
-  for (int64_t r0 = 0; r0 < rows_pad; r0 += RG_V)
-    for (int64_t p0 = 0; p0 < kc; p0 += RG_V) {
-      __mmask16 kp = rg_mask(kc - p0);
-      __m512 t[16];
-      for (int r = 0; r < 16; r++)
-        t[r] = (r0 + r < rows) ? rg_load(src + (r0 + r) * ld + p0, kp) : rg_zero();
-      transpose16(t);
-      for (int64_t q = 0; q < RG_V && p0 + q < kc; q++)
-        _mm512_store_ps(dst + (p0 + q) * dld + r0, t[q]);
-    }
-}
-
-/* dst[p][c] = src[p][c] for p < kc, c < width_pad (a multiple of 16), columns
- * past `width` zero: packs a panel whose rows run along m or n (A when ta, B). */
-static void pack_rows(const float *src, int64_t ld, int64_t width, int64_t kc,
-                      int64_t width_pad, float *dst, int64_t dld) {
-  for (int64_t p = 0; p < kc; p++)
-    for (int64_t c = 0; c < width_pad; c += RG_V) {
-      __mmask16 k = rg_mask(width - c);
-      _mm512_store_ps(dst + p * dld + c, k ? rg_load(src + p * ld + c, k) : rg_zero());
-    }
-}
-
-/* C tile (mr <= rows rows; columns under k0, and k1 when nv == 2) plus the sum
- * over p < kc of ap[p * MC + r] * bp[p * NR + c], starting from C when load,
- * else from +0. rows and nv are constants in each expansion: the tile lives in
- * rows * nv registers. */
-static inline __attribute__((always_inline)) void kernel(const int rows, const int nv,
-                                                         int64_t kc, const float *ap,
-                                                         const float *bp, float *c,
-                                                         int64_t ldc, int mr, __mmask16 k0,
-                                                         __mmask16 k1, int load) {
+/* One tile of `rows` (compile-time) x nv (compile-time) vectors over kc
+ * steps: op(A)(r, p) = a[r * ars + p * acs], rows >= mr_read reading row
+ * mr_read - 1 instead (computed, never stored: no read past A's end);
+ * op(B)(p, 16 v + jj) = b[p * bs + 16 v + jj] under the mask of vector v.
+ * The first mr rows are stored; the sums start from C when load, else +0. */
+RG_INLINE void tile(const int rows, const int nv, int64_t kc, const float *a, int64_t ars,
+                    int64_t acs, int64_t mr_read, const float *b, int64_t bs, float *c,
+                    int64_t ldc, int64_t mr, __mmask16 k0, __mmask16 k1, int load,
+                    const struct prefetch *pf) {
   __m512 acc[MR][2];
   const __mmask16 kv[2] = {k0, k1};
-#pragma GCC unroll 14
-  for (int r = 0; r < rows; r++)
-#pragma GCC unroll 2
-    for (int v = 0; v < nv; v++)
-      acc[r][v] = (load && r < mr) ? rg_load(c + r * ldc + v * RG_V, kv[v]) : rg_zero();
-  for (int64_t p = 0; p < kc; p++) {
-    __m512 b[2];
-#pragma GCC unroll 2
-    for (int v = 0; v < nv; v++) b[v] = _mm512_load_ps(bp + v * RG_V);
-#pragma GCC unroll 14
-    for (int r = 0; r < rows; r++) {
-      __m512 a = _mm512_set1_ps(ap[r]);
-#pragma GCC unroll 2
-      for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+  const float *ar[MR];
+  RG_UNROLL for (int r = 0; r < rows; r++) ar[r] = a + (r < mr_read ? r : mr_read - 1) * ars;
+  RG_UNROLL for (int r = 0; r < rows; r++) RG_UNROLL for (int v = 0; v < nv; v++)
+    acc[r][v] = (load && r < mr) ? rg_load(c + r * ldc + v * RG_V, kv[v]) : rg_zero();
+  for (int64_t p = 0; p < kc; p++, b += bs) {
+    if (p < pf->rows) { /* a row of the next strip of B, into L2 */
+      _mm_prefetch((const char *)(pf->at + p * pf->ld), _MM_HINT_T1);
+      if (pf->lines > 1) _mm_prefetch((const char *)(pf->at + p * pf->ld + RG_V), _MM_HINT_T1);
     }
-    ap += MC;
-    bp += NR;
+    __m512 bv[2];
+    RG_UNROLL for (int v = 0; v < nv; v++) bv[v] = rg_load(b + v * RG_V, kv[v]);
+    RG_UNROLL for (int r = 0; r < rows; r++) {
+      __m512 av = _mm512_set1_ps(ar[r][p * acs]);
+      RG_UNROLL for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+    }
   }
-#pragma GCC unroll 14
-  for (int r = 0; r < rows; r++)
-    if (r < mr)
-#pragma GCC unroll 2
-      for (int v = 0; v < nv; v++) rg_store(c + r * ldc + v * RG_V, kv[v], acc[r][v]);
+  RG_UNROLL for (int r = 0; r < rows; r++) if (r < mr)
+    RG_UNROLL for (int v = 0; v < nv; v++) rg_store(c + r * ldc + v * RG_V, kv[v], acc[r][v]);
 }
 
-/* The smallest tile height that covers mr rows (edge tiles waste less). */
-static void tile(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int mr,
-                 int64_t nr, int load) {
-  __mmask16 k0 = rg_mask(nr), k1 = rg_mask(nr - RG_V);
-  if (nr > RG_V) {
-    if (mr > 8) kernel(MR, 2, kc, ap, bp, c, ldc, mr, k0, k1, load);
-    else if (mr > 4) kernel(8, 2, kc, ap, bp, c, ldc, mr, k0, k1, load);
-    else if (mr > 2) kernel(4, 2, kc, ap, bp, c, ldc, mr, k0, k1, load);
-    else kernel(2, 2, kc, ap, bp, c, ldc, mr, k0, k1, load);
-  } else {
-    if (mr > 8) kernel(MR, 1, kc, ap, bp, c, ldc, mr, k0, k1, load);
-    else if (mr > 4) kernel(8, 1, kc, ap, bp, c, ldc, mr, k0, k1, load);
-    else if (mr > 2) kernel(4, 1, kc, ap, bp, c, ldc, mr, k0, k1, load);
-    else kernel(2, 1, kc, ap, bp, c, ldc, mr, k0, k1, load);
+/* The tile height as a compile-time constant, the even number of rows
+ * that covers mr (at most one row computed in vain), and the vector count. */
+#define TILE_SWITCH(call)        \
+  switch ((mr + 1) / 2) {        \
+    case 7: call(14); break;     \
+    case 6: call(12); break;     \
+    case 5: call(10); break;     \
+    case 4: call(8); break;      \
+    case 3: call(6); break;      \
+    case 2: call(4); break;      \
+    default: call(2); break;     \
   }
+#define TILE_NV(rows, ars, acs, mr_read)                                                      \
+  if (nc > RG_V)                                                                              \
+    tile(rows, 2, kc, a, ars, acs, mr_read, b, bs, c, ldc, mr, k0, k1, load, pf);             \
+  else                                                                                        \
+    tile(rows, 1, kc, a, ars, acs, mr_read, b, bs, c, ldc, mr, k0, k1, load, pf);
+
+/* A packed into a micro-panel (rows past mr +0.0). */
+static void tile_packed(int64_t mr, int64_t kc, const float *a, const float *b, int64_t bs,
+                        float *c, int64_t ldc, int64_t nc, int load, const struct prefetch *pf) {
+  __mmask16 k0 = rg_mask(nc), k1 = rg_mask(nc - RG_V);
+#define PACKED(rows) TILE_NV(rows, 1, MR, rows)
+  TILE_SWITCH(PACKED)
+#undef PACKED
+}
+
+/* A read in place. */
+static void tile_strided(int64_t mr, int64_t kc, const float *a, int64_t ars, int64_t acs,
+                         const float *b, int64_t bs, float *c, int64_t ldc, int64_t nc,
+                         int load, const struct prefetch *pf) {
+  __mmask16 k0 = rg_mask(nc), k1 = rg_mask(nc - RG_V);
+#define STRIDED(rows) TILE_NV(rows, ars, acs, mr)
+  TILE_SWITCH(STRIDED)
+#undef STRIDED
 }
 
 void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
                      int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc) {
   if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
+  if (k <= 0) { /* the empty sum: C stays, or becomes +0.0 */
     if (!acc)
-      for (int64_t i = 0; i < m; i++) RG_EACH_BLOCK(n, j, kj, {
-        rg_store(c + i * ldc + j, kj, rg_zero());
-      });
+      for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof *c);
     return;
   }
-  _Alignas(64) float ap[KC * MC];
-  _Alignas(64) float bp[KC * NR];
-  for (int64_t pc = 0; pc < k; pc += KC) {
-    int64_t kc = min64(KC, k - pc);
-    int load = acc || pc > 0;
-    for (int64_t ic = 0; ic < m; ic += MC) {
-      int64_t mc = min64(MC, m - ic);
-      /* rows the tiles read: whole tiles of MR, rounded up to the packing groups */
-      int64_t mpad = min64(MC, round_up(round_up(mc, MR), RG_V));
-      if (ta) pack_rows(a + pc * lda + ic, lda, mc, kc, mpad, ap, MC);
-      else pack_transposed(a + ic * lda + pc, lda, mc, kc, mpad, ap, MC);
-      for (int64_t jr = 0; jr < n; jr += NR) {
-        int64_t nr = min64(NR, n - jr);
-        int64_t npad = round_up(nr, RG_V);
-        if (tb) pack_transposed(b + jr * ldb + pc, ldb, nr, kc, npad, bp, NR);
-        else pack_rows(b + pc * ldb + jr, ldb, nr, kc, npad, bp, NR);
-        for (int64_t ir = 0; ir < mc; ir += MR)
-          tile(kc, ap + ir, bp, c + (ic + ir) * ldc + jr, ldc, (int)min64(MR, mc - ir), nr, load);
+  int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
+  if (m <= SMALL_M) {
+    gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, acc);
+    return;
+  }
+  _Alignas(64) float ablock[MC_PANELS * MR * KC];
+  _Alignas(64) float strip[KC * NR];
+  /* A block is packed when more than two strips reuse it. */
+  int packed_a = n > 2 * NR;
+  /* k-blocks and row blocks of equal size; tiles of MR rows, the last one
+   * smaller (measured: faster than equal tiles of an odd or smaller height) */
+  int64_t kblock = cdiv(k, cdiv(k, KC));
+  int64_t mblock = cdiv(m, cdiv(m, MC));
+  for (int64_t p0 = 0; p0 < k; p0 += kblock) {
+    int64_t kc = min64(kblock, k - p0);
+    int load = acc || p0 > 0;
+    for (int64_t i0 = 0; i0 < m; i0 += mblock) {
+      int64_t mb = min64(mblock, m - i0);
+      const float *ai = a + i0 * ars + p0 * acs;
+      if (packed_a) pack_a(mb, kc, ta, ai, ars, acs, ablock);
+      for (int64_t j0 = 0; j0 < n; j0 += NR) {
+        int64_t nc = min64(NR, n - j0), bs = NR;
+        const float *bp = strip;
+        if (tb || mb > MR) /* transposed, or reused by several tiles */
+          pack_b(nc, kc, tb, tb ? b + j0 * ldb + p0 : b + p0 * ldb + j0, ldb, strip);
+        else
+          bp = b + p0 * ldb + j0, bs = ldb;
+        /* the first tile prefetches the next strip of B, when it will be copied */
+        struct prefetch next = {b, ldb, 0, n - j0 > NR + RG_V ? 2 : 1};
+        if (!tb && mb > MR && j0 + NR < n) next.at = b + p0 * ldb + j0 + NR, next.rows = kc;
+        for (int64_t i = 0; i < mb; i += MR, next.rows = 0) {
+          int64_t mr = min64(MR, mb - i);
+          float *ci = c + (i0 + i) * ldc + j0;
+          if (packed_a)
+            tile_packed(mr, kc, ablock + i * kc, bp, bs, ci, ldc, nc, load, &next);
+          else
+            tile_strided(mr, kc, ai + i * ars, ars, acs, bp, bs, ci, ldc, nc, load, &next);
+        }
       }
     }
   }
