@@ -134,7 +134,7 @@ SLOT(bn_bwd, ACT, 0) {
 }
 SLOT(gemm, GEMM, 0) {
   k->gemm(io->m, io->n, io->k, io->ta, io->tb, io->x, io->ta ? io->m : io->k, io->x2,
-          io->tb ? io->k : io->n, io->y, io->n, io->acc);
+          io->tb ? io->k : io->n, io->y, io->n, io->acc, NULL);
 }
 SLOT(sgd_step, PARAM, 0) { k->sgd_step(io->len, &sgd, io->y, io->x, io->y2); }
 SLOT(adam_step, PARAM, 0) { k->adam_step(io->len, &adamw, io->y, io->x, io->y2, io->y3); }

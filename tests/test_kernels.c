@@ -229,9 +229,9 @@ static void r_prox_l1(const struct rg_kernels *k, struct io *io) { k->prox_l1(N,
  * transpose combination, sized from n. */
 static void r_gemm(const struct rg_kernels *k, struct io *io) {
   int64_t mm = M, nn = N, kk = io->k;
-  k->gemm(mm, nn, kk, 0, 0, IN(0), kk, IN(1), nn, OUT(0), nn, 1);
-  k->gemm(mm, nn, kk, 0, 1, IN(0), kk, IN(1), kk, OUT(1), nn, 0);
-  k->gemm(mm, nn, kk, 1, 0, IN(0), mm, IN(1), nn, OUT(2), nn, 1);
+  k->gemm(mm, nn, kk, 0, 0, IN(0), kk, IN(1), nn, OUT(0), nn, 1, NULL);
+  k->gemm(mm, nn, kk, 0, 1, IN(0), kk, IN(1), kk, OUT(1), nn, 0, NULL);
+  k->gemm(mm, nn, kk, 1, 0, IN(0), mm, IN(1), nn, OUT(2), nn, 1, NULL);
 }
 
 #define C1(s, d0) {#s, r_##s, {d0}, 1, 1, false}
@@ -450,4 +450,42 @@ Test(kernels, outputs_match_the_x86_golden_hashes) {
   }
   fclose(f);
   cr_assert_eq(seen, N_CASES, "golden file covers %d of %d slots", seen, N_CASES);
+}
+
+/* The gemm epilogue (bias start, activation at the end; kernels.h) on every
+ * ISA against scalar, over shapes that take each path of the ISA bodies:
+ * one to four rows, narrow and wide strips, several k-blocks, k = 0, with
+ * and without bias, and accumulation without an epilogue bias. */
+Test(kernels, gemm_epilogue_bit_identical) {
+  static const int64_t shapes[][3] = {{1, 40, 300}, {2, 17, 5},    {3, 64, 33},   {4, 256, 64},
+                                      {13, 33, 70}, {29, 65, 16},  {20, 24, 600}, {100, 16, 160},
+                                      {7, 10, 0},   {128, 10, 256}, {64, 130, 129}};
+  enum { MAXE = 128 * 600 };
+  static float a[MAXE], b[MAXE], bias[256], c0[128 * 256], want[128 * 256], got[128 * 256];
+  uint64_t seed = 99;
+  fill(a, MAXE, &seed, D_SMALL);
+  fill(b, MAXE, &seed, D_SMALL);
+  fill(bias, 256, &seed, D_ANY); /* with zeros of both signs, infinities and NaNs */
+  fill(c0, 128 * 256, &seed, D_SMALL);
+  const struct rg_kernels *ref = rg_isa_table(RG_ISA_SCALAR);
+  for (int isa = RG_ISA_SCALAR + 1; isa < RG_ISA_COUNT; isa++) {
+    if (!rg_isa_usable(isa)) continue;
+    const struct rg_kernels *k = rg_isa_table(isa);
+    for (unsigned s = 0; s < sizeof shapes / sizeof *shapes; s++)
+      for (int mode = 0; mode < 4 * 5 * 3; mode++) {
+        int64_t m = shapes[s][0], n = shapes[s][1], kk = shapes[s][2];
+        int ta = mode & 1, tb = (mode >> 1) & 1, act = (mode / 4) % 5, start = mode / 20;
+        /* start 0: from +0, 1: from the bias, 2: from C (acc) */
+        struct rg_epilogue ep = {start == 1 ? bias : NULL, (enum rg_act)act, 0.1f};
+        int64_t lda = ta ? m : kk, ldb = tb ? kk : n;
+        memcpy(want, c0, sizeof want);
+        memcpy(got, c0, sizeof got);
+        ref->gemm(m, n, kk, ta, tb, a, lda, b, ldb, want, n, start == 2, &ep);
+        k->gemm(m, n, kk, ta, tb, a, lda, b, ldb, got, n, start == 2, &ep);
+        int64_t bad = compare(want, got, m * n);
+        cr_assert(bad < 0, "%s: m=%lld n=%lld k=%lld ta=%d tb=%d act=%d start=%d differs at %lld",
+                  rg_isa_name(isa), (long long)m, (long long)n, (long long)kk, ta, tb, act, start,
+                  (long long)bad);
+      }
+  }
 }

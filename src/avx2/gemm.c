@@ -10,7 +10,8 @@
  * three rows take gemm_small.h instead. Only the loop order and the memory
  * layout change between shapes; the sum of every element is the same chain
  * of FMAs. Kernels never allocate: the packing buffers are on the stack
- * (148 KiB; glibc gives every thread megabytes). */
+ * (148 KiB; glibc gives every thread megabytes). The epilogue (bias and
+ * activation, src/gemm_epilogue.h) works on one strip's block of C. */
 #define RG_ISA avx2
 #include "isa.h"
 
@@ -18,6 +19,7 @@
 #error "src/avx2 must be compiled with -mavx2 -mfma"
 #endif
 
+#include "gemm_epilogue.h"
 #include "gemm_pack.h"
 #include "gemm_small.h"
 
@@ -76,16 +78,18 @@ static void tile_strided(int mr, int64_t kc, const float *a, int64_t ars, int64_
 }
 
 void rg_gemm__avx2(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
-                   int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc) {
+                   int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
+                   const struct rg_epilogue *ep) {
   if (m <= 0 || n <= 0) return;
-  if (k <= 0) { /* the empty sum: C stays, or becomes +0.0 */
-    if (!acc)
-      for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof *c);
+  if (k <= 0) {
+    rg_epi_empty_sum(ep, acc, m, n, c, ldc);
     return;
   }
   int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
-  if (m <= SMALL_M) {
-    gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, acc);
+  if (m <= SMALL_M) { /* at most three rows of C: the epilogue's block is all of them */
+    rg_epi_start(ep, 0, m, n, c, ldc);
+    gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
+    rg_epi_finish(ep, m, n, c, ldc);
     return;
   }
   _Alignas(32) float strip[KC * NR];
@@ -99,7 +103,7 @@ void rg_gemm__avx2(int64_t m, int64_t n, int64_t k, int ta, int tb, const float 
   int64_t mblock = ((m + nblocks - 1) / nblocks + MR - 1) / MR * MR;
   for (int64_t k0 = 0; k0 < k; k0 += KC) {
     int64_t kc = (k - k0 < KC) ? k - k0 : KC;
-    int load_c = acc || k0 > 0;
+    int load_c = rg_epi_loads(ep, acc) || k0 > 0, last = k0 + kc == k;
     for (int64_t i0 = 0; i0 < m; i0 += mblock) {
       int64_t mb = (m - i0 < mblock) ? m - i0 : mblock;
       const float *ai = a + i0 * ars + k0 * acs;
@@ -113,14 +117,17 @@ void rg_gemm__avx2(int64_t m, int64_t n, int64_t k, int ta, int tb, const float 
           pack_b(kc, nc, b + k0 * ldb + j, ldb, strip);
         else
           bp = b + k0 * ldb + j, bs = ldb;
+        float *cb = c + i0 * ldc + j; /* this strip's block of C */
+        if (k0 == 0) rg_epi_start(ep, j, mb, nc, cb, ldc);
         for (int64_t i = 0; i < mb; i += MR) {
           int mr = (mb - i < MR) ? (int)(mb - i) : MR;
-          float *ci = c + (i0 + i) * ldc + j;
+          float *ci = cb + i * ldc;
           if (packed_a)
             tile_packed(mr, kc, ablock + i * kc, bp, bs, ci, ldc, nc, load_c);
           else
             tile_strided(mr, kc, ai + i * ars, ars, acs, bp, bs, ci, ldc, nc, load_c);
         }
+        if (last) rg_epi_finish(ep, mb, nc, cb, ldc);
       }
     }
   }

@@ -11,7 +11,9 @@
  * tiles of up to 14 rows. One to four rows take gemm_small.h instead. Only
  * the loop order and the memory layout change between shapes; the sum of
  * every element is the same chain of FMAs. Kernels never allocate: the
- * packing buffers are on the stack (KC * (10 MR + NR) floats, 129 KiB). */
+ * packing buffers are on the stack (KC * (10 MR + NR) floats, 129 KiB). The
+ * epilogue (bias and activation, src/gemm_epilogue.h) works on one strip's
+ * block of C. */
 #define RG_ISA avx512
 #include "isa.h"
 
@@ -19,6 +21,7 @@
 #error "src/avx512 needs -mavx512f and -mfma"
 #endif
 
+#include "gemm_epilogue.h"
 #include "gemm_pack.h"
 #include "gemm_small.h"
 
@@ -100,16 +103,18 @@ static void tile_strided(int64_t mr, int64_t kc, const float *a, int64_t ars, in
 }
 
 void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
-                     int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc) {
+                     int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
+                     const struct rg_epilogue *ep) {
   if (m <= 0 || n <= 0) return;
-  if (k <= 0) { /* the empty sum: C stays, or becomes +0.0 */
-    if (!acc)
-      for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof *c);
+  if (k <= 0) {
+    rg_epi_empty_sum(ep, acc, m, n, c, ldc);
     return;
   }
   int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
-  if (m <= SMALL_M) {
-    gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, acc);
+  if (m <= SMALL_M) { /* at most four rows of C: the epilogue's block is all of them */
+    rg_epi_start(ep, 0, m, n, c, ldc);
+    gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
+    rg_epi_finish(ep, m, n, c, ldc);
     return;
   }
   _Alignas(64) float ablock[MC_PANELS * MR * KC];
@@ -122,7 +127,7 @@ void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const floa
   int64_t mblock = cdiv(m, cdiv(m, MC));
   for (int64_t p0 = 0; p0 < k; p0 += kblock) {
     int64_t kc = min64(kblock, k - p0);
-    int load = acc || p0 > 0;
+    int load = rg_epi_loads(ep, acc) || p0 > 0, last = p0 + kc == k;
     for (int64_t i0 = 0; i0 < m; i0 += mblock) {
       int64_t mb = min64(mblock, m - i0);
       const float *ai = a + i0 * ars + p0 * acs;
@@ -137,14 +142,17 @@ void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const floa
         /* the first tile prefetches the next strip of B, when it will be copied */
         struct prefetch next = {b, ldb, 0, n - j0 > NR + RG_V ? 2 : 1};
         if (!tb && mb > MR && j0 + NR < n) next.at = b + p0 * ldb + j0 + NR, next.rows = kc;
+        float *cb = c + i0 * ldc + j0; /* this strip's block of C */
+        if (p0 == 0) rg_epi_start(ep, j0, mb, nc, cb, ldc);
         for (int64_t i = 0; i < mb; i += MR, next.rows = 0) {
           int64_t mr = min64(MR, mb - i);
-          float *ci = c + (i0 + i) * ldc + j0;
+          float *ci = cb + i * ldc;
           if (packed_a)
             tile_packed(mr, kc, ablock + i * kc, bp, bs, ci, ldc, nc, load, &next);
           else
             tile_strided(mr, kc, ai + i * ars, ars, acs, bp, bs, ci, ldc, nc, load, &next);
         }
+        if (last) rg_epi_finish(ep, mb, nc, cb, ldc);
       }
     }
   }

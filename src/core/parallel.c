@@ -28,17 +28,13 @@ struct gemm_job {
  * operands start at a and b and whose bias starts at column j0. */
 static void gemm_call(const struct gemm_job *j, int64_t m, int64_t n, const float *a,
                       const float *b, float *c, int64_t j0) {
-  const struct rg_kernels *k = j->k;
-  if (!j->ep) {
-    k->gemm(m, n, j->kk, j->ta, j->tb, a, j->lda, b, j->ldb, c, j->ldc, j->acc);
-    return;
+  struct rg_epilogue ep;
+  if (j->ep) {
+    ep = *j->ep;
+    if (ep.bias) ep.bias += j0;
   }
-  const struct rg_epilogue *ep = j->ep;
-  for (int64_t i = 0; ep->bias && i < m; i++)
-    memcpy(c + i * j->ldc, ep->bias + j0, (size_t)n * sizeof *c);
-  k->gemm(m, n, j->kk, j->ta, j->tb, a, j->lda, b, j->ldb, c, j->ldc, ep->bias != NULL);
-  for (int64_t i = 0; ep->act != RG_ACT_NONE && i < m; i++)
-    rg_apply_act(k, ep->act, ep->alpha, n, c + i * j->ldc);
+  j->k->gemm(m, n, j->kk, j->ta, j->tb, a, j->lda, b, j->ldb, c, j->ldc, j->acc,
+             j->ep ? &ep : NULL);
 }
 
 void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int64_t n, float *y) {

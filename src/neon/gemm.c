@@ -4,10 +4,12 @@
  * op(A) (KC x 8) and op(B) (KC x 12) packed on the stack, zero-padded at the
  * edges; K is cut into blocks of KC, and a tile's partial sums go through C
  * (exact float stores and loads) between blocks, so the order over k stays
- * 0..K-1. Edge tiles compute into a stack tile and copy the valid part. */
+ * 0..K-1. Edge tiles compute into a stack tile and copy the valid part. The
+ * epilogue (bias and activation, src/gemm_epilogue.h) works on one tile. */
 #define RG_ISA neon
 #include "isa.h"
 #include "vec.h"
+#include "gemm_epilogue.h"
 
 #define MR 8
 #define NR 12
@@ -81,12 +83,17 @@ static void micro_edge(int64_t mr, int64_t nr, int64_t kc, const float *ap, cons
 }
 
 void rg_gemm__neon(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
-                   int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc) {
+                   int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
+                   const struct rg_epilogue *ep) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    rg_epi_empty_sum(ep, acc, m, n, c, ldc);
+    return;
+  }
   float ap[KC * MR], bp[KC * NR];
-  int64_t p0 = 0;
-  do { /* at least once: k == 0 still sets C = acc ? C : 0 */
+  for (int64_t p0 = 0; p0 < k; p0 += KC) {
     const int64_t kc = k - p0 < KC ? k - p0 : KC;
-    const int load = acc || p0 > 0;
+    const int load = rg_epi_loads(ep, acc) || p0 > 0, last = p0 + kc == k;
     for (int64_t j0 = 0; j0 < n; j0 += NR) {
       const int64_t nr = n - j0 < NR ? n - j0 : NR;
       pack_b(nr, kc, tb, b, ldb, j0, p0, bp);
@@ -94,12 +101,13 @@ void rg_gemm__neon(int64_t m, int64_t n, int64_t k, int ta, int tb, const float 
         const int64_t mr = m - i0 < MR ? m - i0 : MR;
         pack_a(mr, kc, ta, a, lda, i0, p0, ap);
         float *ct = c + i0 * ldc + j0;
+        if (p0 == 0) rg_epi_start(ep, j0, mr, nr, ct, ldc);
         if (mr == MR && nr == NR)
           micro_8x12(kc, ap, bp, ct, ldc, load);
         else
           micro_edge(mr, nr, kc, ap, bp, ct, ldc, load);
+        if (last) rg_epi_finish(ep, mr, nr, ct, ldc);
       }
     }
-    p0 += kc;
-  } while (p0 < k);
+  }
 }
