@@ -36,14 +36,19 @@ static inline void rg_epi_finish(const struct rg_epilogue *ep, int64_t rows, int
   }
 }
 
-/* k == 0: C = act(bias), or act(C) when accumulating, or act(+0). */
-static inline void rg_epi_empty_sum(const struct rg_epilogue *ep, int acc, int64_t m, int64_t n,
-                                    float *c, int64_t ldc) {
+/* Calls with nothing to multiply, handled in full (returns 1): no C at all,
+ * or the empty sum k <= 0, which makes C act(bias), act(C) when
+ * accumulating, or act(+0). */
+static inline int rg_gemm_degenerate(int64_t m, int64_t n, int64_t k, int acc,
+                                     const struct rg_epilogue *ep, float *c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return 1;
+  if (k > 0) return 0;
   if (ep && ep->bias)
     rg_epi_start(ep, 0, m, n, c, ldc);
   else if (!acc)
     for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof *c);
   rg_epi_finish(ep, m, n, c, ldc);
+  return 1;
 }
 
 #endif

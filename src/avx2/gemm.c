@@ -80,11 +80,7 @@ static void tile_strided(int mr, int64_t kc, const float *a, int64_t ars, int64_
 void rg_gemm__avx2(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
                    int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
                    const struct rg_epilogue *ep) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    rg_epi_empty_sum(ep, acc, m, n, c, ldc);
-    return;
-  }
+  if (rg_gemm_degenerate(m, n, k, acc, ep, c, ldc)) return;
   int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
   if (m <= SMALL_M) { /* at most three rows of C: the epilogue's block is all of them */
     rg_epi_start(ep, 0, m, n, c, ldc);

@@ -85,11 +85,7 @@ static void micro_edge(int64_t mr, int64_t nr, int64_t kc, const float *ap, cons
 void rg_gemm__neon(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
                    int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
                    const struct rg_epilogue *ep) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    rg_epi_empty_sum(ep, acc, m, n, c, ldc);
-    return;
-  }
+  if (rg_gemm_degenerate(m, n, k, acc, ep, c, ldc)) return;
   float ap[KC * MR], bp[KC * NR];
   for (int64_t p0 = 0; p0 < k; p0 += KC) {
     const int64_t kc = k - p0 < KC ? k - p0 : KC;
