@@ -6,7 +6,8 @@
  * Workload groups (every figure on one thread unless the group says so):
  *   openblas/  sgemm, regrad's gemm against cblas_sgemm: squares 256..2048
  *              and the GEMMs of an MLP 784-256-256-10 at batch 128 and 32
- *              (forward X W^T as NT, dX = dY W as NN, dW = dY^T X as TN);
+ *              (forward X W^T as NT, dX = dY W as NN, dW = dY^T X as TN),
+ *              and one row through each layer, as NT and as NN (rg_predictor);
  *              GFLOP/s (2mnk / s).
  *   pytorch/   training and inference against PyTorch (bench/compare_torch.py,
  *              a co-process under /usr/bin/python3; see there for the list).
@@ -366,6 +367,12 @@ static void build_list(void) {
       add_gemm(G_BLAS, b, in, out, 0, 0, "dX");
       add_gemm(G_BLAS, out, in, b, 1, 0, "dW");
     }
+  /* Batch-1 inference: forward against W [out, in] (the tape's NT) and
+   * against W^T [in, out] (rg_predictor's NN). */
+  for (int l = 0; l < 3; l++) {
+    add_gemm(G_BLAS, 1, layers[l][1], layers[l][0], 0, 1, "fwd1");
+    add_gemm(G_BLAS, 1, layers[l][1], layers[l][0], 0, 0, "pred1");
+  }
   add_model(G_TORCH, K_TRAIN, "mlp", "samples/s", &mlp_a);
   add_model(G_TORCH, K_TRAIN, "mlp_reg", "samples/s", &mlp_a_reg);
   add_model(G_TORCH, K_TRAIN, "deep", "samples/s", &deep_b);

@@ -608,8 +608,8 @@ void rg_mlp_free(rg_mlp *m);
  * rg_mlp_forward's in evaluation mode: the same fused multiply-adds in the
  * same order. It does not follow the MLP: after training steps or a
  * checkpoint load, call rg_predictor_refresh. It owns about one copy of the
- * MLP's parameters; free it with rg_predictor_free (before or after the
- * context). */
+ * MLP's parameters; the MLP must outlive it (refresh reads it). Free it with
+ * rg_predictor_free (before or after the context). */
 typedef struct rg_predictor rg_predictor;
 rg_predictor *rg_predictor_new(rg_mlp *m);
 rg_status rg_predictor_refresh(rg_predictor *p);

@@ -152,8 +152,6 @@ float rg_reduce_amax(rg_ctx *ctx, int64_t n, const float *x);
  * or N only, so results do not depend on the thread count). */
 void rg_gemm(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
              int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc);
-/* y = act(y) in place, by the activation slots of table k. */
-void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int64_t n, float *y);
 /* The same with a linear layer's epilogue (kernels.h): C = act(bias + op(A) op(B)). */
 void rg_gemm_epi(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
                  int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
@@ -175,6 +173,8 @@ extern const rg_backward_fn rg_backward_rules[RG_OP_COUNT];
  * its output y alone (src/ops/activation.c; used by rg_linear_act). */
 void rg_act_bwd_from_output(rg_ctx *ctx, enum rg_op op, float alpha, int64_t n, const float *y,
                             const float *dy, float *dx);
+/* y = act(y) in place, by the activation slots of table k (src/ops/activation.c). */
+void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int64_t n, float *y);
 
 /* Backward rules, one per op, defined next to their forward. */
 #define RG_OP(id, name) void rg_bwd_##id(rg_ctx *ctx, const rg_node *node);

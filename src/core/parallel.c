@@ -2,8 +2,6 @@
  * output rows or columns (GEMM), elements (elementwise maps) or fixed chunks
  * (reductions), never over a summed axis, so the result is the same for any
  * thread count. */
-#include <string.h>
-
 #include "core/internal.h"
 #include "core/pool.h"
 
@@ -35,16 +33,6 @@ static void gemm_call(const struct gemm_job *j, int64_t m, int64_t n, const floa
   }
   j->k->gemm(m, n, j->kk, j->ta, j->tb, a, j->lda, b, j->ldb, c, j->ldc, j->acc,
              j->ep ? &ep : NULL);
-}
-
-void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int64_t n, float *y) {
-  switch (act) {
-    case RG_ACT_RELU: k->relu_fwd(n, y, y); break;
-    case RG_ACT_LEAKY_RELU: k->leaky_relu_fwd(n, alpha, y, y); break;
-    case RG_ACT_TANH: k->tanh_fwd(n, y, y); break;
-    case RG_ACT_SIGMOID: k->sigmoid_fwd(n, y, y); break;
-    case RG_ACT_NONE: break;
-  }
 }
 
 static void gemm_task(void *vp, int64_t t) {
@@ -94,7 +82,6 @@ void rg_gemm_epi(rg_ctx *ctx, int64_t m, int64_t n, int64_t k, int ta, int tb, c
   struct gemm_job j = {ctx->k, m, n, k, lda, ldb, ldc, 0, ta, tb, 0, 0, a, b, c, ep};
   gemm_run(ctx, &j);
 }
-
 
 struct range_job {
   rg_range_fn fn;

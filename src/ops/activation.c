@@ -87,6 +87,18 @@ static void unary_bwd(rg_ctx *ctx, const rg_node *node, enum rg_op op) {
   if (dx) unary_run(ctx, node->out->numel, &j);
 }
 
+/* y = act(y) in place by table k's activation bodies (rg_predictor, after
+ * batch norm). */
+void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int64_t n, float *y) {
+  switch (act) {
+    case RG_ACT_RELU: k->relu_fwd(n, y, y); break;
+    case RG_ACT_LEAKY_RELU: k->leaky_relu_fwd(n, alpha, y, y); break;
+    case RG_ACT_TANH: k->tanh_fwd(n, y, y); break;
+    case RG_ACT_SIGMOID: k->sigmoid_fwd(n, y, y); break;
+    case RG_ACT_NONE: break;
+  }
+}
+
 /* rg_linear_act's backward: dx += f'(input) dy, with the input's sign taken
  * from the output y (relu, leaky_relu with alpha >= 0), or f' from y
  * (sigmoid, tanh). */
