@@ -452,6 +452,39 @@ Test(kernels, outputs_match_the_x86_golden_hashes) {
   cr_assert_eq(seen, N_CASES, "golden file covers %d of %d slots", seen, N_CASES);
 }
 
+/* Operands of the gemm comparisons below: A and B with at least m * k and
+ * k * n values, C's starting values and the results with at least m * n. */
+struct gemm_operands {
+  const float *a, *b, *bias, *c0;
+  float *want, *got;
+};
+
+/* An m x n x k gemm on every usable ISA against scalar, in every layout
+ * (ta, tb) and starting value (+0, the bias, C itself), with the first
+ * `acts` activations (RG_ACT_NONE first). */
+static void check_gemm_modes(int64_t m, int64_t n, int64_t kk, int acts,
+                             const struct gemm_operands *g) {
+  const struct rg_kernels *ref = rg_isa_table(RG_ISA_SCALAR);
+  for (int isa = RG_ISA_SCALAR + 1; isa < RG_ISA_COUNT; isa++) {
+    if (!rg_isa_usable(isa)) continue;
+    const struct rg_kernels *k = rg_isa_table(isa);
+    for (int mode = 0; mode < 4 * acts * 3; mode++) {
+      int ta = mode & 1, tb = (mode >> 1) & 1, act = (mode / 4) % acts, start = mode / 4 / acts;
+      /* start 0: from +0, 1: from the bias, 2: from C (acc) */
+      struct rg_epilogue ep = {start == 1 ? g->bias : NULL, (enum rg_act)act, 0.1f};
+      int64_t lda = ta ? m : kk, ldb = tb ? kk : n;
+      memcpy(g->want, g->c0, (size_t)(m * n) * sizeof *g->want);
+      memcpy(g->got, g->c0, (size_t)(m * n) * sizeof *g->got);
+      ref->gemm(m, n, kk, ta, tb, g->a, lda, g->b, ldb, g->want, n, start == 2, &ep);
+      k->gemm(m, n, kk, ta, tb, g->a, lda, g->b, ldb, g->got, n, start == 2, &ep);
+      int64_t bad = compare(g->want, g->got, m * n);
+      cr_assert(bad < 0, "%s: m=%lld n=%lld k=%lld ta=%d tb=%d act=%d start=%d differs at %lld",
+                rg_isa_name(isa), (long long)m, (long long)n, (long long)kk, ta, tb, act, start,
+                (long long)bad);
+    }
+  }
+}
+
 /* The gemm epilogue (bias start, activation at the end; kernels.h) on every
  * ISA against scalar, over shapes that take each path of the ISA bodies:
  * one to four rows, narrow and wide strips, several k-blocks, k = 0, with
@@ -467,25 +500,26 @@ Test(kernels, gemm_epilogue_bit_identical) {
   fill(b, MAXE, &seed, D_SMALL);
   fill(bias, 256, &seed, D_ANY); /* with zeros of both signs, infinities and NaNs */
   fill(c0, 128 * 256, &seed, D_SMALL);
-  const struct rg_kernels *ref = rg_isa_table(RG_ISA_SCALAR);
-  for (int isa = RG_ISA_SCALAR + 1; isa < RG_ISA_COUNT; isa++) {
-    if (!rg_isa_usable(isa)) continue;
-    const struct rg_kernels *k = rg_isa_table(isa);
-    for (unsigned s = 0; s < sizeof shapes / sizeof *shapes; s++)
-      for (int mode = 0; mode < 4 * 5 * 3; mode++) {
-        int64_t m = shapes[s][0], n = shapes[s][1], kk = shapes[s][2];
-        int ta = mode & 1, tb = (mode >> 1) & 1, act = (mode / 4) % 5, start = mode / 20;
-        /* start 0: from +0, 1: from the bias, 2: from C (acc) */
-        struct rg_epilogue ep = {start == 1 ? bias : NULL, (enum rg_act)act, 0.1f};
-        int64_t lda = ta ? m : kk, ldb = tb ? kk : n;
-        memcpy(want, c0, sizeof want);
-        memcpy(got, c0, sizeof got);
-        ref->gemm(m, n, kk, ta, tb, a, lda, b, ldb, want, n, start == 2, &ep);
-        k->gemm(m, n, kk, ta, tb, a, lda, b, ldb, got, n, start == 2, &ep);
-        int64_t bad = compare(want, got, m * n);
-        cr_assert(bad < 0, "%s: m=%lld n=%lld k=%lld ta=%d tb=%d act=%d start=%d differs at %lld",
-                  rg_isa_name(isa), (long long)m, (long long)n, (long long)kk, ta, tb, act, start,
-                  (long long)bad);
-      }
-  }
+  struct gemm_operands g = {a, b, bias, c0, want, got};
+  for (unsigned s = 0; s < sizeof shapes / sizeof *shapes; s++)
+    check_gemm_modes(shapes[s][0], shapes[s][1], shapes[s][2], 5, &g);
+}
+
+/* Shapes past the large-matrix blocking of the ISA bodies: more columns
+ * than one column block (AVX-512: 1024), C larger than the size from which
+ * C is prefetched (AVX-512: 2^18 elements), several k-blocks. */
+Test(kernels, gemm_large_bit_identical) {
+  static const int64_t shapes[][3] = {{300, 1100, 40}, {530, 520, 200}};
+  enum { MAXE = 300 * 1100 };
+  float *buf = malloc(6 * MAXE * sizeof *buf);
+  cr_assert(buf);
+  uint64_t seed = 7;
+  fill(buf, 2 * MAXE, &seed, D_SMALL);
+  fill(buf + 2 * MAXE, 1100, &seed, D_ANY);
+  fill(buf + 3 * MAXE, MAXE, &seed, D_SMALL);
+  struct gemm_operands g = {buf, buf + MAXE, buf + 2 * MAXE, buf + 3 * MAXE, buf + 4 * MAXE,
+                            buf + 5 * MAXE};
+  for (unsigned s = 0; s < sizeof shapes / sizeof *shapes; s++)
+    check_gemm_modes(shapes[s][0], shapes[s][1], shapes[s][2], 1, &g);
+  free(buf);
 }

@@ -20,6 +20,8 @@
 #define MR 14         /* rows of a C tile */
 #define NR (2 * RG_V) /* columns of a C tile: two zmm */
 #define KC 192        /* at most this many k-steps per block */
+#define NC 1024      /* at most this many columns per column block */
+#define C_FAR (1 << 18) /* more elements of C than this: prefetch C */
 #define MC 128        /* at most this many rows per A block (a batch of 128: one block) */
 #define MC_PANELS ((MC + MR - 1) / MR) /* micro-panels of a packed A block */
 
