@@ -492,7 +492,8 @@ static void check_gemm_modes(int64_t m, int64_t n, int64_t kk, int acts,
 Test(kernels, gemm_epilogue_bit_identical) {
   static const int64_t shapes[][3] = {{1, 40, 300}, {2, 17, 5},    {3, 64, 33},   {4, 256, 64},
                                       {13, 33, 70}, {29, 65, 16},  {20, 24, 600}, {100, 16, 160},
-                                      {7, 10, 0},   {128, 10, 256}, {64, 130, 129}};
+                                      {7, 10, 0},   {128, 10, 256}, {64, 130, 129},
+                                      {16, 12, 5},  {33, 11, 200}};
   enum { MAXE = 128 * 600 };
   static float a[MAXE], b[MAXE], bias[256], c0[128 * 256], want[128 * 256], got[128 * 256];
   uint64_t seed = 99;

@@ -9,7 +9,8 @@
  * keeps every element's FMA chain in k order) -> blocks of at most MC rows,
  * packed (gemm_pack.h) when several strips reuse them -> 32-column strips of
  * B, packed into L1 when several tiles reuse them or B must be transposed ->
- * tiles of up to 14 rows. One to four rows take gemm_small.h instead. Only
+ * tiles of up to 14 rows. One to four rows take gemm_small.h instead, and
+ * at most 12 columns of at least 16 rows gemm_narrow.h. Only
  * the loop order and the memory layout change between shapes; the sum of
  * every element is the same chain of FMAs. Kernels never allocate: the
  * packing buffers are on the stack (KC * (10 MR + NR) floats, 129 KiB). The
@@ -24,6 +25,7 @@
 
 #include "gemm_epilogue.h"
 #include "gemm_pack.h"
+#include "gemm_narrow.h"
 #include "gemm_small.h"
 
 /* Rows of the next strip of B [k, n] to bring into L2 while a tile runs:
@@ -115,9 +117,11 @@ void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const floa
                      const struct rg_epilogue *ep) {
   if (rg_gemm_degenerate(m, n, k, acc, ep, c, ldc)) return;
   int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
-  if (m <= SMALL_M) { /* at most four rows of C: the epilogue's block is all of them */
+  int small = m <= SMALL_M, narrow = n <= NARROW_N && m >= NARROW_M;
+  if (small || narrow) { /* paths that take C whole: the epilogue's block is all of it */
     rg_epi_start(ep, 0, m, n, c, ldc);
-    gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
+    if (small) gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
+    else gemm_narrow(m, n, k, ta, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
     rg_epi_finish(ep, m, n, c, ldc);
     return;
   }
