@@ -13,7 +13,8 @@
  * at most 12 columns of at least 16 rows gemm_narrow.h. Only
  * the loop order and the memory layout change between shapes; the sum of
  * every element is the same chain of FMAs. Kernels never allocate: the
- * packing buffers are on the stack (KC * (10 MR + NR) floats, 129 KiB). The
+ * packing buffers are on the stack (the blocked loops KC * (10 MR + NR)
+ * floats, 129 KiB; the narrow path 25 KiB, on its own frame). The
  * epilogue (bias and activation, src/gemm_epilogue.h) works on one strip's
  * block of C. */
 #define RG_ISA avx512
@@ -112,19 +113,13 @@ static void tile_strided(int64_t mr, int64_t kc, const float *a, int64_t ars, in
 #undef STRIDED
 }
 
-void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
-                     int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
-                     const struct rg_epilogue *ep) {
-  if (rg_gemm_degenerate(m, n, k, acc, ep, c, ldc)) return;
-  int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
-  int small = m <= SMALL_M, narrow = n <= NARROW_N && m >= NARROW_M;
-  if (small || narrow) { /* paths that take C whole: the epilogue's block is all of it */
-    rg_epi_start(ep, 0, m, n, c, ldc);
-    if (small) gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
-    else gemm_narrow(m, n, k, ta, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
-    rg_epi_finish(ep, m, n, c, ldc);
-    return;
-  }
+/* The blocked loops for every other shape. Not inlined: its packing
+ * buffers stay off the stack of the other paths. */
+__attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t k, int ta,
+                                                   int tb, const float *a, int64_t ars,
+                                                   int64_t acs, const float *b, int64_t ldb,
+                                                   float *c, int64_t ldc, int acc,
+                                                   const struct rg_epilogue *ep) {
   _Alignas(64) float ablock[MC_PANELS * MR * KC];
   _Alignas(64) float strip[KC * NR];
   /* A block is packed when more than two strips reuse it. */
@@ -178,4 +173,21 @@ void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const floa
       }
     }
   }
+}
+
+void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
+                     int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
+                     const struct rg_epilogue *ep) {
+  if (rg_gemm_degenerate(m, n, k, acc, ep, c, ldc)) return;
+  int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
+  int small = m <= SMALL_M, narrow = n <= NARROW_N && m >= NARROW_M;
+  if (!small && !narrow) {
+    gemm_blocked(m, n, k, ta, tb, a, ars, acs, b, ldb, c, ldc, acc, ep);
+    return;
+  }
+  /* the paths that take C whole: the epilogue's block is all of it */
+  rg_epi_start(ep, 0, m, n, c, ldc);
+  if (small) gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
+  else gemm_narrow(m, n, k, ta, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
+  rg_epi_finish(ep, m, n, c, ldc);
 }
