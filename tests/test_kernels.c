@@ -493,7 +493,7 @@ Test(kernels, gemm_epilogue_bit_identical) {
   static const int64_t shapes[][3] = {{1, 40, 300}, {2, 17, 5},    {3, 64, 33},   {4, 256, 64},
                                       {13, 33, 70}, {29, 65, 16},  {20, 24, 600}, {100, 16, 160},
                                       {7, 10, 0},   {128, 10, 256}, {64, 130, 129},
-                                      {16, 12, 5},  {33, 11, 200}};
+                                      {16, 12, 5},  {33, 11, 200}, {7, 9, 33},    {9, 12, 301}};
   enum { MAXE = 128 * 600 };
   static float a[MAXE], b[MAXE], bias[256], c0[128 * 256], want[128 * 256], got[128 * 256];
   uint64_t seed = 99;
@@ -507,8 +507,8 @@ Test(kernels, gemm_epilogue_bit_identical) {
 }
 
 /* Shapes past the large-matrix blocking of the ISA bodies: more columns
- * than one column block (AVX-512: 1024), C larger than the size from which
- * C is prefetched (AVX-512: 2^18 elements), several k-blocks. */
+ * than one column block (AVX2 and AVX-512: 1024), C larger than the size
+ * from which C is prefetched (2^18 elements), several k-blocks. */
 Test(kernels, gemm_large_bit_identical) {
   static const int64_t shapes[][3] = {{300, 1100, 40}, {530, 520, 200}};
   enum { MAXE = 300 * 1100 };

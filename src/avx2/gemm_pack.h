@@ -13,6 +13,17 @@
 #define MR 6   /* rows of a C tile */
 #define NR 16  /* columns of a C tile: two ymm */
 #define KC 256 /* k-block: a packed B strip is KC x NR floats (16 KiB, in L1) */
+#define NC 1024 /* at most this many columns per block: KC x NC floats of B (1 MiB, in L2) */
+/* More elements of C than C_FAR (1 MiB, half of L2): C comes from memory,
+ * and each tile prefetches the next one's block of C (measured, 1 thread,
+ * 2048^3 72 -> 92 GFLOP/s, 1024^3 91 -> 95; 512 x 1024 x 256 with C read
+ * 95 -> 101; on C of 2^18 elements the prefetches only cost, 512 x 512 x 64
+ * 105 vs 101 with C_FAR 2^16). Tiles that only write C (the first k-block,
+ * no bias, not accumulating) prefetch it only when shorter than C_SHORT_KC
+ * k-steps: then the store buffer cannot hide the misses (1024 x 1024 x 16
+ * 48 -> 77), from there the prefetches cost (1024 x 1024 x 24 92 -> 87). */
+#define C_FAR (1 << 18)
+#define C_SHORT_KC 24
 #define MC 132 /* rows per packed A block: MC x KC floats (132 KiB, in L2); a batch
                  * of 128 is one block, so each B strip is packed once */
 _Static_assert(MC % MR == 0, "row blocks are whole tiles");
