@@ -13,6 +13,12 @@ static inline int rg_epi_loads(const struct rg_epilogue *ep, int acc) {
   return acc || (ep && ep->bias);
 }
 
+/* The bias from column j0 on, or NULL: the blocked paths start their
+ * accumulators from it instead of copying it into C first. */
+static inline const float *rg_epi_bias(const struct rg_epilogue *ep, int64_t j0) {
+  return ep && ep->bias ? ep->bias + j0 : NULL;
+}
+
 /* Rows [0, rows) x columns [j0, j0 + cols) of C (at c) start from the bias. */
 static inline void rg_epi_start(const struct rg_epilogue *ep, int64_t j0, int64_t rows,
                                 int64_t cols, float *c, int64_t ldc) {

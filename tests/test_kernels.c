@@ -460,7 +460,8 @@ struct gemm_operands {
 };
 
 /* An m x n x k gemm on every usable ISA against scalar, in every layout
- * (ta, tb) and starting value (+0, the bias, C itself), with the first
+ * (ta, tb) and starting value (+0, the bias, C itself, the bias when
+ * accumulating), with the first
  * `acts` activations (RG_ACT_NONE first). */
 static void check_gemm_modes(int64_t m, int64_t n, int64_t kk, int acts,
                              const struct gemm_operands *g) {
@@ -468,15 +469,17 @@ static void check_gemm_modes(int64_t m, int64_t n, int64_t kk, int acts,
   for (int isa = RG_ISA_SCALAR + 1; isa < RG_ISA_COUNT; isa++) {
     if (!rg_isa_usable(isa)) continue;
     const struct rg_kernels *k = rg_isa_table(isa);
-    for (int mode = 0; mode < 4 * acts * 3; mode++) {
+    for (int mode = 0; mode < 4 * acts * 4; mode++) {
       int ta = mode & 1, tb = (mode >> 1) & 1, act = (mode / 4) % acts, start = mode / 4 / acts;
-      /* start 0: from +0, 1: from the bias, 2: from C (acc) */
-      struct rg_epilogue ep = {start == 1 ? g->bias : NULL, (enum rg_act)act, 0.1f};
+      /* start 0: from +0, 1: from the bias, 2: from C (acc), 3: acc with a
+       * bias, which wins (kernels.def) */
+      int acc = start >= 2;
+      struct rg_epilogue ep = {start % 2 ? g->bias : NULL, (enum rg_act)act, 0.1f};
       int64_t lda = ta ? m : kk, ldb = tb ? kk : n;
       memcpy(g->want, g->c0, (size_t)(m * n) * sizeof *g->want);
       memcpy(g->got, g->c0, (size_t)(m * n) * sizeof *g->got);
-      ref->gemm(m, n, kk, ta, tb, g->a, lda, g->b, ldb, g->want, n, start == 2, &ep);
-      k->gemm(m, n, kk, ta, tb, g->a, lda, g->b, ldb, g->got, n, start == 2, &ep);
+      ref->gemm(m, n, kk, ta, tb, g->a, lda, g->b, ldb, g->want, n, acc, &ep);
+      k->gemm(m, n, kk, ta, tb, g->a, lda, g->b, ldb, g->got, n, acc, &ep);
       int64_t bad = compare(g->want, g->got, m * n);
       cr_assert(bad < 0, "%s: m=%lld n=%lld k=%lld ta=%d tb=%d act=%d start=%d differs at %lld",
                 rg_isa_name(isa), (long long)m, (long long)n, (long long)kk, ta, tb, act, start,

@@ -13,8 +13,9 @@
  * between shapes; the sum of every element is the same chain of FMAs.
  * Kernels never allocate: the packing buffers are on the stack (the
  * blocked loops 148 KiB; the narrow path 17 KiB, on its own frame; glibc
- * gives every thread megabytes). The epilogue (bias and activation,
- * src/gemm_epilogue.h) works on one strip's block of C. */
+ * gives every thread megabytes). The epilogue (src/gemm_epilogue.h): the
+ * bias is the starting value of the first k-block's accumulators, the
+ * activation runs over one strip's block of C after its last k-block. */
 #define RG_ISA avx2
 #include "isa.h"
 
@@ -29,15 +30,19 @@
 
 /* One tile of mr (compile-time) rows and nc <= 16 columns over kc steps:
  * op(A)(i, p) = a[i * ars + p * acs], op(B)(p, jj) = b[p * bs + jj]. Starts
- * from C when load_c, else from +0.0. */
+ * from C when load_c, else from the bias row when there is one (the same
+ * for every row), else from +0.0. */
 RG_INLINE void tile(int mr, int64_t kc, const float *a, int64_t ars, int64_t acs, const float *b,
-                    int64_t bs, float *c, int64_t ldc, int64_t nc, int load_c) {
+                    int64_t bs, float *c, int64_t ldc, int64_t nc, int load_c,
+                    const float *bias) {
   __m256 acc[MR][2];
   __m256i m0 = rg_mask(nc), m1 = rg_mask(nc - RG_W);
   int part = nc < NR;
+  __m256 start0 = bias ? rg_ld(bias, m0, part) : rg_zero();
+  __m256 start1 = bias ? rg_ld(bias + RG_W, m1, part) : rg_zero();
   RG_UNROLL for (int r = 0; r < mr; r++) {
-    acc[r][0] = load_c ? rg_ld(c + r * ldc, m0, part) : rg_zero();
-    acc[r][1] = load_c ? rg_ld(c + r * ldc + RG_W, m1, part) : rg_zero();
+    acc[r][0] = load_c ? rg_ld(c + r * ldc, m0, part) : start0;
+    acc[r][1] = load_c ? rg_ld(c + r * ldc + RG_W, m1, part) : start1;
   }
   for (int64_t p = 0; p < kc; p++, a += acs, b += bs) {
     __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + RG_W);
@@ -73,24 +78,24 @@ RG_INLINE void prefetch_tile_c(const float *c, int64_t rows, int64_t ldc) {
 
 /* The row count as a compile-time constant, so each tile keeps exactly
  * 2 mr accumulators in registers; packed A has constant strides too. */
-#define TILE_SWITCH(ars, acs)                                         \
-  switch (mr) {                                                       \
-    case 6: tile(6, kc, a, ars, acs, b, bs, c, ldc, nc, load_c); break; \
-    case 5: tile(5, kc, a, ars, acs, b, bs, c, ldc, nc, load_c); break; \
-    case 4: tile(4, kc, a, ars, acs, b, bs, c, ldc, nc, load_c); break; \
-    case 3: tile(3, kc, a, ars, acs, b, bs, c, ldc, nc, load_c); break; \
-    case 2: tile(2, kc, a, ars, acs, b, bs, c, ldc, nc, load_c); break; \
-    default: tile(1, kc, a, ars, acs, b, bs, c, ldc, nc, load_c); break; \
+#define TILE_SWITCH(ars, acs)                                                 \
+  switch (mr) {                                                               \
+    case 6: tile(6, kc, a, ars, acs, b, bs, c, ldc, nc, load_c, bias); break; \
+    case 5: tile(5, kc, a, ars, acs, b, bs, c, ldc, nc, load_c, bias); break; \
+    case 4: tile(4, kc, a, ars, acs, b, bs, c, ldc, nc, load_c, bias); break; \
+    case 3: tile(3, kc, a, ars, acs, b, bs, c, ldc, nc, load_c, bias); break; \
+    case 2: tile(2, kc, a, ars, acs, b, bs, c, ldc, nc, load_c, bias); break; \
+    default: tile(1, kc, a, ars, acs, b, bs, c, ldc, nc, load_c, bias); break; \
   }
 
 static void tile_packed(int mr, int64_t kc, const float *a, const float *b, int64_t bs, float *c,
-                        int64_t ldc, int64_t nc, int load_c) {
+                        int64_t ldc, int64_t nc, int load_c, const float *bias) {
   TILE_SWITCH(1, MR)
 }
 
 static void tile_strided(int mr, int64_t kc, const float *a, int64_t ars, int64_t acs,
                          const float *b, int64_t bs, float *c, int64_t ldc, int64_t nc,
-                         int load_c) {
+                         int load_c, const float *bias) {
   TILE_SWITCH(ars, acs)
 }
 
@@ -120,7 +125,9 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
     int64_t nend = (n - jb < nblock) ? n : jb + nblock;
     for (int64_t k0 = 0; k0 < k; k0 += KC) {
       int64_t kc = (k - k0 < KC) ? k - k0 : KC;
-      int load_c = rg_epi_loads(ep, acc) || k0 > 0, last = k0 + kc == k;
+      /* the first k-block starts from the bias (straight into the
+       * accumulators, see the tile), or from C when accumulating */
+      int load_c = k0 > 0 || (acc && !rg_epi_bias(ep, 0)), last = k0 + kc == k;
       /* C from memory: before each tile, the next tile's block of C is
        * prefetched, when the tiles read C, or only write it but are too short
        * for the store buffer to hide the misses (see C_FAR, C_SHORT_KC) */
@@ -139,7 +146,7 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
           else
             bp = b + k0 * ldb + j, bs = ldb;
           float *cb = c + i0 * ldc + j; /* this strip's block of C */
-          if (k0 == 0) rg_epi_start(ep, j, mb, nc, cb, ldc);
+          const float *bias = k0 == 0 ? rg_epi_bias(ep, j) : NULL;
           for (int64_t i = 0; i < mb; i += MR) {
             int mr = (mb - i < MR) ? (int)(mb - i) : MR;
             float *ci = cb + i * ldc;
@@ -148,9 +155,9 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
               else if (j + NR < nend) prefetch_tile_c(opaque(cb) + NR, mb, ldc);
             }
             if (packed_a)
-              tile_packed(mr, kc, ablock + i * kc, bp, bs, ci, ldc, nc, load_c);
+              tile_packed(mr, kc, ablock + i * kc, bp, bs, ci, ldc, nc, load_c, bias);
             else
-              tile_strided(mr, kc, ai + i * ars, ars, acs, bp, bs, ci, ldc, nc, load_c);
+              tile_strided(mr, kc, ai + i * ars, ars, acs, bp, bs, ci, ldc, nc, load_c, bias);
           }
           if (last) rg_epi_finish(ep, mb, nc, cb, ldc);
         }

@@ -15,8 +15,9 @@
  * every element is the same chain of FMAs. Kernels never allocate: the
  * packing buffers are on the stack (the blocked loops KC * (10 MR + NR)
  * floats, 129 KiB; the narrow path 25 KiB, on its own frame). The
- * epilogue (bias and activation, src/gemm_epilogue.h) works on one strip's
- * block of C. */
+ * epilogue (src/gemm_epilogue.h): the bias is the starting value of the
+ * first k-block's accumulators, the activation runs over one strip's block
+ * of C after its last k-block. */
 #define RG_ISA avx512
 #include "isa.h"
 
@@ -44,17 +45,20 @@ struct prefetch {
  * steps: op(A)(r, p) = a[r * ars + p * acs], rows >= mr_read reading row
  * mr_read - 1 instead (computed, never stored: no read past A's end);
  * op(B)(p, 16 v + jj) = b[p * bs + 16 v + jj] under the mask of vector v.
- * The first mr rows are stored; the sums start from C when load, else +0. */
+ * The first mr rows are stored; the sums start from C when load, else from
+ * the bias row when there is one (the same for every row), else +0. */
 RG_INLINE void tile(const int rows, const int nv, int64_t kc, const float *a, int64_t ars,
                     int64_t acs, int64_t mr_read, const float *b, int64_t bs, float *c,
                     int64_t ldc, int64_t mr, __mmask16 k0, __mmask16 k1, int load,
-                    const struct prefetch *pf) {
-  __m512 acc[MR][2];
+                    const float *bias, const struct prefetch *pf) {
+  __m512 acc[MR][2], start[2];
   const __mmask16 kv[2] = {k0, k1};
   const float *ar[MR];
   RG_UNROLL for (int r = 0; r < rows; r++) ar[r] = a + (r < mr_read ? r : mr_read - 1) * ars;
+  RG_UNROLL for (int v = 0; v < nv; v++)
+    start[v] = bias ? rg_load(bias + v * RG_V, kv[v]) : rg_zero();
   RG_UNROLL for (int r = 0; r < rows; r++) RG_UNROLL for (int v = 0; v < nv; v++)
-    acc[r][v] = (load && r < mr) ? rg_load(c + r * ldc + v * RG_V, kv[v]) : rg_zero();
+    acc[r][v] = (load && r < mr) ? rg_load(c + r * ldc + v * RG_V, kv[v]) : start[v];
   if (pf->c_at)
     for (int64_t r = 0; r < pf->c_rows; r++) {
       _mm_prefetch((const char *)(pf->c_at + r * ldc), _MM_HINT_T0);
@@ -90,13 +94,14 @@ RG_INLINE void tile(const int rows, const int nv, int64_t kc, const float *a, in
   }
 #define TILE_NV(rows, ars, acs, mr_read)                                                      \
   if (nc > RG_V)                                                                              \
-    tile(rows, 2, kc, a, ars, acs, mr_read, b, bs, c, ldc, mr, k0, k1, load, pf);             \
+    tile(rows, 2, kc, a, ars, acs, mr_read, b, bs, c, ldc, mr, k0, k1, load, bias, pf);       \
   else                                                                                        \
-    tile(rows, 1, kc, a, ars, acs, mr_read, b, bs, c, ldc, mr, k0, k1, load, pf);
+    tile(rows, 1, kc, a, ars, acs, mr_read, b, bs, c, ldc, mr, k0, k1, load, bias, pf);
 
 /* A packed into a micro-panel (rows past mr +0.0). */
 static void tile_packed(int64_t mr, int64_t kc, const float *a, const float *b, int64_t bs,
-                        float *c, int64_t ldc, int64_t nc, int load, const struct prefetch *pf) {
+                        float *c, int64_t ldc, int64_t nc, int load, const float *bias,
+                        const struct prefetch *pf) {
   __mmask16 k0 = rg_mask(nc), k1 = rg_mask(nc - RG_V);
 #define PACKED(rows) TILE_NV(rows, 1, MR, rows)
   TILE_SWITCH(PACKED)
@@ -106,7 +111,7 @@ static void tile_packed(int64_t mr, int64_t kc, const float *a, const float *b, 
 /* A read in place. */
 static void tile_strided(int64_t mr, int64_t kc, const float *a, int64_t ars, int64_t acs,
                          const float *b, int64_t bs, float *c, int64_t ldc, int64_t nc,
-                         int load, const struct prefetch *pf) {
+                         int load, const float *bias, const struct prefetch *pf) {
   __mmask16 k0 = rg_mask(nc), k1 = rg_mask(nc - RG_V);
 #define STRIDED(rows) TILE_NV(rows, ars, acs, mr)
   TILE_SWITCH(STRIDED)
@@ -139,7 +144,10 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
     int64_t nend = min64(n, jb + nblock);
     for (int64_t p0 = 0; p0 < k; p0 += kblock) {
       int64_t kc = min64(kblock, k - p0);
-      int load = rg_epi_loads(ep, acc) || p0 > 0, last = p0 + kc == k;
+      /* the first k-block starts from the bias (straight into the
+       * accumulators: a copy into C first cost 6% of a step of the deep
+       * net), or from C when accumulating */
+      int load = p0 > 0 || (acc && !rg_epi_bias(ep, 0)), last = p0 + kc == k;
       for (int64_t i0 = 0; i0 < m; i0 += mblock) {
         int64_t mb = min64(mblock, m - i0);
         const float *ai = a + i0 * ars + p0 * acs;
@@ -155,7 +163,7 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
           struct prefetch next = {b, ldb, 0, nend - j0 > NR + RG_V ? 2 : 1, NULL, 0};
           if (!tb && mb > MR && j0 + NR < nend) next.at = b + p0 * ldb + j0 + NR, next.rows = kc;
           float *cb = c + i0 * ldc + j0; /* this strip's block of C */
-          if (p0 == 0) rg_epi_start(ep, j0, mb, nc, cb, ldc);
+          const float *bias = p0 == 0 ? rg_epi_bias(ep, j0) : NULL;
           for (int64_t i = 0; i < mb; i += MR, next.rows = 0) {
             int64_t mr = min64(MR, mb - i);
             float *ci = cb + i * ldc;
@@ -164,9 +172,10 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
             else if (j0 + NR < nend) next.c_at = cb + NR, next.c_rows = min64(MR, mb);
             else next.c_at = NULL;
             if (packed_a)
-              tile_packed(mr, kc, ablock + i * kc, bp, bs, ci, ldc, nc, load, &next);
+              tile_packed(mr, kc, ablock + i * kc, bp, bs, ci, ldc, nc, load, bias, &next);
             else
-              tile_strided(mr, kc, ai + i * ars, ars, acs, bp, bs, ci, ldc, nc, load, &next);
+              tile_strided(mr, kc, ai + i * ars, ars, acs, bp, bs, ci, ldc, nc, load, bias,
+                           &next);
           }
           if (last) rg_epi_finish(ep, mb, nc, cb, ldc);
         }
