@@ -111,6 +111,21 @@ static rg_tensor *b_grad_clip(rg_ctx *c, struct fixture *f) {
 static rg_tensor *b_shared(rg_ctx *c, struct fixture *f) {
   return rg_add(c, rg_mul(c, P(0), P(0)), rg_tanh(c, P(0)));
 }
+/* The first gradient of a transient is written without zeroing, later ones
+ * add to it (rg_grad_dest): a transient as both operands, and one feeding
+ * two linear layers. */
+static rg_tensor *b_mm_self(rg_ctx *c, struct fixture *f) {
+  rg_tensor *t = rg_scale(c, P(0), 1.5f);
+  return rg_matmul(c, t, t, false, true);
+}
+static rg_tensor *b_linear_self(rg_ctx *c, struct fixture *f) {
+  rg_tensor *t = rg_scale(c, P(0), 1.5f);
+  return rg_linear(c, t, t, NULL);
+}
+static rg_tensor *b_linear_twice(rg_ctx *c, struct fixture *f) {
+  rg_tensor *t = rg_tanh(c, P(0));
+  return rg_add(c, rg_linear(c, t, P(1), P(2)), rg_linear_act(c, t, P(1), P(2), RG_TANH, 0));
+}
 
 static const struct gcase cases[] = {
     {"matmul_nn", b_mm_nn, 2, mm_nn, -1, 1},       {"matmul_nt", b_mm_nt, 2, mm_nt, -1, 1},
@@ -135,6 +150,8 @@ static const struct gcase cases[] = {
     {"norm1", b_norm1, 1, rows2, -1, 1},           {"norm2", b_norm2, 1, rows2, -1, 1},
     {"norm_inf", b_norminf, 1, rows2, -1, 1},      {"clamp", b_clamp, 1, rows2, -1, 1},
     {"grad_clip", b_grad_clip, 1, rows2, -1, 1},   {"shared_input", b_shared, 1, rows2, -1, 1},
+    {"matmul_self", b_mm_self, 1, rows2, -1, 1},   {"linear_self", b_linear_self, 1, rows2, -1, 1},
+    {"linear_twice", b_linear_twice, 3, lin, -1, 1},
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 static const int64_t sizes[] = {1, 7, 15, 16, 17, 33};

@@ -137,6 +137,10 @@ rg_node *rg_record(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *out, r
 /* The gradient buffer of t for backward rules: allocated zeroed in the arena
  * on first use; NULL when t does not require grad. */
 float *rg_grad_buf(rg_ctx *ctx, rg_tensor *t);
+/* The same buffer for a rule that writes every element of it when *acc comes
+ * back 0: a first gradient is left unzeroed (no pass over memory only to be
+ * overwritten), a later one has *acc 1 and must be added to. */
+float *rg_grad_dest(rg_ctx *ctx, rg_tensor *t, int *acc);
 /* Scratch memory for a backward rule, in the arena. */
 float *rg_scratch(rg_ctx *ctx, int64_t n);
 

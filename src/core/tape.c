@@ -105,6 +105,13 @@ float *rg_grad_buf(rg_ctx *ctx, rg_tensor *t) {
   return t->grad;
 }
 
+float *rg_grad_dest(rg_ctx *ctx, rg_tensor *t, int *acc) {
+  if (!t || !t->requires_grad) return NULL;
+  *acc = t->grad != NULL;
+  if (!t->grad) t->grad = rg_arena_get(ctx, "rg_backward", (size_t)t->numel * sizeof(float));
+  return t->grad;
+}
+
 float *rg_scratch(rg_ctx *ctx, int64_t n) {
   return rg_arena_get(ctx, "rg_backward", (size_t)n * sizeof(float));
 }

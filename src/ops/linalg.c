@@ -39,11 +39,12 @@ void rg_bwd_MATMUL(rg_ctx *ctx, const rg_node *node) {
   int64_t m = node->out->shape.dim[0], n = node->out->shape.dim[1], k = a->shape.dim[!ta];
   int64_t lda = a->shape.dim[1], ldb = b->shape.dim[1];
   const float *dy = node->out->grad;
-  float *da = rg_grad_buf(ctx, a), *db = rg_grad_buf(ctx, b);
-  if (da && !ta) rg_gemm(ctx, m, k, n, 0, !tb, dy, n, b->data, ldb, da, lda, 1);
-  if (da && ta) rg_gemm(ctx, k, m, n, tb, 1, b->data, ldb, dy, n, da, lda, 1);
-  if (db && !tb) rg_gemm(ctx, k, n, m, !ta, 0, a->data, lda, dy, n, db, ldb, 1);
-  if (db && tb) rg_gemm(ctx, n, k, m, 1, ta, dy, n, a->data, lda, db, ldb, 1);
+  int acc_a, acc_b; /* in this order: a and b may be one tensor */
+  float *da = rg_grad_dest(ctx, a, &acc_a), *db = rg_grad_dest(ctx, b, &acc_b);
+  if (da && !ta) rg_gemm(ctx, m, k, n, 0, !tb, dy, n, b->data, ldb, da, lda, acc_a);
+  if (da && ta) rg_gemm(ctx, k, m, n, tb, 1, b->data, ldb, dy, n, da, lda, acc_a);
+  if (db && !tb) rg_gemm(ctx, k, n, m, !ta, 0, a->data, lda, dy, n, db, ldb, acc_b);
+  if (db && tb) rg_gemm(ctx, n, k, m, 1, ta, dy, n, a->data, lda, db, ldb, acc_b);
 }
 
 /* The checks of rg_linear and rg_linear_act. */
@@ -87,9 +88,10 @@ rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
 static void linear_bwd(rg_ctx *ctx, const rg_node *node, const float *dy) {
   rg_tensor *x = node->in[0], *w = node->in[1];
   int64_t batch = x->shape.dim[0], in_f = x->shape.dim[1], out_f = w->shape.dim[0];
-  float *dx = rg_grad_buf(ctx, x), *dw = rg_grad_buf(ctx, w);
-  if (dx) rg_gemm(ctx, batch, in_f, out_f, 0, 0, dy, out_f, w->data, in_f, dx, in_f, 1);
-  if (dw) rg_gemm(ctx, out_f, in_f, batch, 1, 0, dy, out_f, x->data, in_f, dw, in_f, 1);
+  int acc_x, acc_w; /* in this order: x and w may be one tensor */
+  float *dx = rg_grad_dest(ctx, x, &acc_x), *dw = rg_grad_dest(ctx, w, &acc_w);
+  if (dx) rg_gemm(ctx, batch, in_f, out_f, 0, 0, dy, out_f, w->data, in_f, dx, in_f, acc_x);
+  if (dw) rg_gemm(ctx, out_f, in_f, batch, 1, 0, dy, out_f, x->data, in_f, dw, in_f, acc_w);
   float *db = node->n_in == 3 ? rg_grad_buf(ctx, node->in[2]) : NULL;
   if (db) ctx->k->colsum_acc(batch, out_f, dy, db);
 }
