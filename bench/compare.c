@@ -131,8 +131,9 @@ static struct side_state *state_new(const struct workload *w, int threads) {
                       .dropout = md->dropout};
   for (int i = 0; i < md->hidden; i++) mc.widths[i] = md->width;
   s->mlp = rg_mlp_new(s->ctx, "mlp", &mc);
+  /* zero_grad: the step leaves the gradients zeroed, for the next backward */
   s->opt = rg_optim_new(s->ctx, &(rg_optim_config){.kind = RG_SGD, .lr = 0.01f, .momentum = 0.9f,
-                                                  .weight_decay = 5e-4f});
+                                                  .weight_decay = 5e-4f, .zero_grad = true});
   /* Copied: the optimizer's momentum buffers come next and move the list. */
   rg_tensor *const *all = rg_params(s->ctx, &s->n_params);
   memcpy(s->params, all, (size_t)s->n_params * sizeof *all);
@@ -163,7 +164,6 @@ static void train_step(struct side_state *s, const float *x, const int32_t *y, i
     rg_clip_grad_norm(ctx, s->params, s->n_params, 1.0f, 2.0f,
                       &(rg_clip_opts){.defer_scale = true}, &clip);
   rg_optim_step(s->opt, 0.01f, clip.scale);
-  rg_zero_grad(ctx);
   rg_tape_reset(ctx);
 }
 

@@ -369,7 +369,10 @@ typedef enum rg_optim_kind { RG_SGD, RG_ADAM, RG_ADAMW } rg_optim_kind;
  * lr wd w; with decay_schedule_only, w -= (lr / lr0) wd w, the schedule
  * factor alone (Loshchilov & Hutter). prox_l1 and prox_l2 add proximal
  * steps after the update: w = soft_threshold(w, lr prox_l1) / (1 + lr
- * prox_l2), the exact-zero form of L1 and elastic net. */
+ * prox_l2), the exact-zero form of L1 and elastic net. With zero_grad,
+ * rg_optim_step leaves the gradients of its parameters zeroed, each piece
+ * right after its update while it is in cache, so a loop needs no
+ * rg_zero_grad (a pass over every gradient) before the next backward. */
 typedef struct rg_optim_config {
   rg_optim_kind kind;
   float lr;
@@ -380,6 +383,7 @@ typedef struct rg_optim_config {
   bool decoupled;
   bool decay_schedule_only;
   float prox_l1, prox_l2;
+  bool zero_grad;
 } rg_optim_config;
 
 /* Per-group overrides: a group may turn decay and the proximal steps off

@@ -173,6 +173,65 @@ Test(optim, proximal_l1_gives_exact_zeros_and_groups_skip_decay) {
   rg_ctx_free(ctx);
 }
 
+/* zero_grad leaves zeros and changes no bit against rg_zero_grad after the
+ * step: w [3, 4103] (pieces of the update at other offsets: 4096 elements
+ * each) with zero_grad against its three rows as parameters of their own
+ * without, for SGD with decay and both proximal steps, and for Adam. */
+Test(optim, zero_grad_in_the_step_matches_a_separate_pass) {
+  enum { ROWS = 3, COLS = 4103, N = ROWS * COLS };
+  const rg_optim_config configs[] = {
+      {.kind = RG_SGD, .lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f, .prox_l1 = 0.01f,
+       .prox_l2 = 0.1f},
+      {.kind = RG_ADAM, .lr = 0.01f, .weight_decay = 0.01f}};
+  static float init[N], grad[N];
+  th_fill(init, N, 5, -1.0f, 1.0f);
+  for (int cfg = 0; cfg < 2; cfg++) {
+    rg_ctx *whole = th_ctx(0), *split = th_ctx(0);
+    rg_optim_config c = configs[cfg];
+    rg_tensor *w = param(whole, "w", rg_shape2(ROWS, COLS), init), *rows[ROWS];
+    c.zero_grad = true;
+    rg_optim *ow = optim(whole, c, w);
+    c.zero_grad = false;
+    rg_optim *os = rg_optim_new(split, &c);
+    for (int r = 0; r < ROWS; r++) {
+      char name[8];
+      snprintf(name, sizeof name, "r%d", r);
+      rows[r] = param(split, name, rg_shape2(1, COLS), init + r * COLS);
+      cr_assert_eq(rg_optim_add(os, &rows[r], 1, NULL), RG_OK, "%s", rg_ctx_message(split));
+    }
+    const char *state = cfg ? "exp_avg_sq" : "momentum";
+    char wname[32];
+    snprintf(wname, sizeof wname, "w.%s", state);
+    for (int step = 0; step < 3; step++) {
+      th_fill(grad, N, 10 + (uint64_t)step, -2.0f, 2.0f);
+      memcpy(rg_tensor_grad(w), grad, sizeof grad);
+      for (int r = 0; r < ROWS; r++)
+        memcpy(rg_tensor_grad(rows[r]), grad + r * COLS, COLS * sizeof(float));
+      rg_optim_step(ow, 0.05f, 0.7f);
+      rg_optim_step(os, 0.05f, 0.7f);
+      rg_zero_grad(split);
+      for (int64_t i = 0; i < N; i++)
+        cr_assert(rg_tensor_grad(w)[i] == 0.0f, "config %d step %d: grad[%lld] = %g", cfg, step,
+                  (long long)i, rg_tensor_grad(w)[i]);
+      const float *ws = rg_tensor_data(rg_param_find(whole, wname));
+      for (int r = 0; r < ROWS; r++) {
+        char rname[32];
+        snprintf(rname, sizeof rname, "r%d.%s", r, state);
+        const float *rs = rg_tensor_data(rg_param_find(split, rname));
+        cr_assert(memcmp(rg_tensor_data(w) + r * COLS, rg_tensor_data(rows[r]),
+                         COLS * sizeof(float)) == 0 &&
+                      memcmp(ws + r * COLS, rs, COLS * sizeof(float)) == 0,
+                  "config %d step %d: row %d of the parameter or its %s differs", cfg, step, r,
+                  state);
+      }
+    }
+    rg_optim_free(ow);
+    rg_optim_free(os);
+    rg_ctx_free(whole);
+    rg_ctx_free(split);
+  }
+}
+
 Test(optim, bad_config_is_rejected) {
   rg_ctx *ctx = th_ctx(0);
   cr_assert_null(rg_optim_new(ctx, &(rg_optim_config){.kind = RG_SGD, .lr = -1.0f}));

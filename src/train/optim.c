@@ -170,27 +170,38 @@ static float decoupled(const rg_optim_config *c, float wd) {
   return c->decay_schedule_only && c->lr > 0.0f ? wd / c->lr : wd;
 }
 
+/* Elements per piece of an update: the step, the proximal steps and the
+ * gradient zeroing run one after another on a piece while it is in L1 (all
+ * are elementwise, so the pieces do not change a bit of the result). */
+#define PIECE 4096
+
 static void update(rg_optim *opt, const struct entry *e, float lr, float scale) {
   const rg_optim_config *c = &opt->cfg;
   const struct rg_kernels *k = opt->ctx->k;
   rg_tensor *p = e->p;
-  float wd = e->group.weight_decay;
+  float wd = e->group.weight_decay, l1 = lr * e->group.prox_l1;
+  float l2_shrink = 1.0f / (1.0f + lr * e->group.prox_l2);
   bool decouple = c->kind == RG_ADAMW || (c->kind == RG_SGD && c->decoupled);
-  if (c->kind == RG_SGD) {
-    struct rg_sgd_hyper h = {lr, c->momentum, c->dampening, decouple ? 0.0f : wd,
+  struct rg_sgd_hyper sgd = {lr, c->momentum, c->dampening, decouple ? 0.0f : wd,
                              decouple ? decoupled(c, wd) : 0.0f, scale, c->nesterov,
                              opt->steps == 1};
-    k->sgd_step(p->numel, &h, p->data, p->grad, e->state[0] ? e->state[0]->data : NULL);
-  } else {
-    double t = (double)opt->steps;
-    struct rg_adam_hyper h = {lr, c->beta1, c->beta2, c->eps, decouple ? 0.0f : wd,
-                              decouple ? decoupled(c, wd) : 0.0f, scale,
-                              (float)(1.0 - pow(c->beta1, t)),
-                              (float)sqrt(1.0 - pow(c->beta2, t))};
-    k->adam_step(p->numel, &h, p->data, p->grad, e->state[0]->data, e->state[1]->data);
+  double t = (double)opt->steps;
+  struct rg_adam_hyper adam = {lr, c->beta1, c->beta2, c->eps, decouple ? 0.0f : wd,
+                               decouple ? decoupled(c, wd) : 0.0f, scale,
+                               (float)(1.0 - pow(c->beta1, t)),
+                               (float)sqrt(1.0 - pow(c->beta2, t))};
+  float *s0 = e->state[0] ? e->state[0]->data : NULL, *s1 = e->state[1] ? e->state[1]->data : NULL;
+  for (int64_t lo = 0; lo < p->numel; lo += PIECE) {
+    int64_t n = p->numel - lo < PIECE ? p->numel - lo : PIECE;
+    float *w = p->data + lo, *g = p->grad + lo;
+    if (c->kind == RG_SGD)
+      k->sgd_step(n, &sgd, w, g, s0 ? s0 + lo : NULL);
+    else
+      k->adam_step(n, &adam, w, g, s0 + lo, s1 + lo);
+    if (l1 > 0.0f) k->prox_l1(n, l1, w);
+    if (e->group.prox_l2 > 0.0f) k->scale(n, l2_shrink, w, w);
+    if (c->zero_grad) memset(g, 0, (size_t)n * sizeof *g);
   }
-  if (e->group.prox_l1 > 0.0f) k->prox_l1(p->numel, lr * e->group.prox_l1, p->data);
-  if (e->group.prox_l2 > 0.0f) k->scale(p->numel, 1.0f / (1.0f + lr * e->group.prox_l2), p->data, p->data);
 }
 
 rg_status rg_optim_step(rg_optim *opt, float lr, float grad_scale) {
