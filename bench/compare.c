@@ -157,7 +157,7 @@ static struct side_state *state_new(const struct workload *w, int threads) {
 /* One SGD step of the model on a batch of b rows. */
 static void train_step(struct side_state *s, const float *x, const int32_t *y, int64_t b) {
   rg_ctx *ctx = s->ctx;
-  rg_tensor *logits = rg_mlp_forward(s->mlp, rg_tensor_new(ctx, rg_shape2(b, 784), x));
+  rg_tensor *logits = rg_mlp_forward(s->mlp, rg_tensor_view(ctx, rg_shape2(b, 784), x));
   rg_backward(ctx, rg_cross_entropy(ctx, logits, y, 0.0f));
   rg_clip_result clip = {.scale = 1.0f};
   if (s->model->clip)
@@ -179,7 +179,7 @@ static void run_regrad(const struct workload *w, struct side_state *s, int64_t r
       case K_TRAIN: train_step(s, s->x, s->y, BATCH); break;
       case K_INFER1: rg_predict(s->predictor, s->x, 1, s->logits); break;
       case K_INFER1_GRAPH:
-        rg_mlp_forward(s->mlp, rg_tensor_new(ctx, rg_shape2(1, 784), s->x));
+        rg_mlp_forward(s->mlp, rg_tensor_view(ctx, rg_shape2(1, 784), s->x));
         rg_tape_reset(ctx);
         break;
       case K_ADD1:

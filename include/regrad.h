@@ -138,6 +138,12 @@ static inline rg_shape rg_shape4(int64_t a, int64_t b, int64_t c, int64_t d) {
  * Errors: RG_EINVAL for a rank outside 1..4 or a dimension < 1, RG_EOVERFLOW
  * when the element count overflows. */
 rg_tensor *rg_tensor_new(rg_ctx *ctx, rg_shape shape, const float *data);
+/* A transient tensor over the caller's memory, not copied (for a batch an
+ * input copy is a pass over memory every step): data holds numel floats and
+ * must stay alive and unchanged until rg_tape_reset. Ops only read it;
+ * rg_tensor_data returns data itself. Errors as rg_tensor_new, and
+ * RG_EINVAL for a NULL data. */
+rg_tensor *rg_tensor_view(rg_ctx *ctx, rg_shape shape, const float *data);
 
 /* A persistent, named parameter with a gradient buffer (zeroed). It lives
  * until rg_ctx_free. data may be NULL (zeros; initialize with rg_init_*).

@@ -92,7 +92,7 @@ static rg_status train_step(struct fixture *f) {
   rg_tape_reset(ctx);
   rg_zero_grad(ctx);
   rg_tensor *w[2] = {rg_mlp_weight(f->mlp, 0), rg_mlp_weight(f->mlp, 1)};
-  rg_tensor *logits = rg_mlp_forward(f->mlp, rg_tensor_new(ctx, rg_shape2(BATCH, IN), x));
+  rg_tensor *logits = rg_mlp_forward(f->mlp, rg_tensor_view(ctx, rg_shape2(BATCH, IN), x));
   rg_tensor *loss =
       rg_add(ctx, rg_cross_entropy(ctx, logits, y, 0.1f), rg_l2_penalty(ctx, w, 2, 1e-3f));
   if (rg_backward(ctx, loss) != RG_OK) return rg_ctx_status(ctx);

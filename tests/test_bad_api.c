@@ -80,6 +80,10 @@ static rg_status ctx_isa_missing(struct env *e) {
 static rg_status tensor_rank0(struct env *e) { return MADE(E, rg_tensor_new(E, (rg_shape){0, {1}}, NULL)); }
 static rg_status tensor_rank5(struct env *e) { return MADE(E, rg_tensor_new(E, (rg_shape){5, {1, 1, 1, 1}}, NULL)); }
 static rg_status tensor_negative(struct env *e) { return MADE(E, rg_tensor_new(E, rg_shape2(2, -3), NULL)); }
+static rg_status view_null(struct env *e) { return MADE(E, rg_tensor_view(E, rg_shape1(2), NULL)); }
+static rg_status view_rank0(struct env *e) {
+  return MADE(E, rg_tensor_view(E, (rg_shape){0, {1}}, (const float[]){1}));
+}
 static rg_status param_null_name(struct env *e) { return MADE(E, rg_param_new(E, NULL, rg_shape1(2), NULL)); }
 static rg_status param_empty_name(struct env *e) { return MADE(E, rg_param_new(E, "", rg_shape1(2), NULL)); }
 static rg_status param_taken(struct env *e) { return MADE(E, rg_param_new(E, "w", rg_shape1(2), NULL)); }
@@ -362,6 +366,8 @@ static const struct api_case cases[] = {
     {"tensor rank 0", tensor_rank0, RG_EINVAL, "rg_tensor_new: shape has rank 0"},
     {"tensor rank 5", tensor_rank5, RG_EINVAL, "rg_tensor_new: shape has rank 5"},
     {"tensor negative", tensor_negative, RG_EINVAL, "rg_tensor_new: shape dimension 1 is -3"},
+    {"view NULL data", view_null, RG_EINVAL, "rg_tensor_view: data is NULL"},
+    {"view rank 0", view_rank0, RG_EINVAL, "rg_tensor_view: shape has rank 0"},
     {"param NULL name", param_null_name, RG_EINVAL, "rg_param_new: name is NULL"},
     {"param empty name", param_empty_name, RG_EINVAL, "rg_param_new: name is empty"},
     {"param name taken", param_taken, RG_EINVAL, "rg_param_new: name \"w\" is already taken"},
@@ -612,6 +618,7 @@ Test(bad_api, null_handles_are_harmless) {
   cr_assert_eq(n, 0);
   cr_assert_null(rg_param_find(NULL, "w"));
   cr_assert(!rg_tensor_data(NULL) && !rg_tensor_grad(NULL) && !rg_tensor_name(NULL));
+  cr_assert_null(rg_tensor_view(NULL, rg_shape1(1), (const float[]){1}));
   cr_assert(rg_tensor_shape(NULL).rank == 0 && rg_tensor_numel(NULL) == 0);
   cr_assert(!rg_tensor_is_param(NULL));
   rg_fans(NULL, &fin, &fout);

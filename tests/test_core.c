@@ -95,6 +95,33 @@ Test(tensor, shapes_are_validated) {
   rg_ctx_free(ctx);
 }
 
+/* A view is the caller's memory: no copy, the same results as a copy, the
+ * caller's later writes seen, retired by rg_tape_reset like any transient. */
+Test(tensor, view_reads_the_callers_memory) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = rg_param_new(ctx, "w", rg_shape2(5, 7), NULL);
+  th_fill(rg_tensor_data(w), 35, 1, -1, 1);
+  float xs[3 * 7], via_copy[15], via_view[15];
+  th_fill(xs, 21, 2, -1, 1);
+  rg_tensor *v = rg_tensor_view(ctx, rg_shape2(3, 7), xs);
+  cr_assert(v, "%s", rg_ctx_message(ctx));
+  cr_assert(rg_tensor_data(v) == xs, "a view does not copy");
+  memcpy(via_view, rg_tensor_data(rg_linear(ctx, v, w, NULL)), sizeof via_view);
+  memcpy(via_copy, rg_tensor_data(rg_linear(ctx, rg_tensor_new(ctx, rg_shape2(3, 7), xs), w, NULL)),
+         sizeof via_copy);
+  cr_assert(memcmp(via_view, via_copy, sizeof via_view) == 0);
+  xs[0] += 1.0f;
+  const float *y = rg_tensor_data(rg_linear(ctx, v, w, NULL));
+  cr_assert(y[0] != via_view[0], "the view follows the caller's memory");
+  rg_tape_reset(ctx);
+  cr_assert_null(rg_relu(ctx, v));
+  cr_assert_eq(rg_ctx_status(ctx), RG_ESTATE, "%s", rg_ctx_message(ctx));
+  rg_ctx_clear_error(ctx);
+  cr_assert_null(rg_tensor_view(ctx, rg_shape1(3), NULL));
+  cr_assert(strstr(rg_ctx_message(ctx), "rg_tensor_view: data is NULL"), "%s", rg_ctx_message(ctx));
+  rg_ctx_free(ctx);
+}
+
 /* x feeds two ops; dx must be the sum of both contributions. */
 Test(tape, gradients_accumulate_over_uses) {
   rg_ctx *ctx = th_ctx(0);

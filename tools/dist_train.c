@@ -57,7 +57,7 @@ static rg_tensor *shard_loss(rg_ctx *ctx, int64_t row0, int64_t rows, void *user
   run *R = user;
   const float *x = R->x + row0 * R->d.features;
   const int32_t *y = R->y + row0;
-  rg_tensor *in = rg_tensor_new(ctx, rg_shape2(rows, R->d.features), x);
+  rg_tensor *in = rg_tensor_view(ctx, rg_shape2(rows, R->d.features), x);
   return objective(R, rg_mlp_forward(R->s.mlp, in), y);
 }
 

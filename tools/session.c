@@ -109,7 +109,7 @@ double session_accuracy(session *s, const rg_dataset *ds, int64_t max_rows) {
   int64_t correct = 0;
   for (int64_t at = 0; at < n && rg_ctx_status(ctx) == RG_OK; at += EVAL_BATCH) {
     int64_t rows = n - at < EVAL_BATCH ? n - at : EVAL_BATCH;
-    rg_tensor *x = rg_tensor_new(ctx, rg_shape2(rows, ds->features), ds->x + at * ds->features);
+    rg_tensor *x = rg_tensor_view(ctx, rg_shape2(rows, ds->features), ds->x + at * ds->features);
     rg_tensor *logits = rg_mlp_forward(s->mlp, x);
     if (logits)
       correct += count_correct(rg_tensor_data(logits), rows, (int)rg_tensor_shape(logits).dim[1],

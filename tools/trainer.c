@@ -125,7 +125,7 @@ static bool on_nonfinite(loop *L, step_info *info) {
 static void train_step(loop *L, const float *x, const int32_t *y, int64_t rows) {
   session *s = L->s;
   rg_ctx *ctx = s->ctx;
-  rg_tensor *in = rg_tensor_new(ctx, rg_shape2(rows, L->d->features), x);
+  rg_tensor *in = rg_tensor_view(ctx, rg_shape2(rows, L->d->features), x);
   rg_tensor *logits = rg_mlp_forward(s->mlp, in);
   rg_tensor *loss = session_loss(s, L->c, logits, y);
   if (rg_backward(ctx, loss) != RG_OK ||

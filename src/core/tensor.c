@@ -80,23 +80,43 @@ void rg_rows(const rg_tensor *t, int64_t *m, int64_t *n) {
   *n = t->numel / *m;
 }
 
-rg_tensor *rg_tensor_new(rg_ctx *ctx, rg_shape shape, const float *data) {
-  static const char fn[] = "rg_tensor_new";
+/* A transient's header over d (NULL: numel floats in the arena), in the
+ * list that rg_tape_reset retires. */
+static rg_tensor *transient_new(rg_ctx *ctx, const char *fn, rg_shape shape, float *d) {
   int64_t numel;
   if (!rg_ctx_ok(ctx) || !rg_shape_valid(ctx, fn, "shape", shape, &numel)) return NULL;
   rg_tensor *t = rg_arena_get(ctx, fn, sizeof *t);
-  float *d = t ? rg_arena_get(ctx, fn, (size_t)numel * sizeof(float)) : NULL;
+  if (!t) return NULL;
+  if (!d) d = rg_arena_get(ctx, fn, (size_t)numel * sizeof(float));
   if (!d) return NULL;
   *t = (rg_tensor){.magic = RG_TENSOR_MAGIC, .kind = RG_TRANSIENT, .epoch = ctx->epoch,
                    .shape = shape, .numel = numel, .data = d, .owner = ctx};
   for (int i = shape.rank; i < RG_MAX_RANK; i++) t->shape.dim[i] = 0;
-  if (data)
-    memcpy(d, data, (size_t)numel * sizeof(float));
-  else
-    memset(d, 0, (size_t)numel * sizeof(float));
   t->next_transient = ctx->transients;
   ctx->transients = t;
   return t;
+}
+
+rg_tensor *rg_tensor_new(rg_ctx *ctx, rg_shape shape, const float *data) {
+  rg_tensor *t = transient_new(ctx, "rg_tensor_new", shape, NULL);
+  if (!t) return NULL;
+  if (data)
+    memcpy(t->data, data, (size_t)t->numel * sizeof(float));
+  else
+    memset(t->data, 0, (size_t)t->numel * sizeof(float));
+  return t;
+}
+
+rg_tensor *rg_tensor_view(rg_ctx *ctx, rg_shape shape, const float *data) {
+  static const char fn[] = "rg_tensor_view";
+  if (!rg_ctx_ok(ctx)) return NULL;
+  if (!data) {
+    rg_fail(ctx, RG_EINVAL, fn, "data is NULL, expected the tensor's values");
+    return NULL;
+  }
+  /* The cast is safe: ops only read their inputs (the header says so of
+   * rg_tensor_data on a view). */
+  return transient_new(ctx, fn, shape, (float *)data);
 }
 
 static bool name_free(rg_ctx *ctx, const char *fn, const char *name) {
