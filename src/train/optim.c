@@ -185,11 +185,13 @@ static void update(rg_optim *opt, const struct entry *e, float lr, float scale) 
   struct rg_sgd_hyper sgd = {lr, c->momentum, c->dampening, decouple ? 0.0f : wd,
                              decouple ? decoupled(c, wd) : 0.0f, scale, c->nesterov,
                              opt->steps == 1};
-  double t = (double)opt->steps;
   struct rg_adam_hyper adam = {lr, c->beta1, c->beta2, c->eps, decouple ? 0.0f : wd,
-                               decouple ? decoupled(c, wd) : 0.0f, scale,
-                               (float)(1.0 - pow(c->beta1, t)),
-                               (float)sqrt(1.0 - pow(c->beta2, t))};
+                               decouple ? decoupled(c, wd) : 0.0f, scale, 1.0f, 1.0f};
+  if (c->kind != RG_SGD) { /* the bias corrections */
+    double t = (double)opt->steps;
+    adam.bias_c1 = (float)(1.0 - pow(c->beta1, t));
+    adam.sqrt_bias_c2 = (float)sqrt(1.0 - pow(c->beta2, t));
+  }
   float *s0 = e->state[0] ? e->state[0]->data : NULL, *s1 = e->state[1] ? e->state[1]->data : NULL;
   for (int64_t lo = 0; lo < p->numel; lo += PIECE) {
     int64_t n = p->numel - lo < PIECE ? p->numel - lo : PIECE;
