@@ -1,8 +1,8 @@
 /* NEON GEMM: C = (acc ? C : 0) + op(A) op(B), each element accumulated over
- * k in order with FMA from that starting value (src/scalar/gemm.c is the
- * reference). An 8x12 register tile (24 accumulators) runs over panels of
- * op(A) (KC x 8) and op(B) (KC x 12) packed on the stack, zero-padded at the
- * edges; K is cut into blocks of KC, and a tile's partial sums go through C
+ * k in order with FMA from that starting value, as src/scalar/gemm.c. An
+ * 8x12 register tile (24 accumulators) runs over panels of op(A) (KC x 8)
+ * and op(B) (KC x 12) packed on the stack (src/gemm_ref_pack.h), zero-padded
+ * at the edges; K is cut into blocks of KC, and a tile's partial sums go through C
  * (exact float stores and loads) between blocks, so the order over k stays
  * 0..K-1. Edge tiles compute into a stack tile and copy the valid part. The
  * epilogue (bias and activation, src/gemm_epilogue.h) works on one tile. */
@@ -10,22 +10,14 @@
 #include "isa.h"
 #include "vec.h"
 #include "gemm_epilogue.h"
+#include "gemm_ref_pack.h"
 
 #define MR 8
 #define NR 12
 #define KC 256
 
-/* ap[p][r] = op(A)(i0 + r, p0 + p) for r < mr, 0 beyond. */
-static void pack_a(int64_t mr, int64_t kc, int ta, const float *a, int64_t lda, int64_t i0,
-                   int64_t p0, float *ap) {
-  for (int64_t p = 0; p < kc; p++)
-    for (int64_t r = 0; r < MR; r++)
-      ap[p * MR + r] = r >= mr ? 0.0f
-                       : ta    ? a[(p0 + p) * lda + i0 + r]
-                               : a[(i0 + r) * lda + p0 + p];
-}
-
-/* bp[p][j] = op(B)(p0 + p, j0 + j) for j < nr, 0 beyond. */
+/* bp[p][j] = op(B)(p0 + p, j0 + j) for j < nr, 0 beyond; full rows of B
+ * [k, n] by vector copies. */
 static void pack_b(int64_t nr, int64_t kc, int tb, const float *b, int64_t ldb, int64_t j0,
                    int64_t p0, float *bp) {
   for (int64_t p = 0; p < kc; p++) {
@@ -35,10 +27,9 @@ static void pack_b(int64_t nr, int64_t kc, int tb, const float *b, int64_t ldb, 
       vst1q_f32(row, vld1q_f32(src));
       vst1q_f32(row + 4, vld1q_f32(src + 4));
       vst1q_f32(row + 8, vld1q_f32(src + 8));
-      continue;
+    } else {
+      rg_ref_pack_b_row(nr, NR, tb, b, ldb, j0, p0, p, row);
     }
-    for (int64_t j = 0; j < NR; j++)
-      row[j] = j >= nr ? 0.0f : tb ? b[(j0 + j) * ldb + p0 + p] : b[(p0 + p) * ldb + j0 + j];
   }
 }
 
@@ -95,7 +86,7 @@ void rg_gemm__neon(int64_t m, int64_t n, int64_t k, int ta, int tb, const float 
       pack_b(nr, kc, tb, b, ldb, j0, p0, bp);
       for (int64_t i0 = 0; i0 < m; i0 += MR) {
         const int64_t mr = m - i0 < MR ? m - i0 : MR;
-        pack_a(mr, kc, ta, a, lda, i0, p0, ap);
+        rg_ref_pack_a(mr, MR, kc, ta, a, lda, i0, p0, ap);
         float *ct = c + i0 * ldc + j0;
         if (p0 == 0) rg_epi_start(ep, j0, mr, nr, ct, ldc);
         if (mr == MR && nr == NR)
