@@ -9,7 +9,7 @@
  * order) -> blocks of MC rows, packed (gemm_pack.h) when several strips
  * reuse them -> 16-column strips of B, packed into L1 -> 6-row tiles. One to
  * three rows take gemm_small.h instead, and at most 12 columns of at least
- * 7 rows gemm_narrow.h. Only the loop order and the memory layout change
+ * 7 rows gemm_narrow.h (the choice: src/gemm_paths.h). Only the loop order and the memory layout change
  * between shapes; the sum of every element is the same chain of FMAs.
  * Kernels never allocate: the packing buffers are on the stack (the
  * blocked loops 148 KiB; the narrow path 17 KiB, on its own frame; glibc
@@ -24,6 +24,7 @@
 #endif
 
 #include "gemm_epilogue.h"
+#include "gemm_even.h"
 #include "gemm_pack.h"
 #include "gemm_narrow.h"
 #include "gemm_small.h"
@@ -102,10 +103,11 @@ static void tile_strided(int mr, int64_t kc, const float *a, int64_t ars, int64_
 /* The blocked loops for every other shape. Not inlined: its packing
  * buffers stay off the stack of the other paths. */
 __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t k, int ta,
-                                                   int tb, const float *a, int64_t lda,
-                                                   int64_t ars, int64_t acs, const float *b,
-                                                   int64_t ldb, float *c, int64_t ldc, int acc,
+                                                   int tb, const float *a, int64_t ars,
+                                                   int64_t acs, const float *b, int64_t ldb,
+                                                   float *c, int64_t ldc, int acc,
                                                    const struct rg_epilogue *ep) {
+  int64_t lda = ta ? acs : ars; /* A as stored */
   _Alignas(32) float strip[KC * NR];
   _Alignas(32) float ablock[MC * KC + RG_W]; /* + the packing slack */
   /* A block is packed when more than two strips reuse it: A^T by plain
@@ -166,19 +168,4 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
   }
 }
 
-void rg_gemm__avx2(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
-                   int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
-                   const struct rg_epilogue *ep) {
-  if (rg_gemm_degenerate(m, n, k, acc, ep, c, ldc)) return;
-  int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
-  int small = m <= SMALL_M, narrow = n <= NARROW_N && m >= NARROW_M;
-  if (!small && !narrow) {
-    gemm_blocked(m, n, k, ta, tb, a, lda, ars, acs, b, ldb, c, ldc, acc, ep);
-    return;
-  }
-  /* the paths that take C whole: the epilogue's block is all of it */
-  rg_epi_start(ep, 0, m, n, c, ldc);
-  if (small) gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
-  else gemm_narrow(m, n, k, ta, tb, a, lda, b, ldb, c, ldc, rg_epi_loads(ep, acc));
-  rg_epi_finish(ep, m, n, c, ldc);
-}
+#include "gemm_paths.h"

@@ -16,6 +16,7 @@
 #ifndef RG_AVX2_GEMM_NARROW_H
 #define RG_AVX2_GEMM_NARROW_H
 
+#include "gemm_even.h"
 #include "gemm_pack.h"
 
 /* Up to NARROW_N columns and from NARROW_M rows take this path (measured
@@ -73,11 +74,12 @@ RG_INLINE void narrow_tile(const int cols, const int ta, int64_t kc, const float
 }
 
 /* C [m, n <= NARROW_N] = (load_c ? C : 0) + op(A) op(B); op(A)(i, p) =
- * a[i * lda + p], or a[p * lda + i] when ta; op(B) is B [k, n] at b or,
- * when tb, B stored [n, k]. */
+ * a[i * ars + p * acs] (A stored [k, m] when ta); op(B) is B [k, n] at b
+ * or, when tb, B stored [n, k]. */
 static void gemm_narrow(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
-                        int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc,
-                        int load_c) {
+                        int64_t ars, int64_t acs, const float *b, int64_t ldb, float *c,
+                        int64_t ldc, int load_c) {
+  int64_t lda = ta ? acs : ars; /* A as stored */
   _Alignas(32) float strip[KC * NR]; /* op(B)(k0 + p, j) at p * NR + j, +0.0 past n */
   for (int64_t k0 = 0; k0 < k; k0 += KC) {
     int64_t kc = (k - k0 < KC) ? k - k0 : KC;
@@ -86,20 +88,13 @@ static void gemm_narrow(int64_t m, int64_t n, int64_t k, int ta, int tb, const f
     int from_c = load_c || k0 > 0;
     for (int64_t i = 0; i < m; i += RG_W) {
       int64_t mr = (m - i < RG_W) ? m - i : RG_W;
-      const float *ai = ta ? a + k0 * lda + i : a + i * lda + k0;
+      const float *ai = a + i * ars + k0 * acs;
       float *ci = c + i * ldc;
       /* the columns as an even compile-time count: at most one in vain */
 #define NARROW(cols)                                                        \
   if (ta) narrow_tile(cols, 1, kc, ai, lda, strip, ci, ldc, mr, n, from_c); \
   else narrow_tile(cols, 0, kc, ai, lda, strip, ci, ldc, mr, n, from_c)
-      switch ((n + 1) / 2) {
-        case 6: NARROW(12); break;
-        case 5: NARROW(10); break;
-        case 4: NARROW(8); break;
-        case 3: NARROW(6); break;
-        case 2: NARROW(4); break;
-        default: NARROW(2); break;
-      }
+      switch ((n + 1) / 2) { RG_EVEN_CASES_12(NARROW) }
 #undef NARROW
     }
   }

@@ -10,7 +10,8 @@
  * packed (gemm_pack.h) when several strips reuse them -> 32-column strips of
  * B, packed into L1 when several tiles reuse them or B must be transposed ->
  * tiles of up to 14 rows. One to four rows take gemm_small.h instead, and
- * at most 12 columns of at least 16 rows gemm_narrow.h. Only
+ * at most 12 columns of at least 16 rows gemm_narrow.h (the choice:
+ * src/gemm_paths.h). Only
  * the loop order and the memory layout change between shapes; the sum of
  * every element is the same chain of FMAs. Kernels never allocate: the
  * packing buffers are on the stack (the blocked loops KC * (10 MR + NR)
@@ -26,6 +27,7 @@
 #endif
 
 #include "gemm_epilogue.h"
+#include "gemm_even.h"
 #include "gemm_pack.h"
 #include "gemm_narrow.h"
 #include "gemm_small.h"
@@ -92,15 +94,10 @@ RG_INLINE void tile(const int rows, const int nv, int64_t kc, const float *a, in
 
 /* The tile height as a compile-time constant, the even number of rows
  * that covers mr (at most one row computed in vain), and the vector count. */
-#define TILE_SWITCH(call)        \
-  switch ((mr + 1) / 2) {        \
-    case 7: call(14); break;     \
-    case 6: call(12); break;     \
-    case 5: call(10); break;     \
-    case 4: call(8); break;      \
-    case 3: call(6); break;      \
-    case 2: call(4); break;      \
-    default: call(2); break;     \
+#define TILE_SWITCH(call)  \
+  switch ((mr + 1) / 2) {  \
+    case 7: call(14); break; \
+    RG_EVEN_CASES_12(call) \
   }
 #define TILE_NV(rows, ars, acs, mr_read)                                                      \
   if (nc > RG_V)                                                                              \
@@ -194,19 +191,4 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
   }
 }
 
-void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
-                     int64_t lda, const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
-                     const struct rg_epilogue *ep) {
-  if (rg_gemm_degenerate(m, n, k, acc, ep, c, ldc)) return;
-  int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
-  int small = m <= SMALL_M, narrow = n <= NARROW_N && m >= NARROW_M;
-  if (!small && !narrow) {
-    gemm_blocked(m, n, k, ta, tb, a, ars, acs, b, ldb, c, ldc, acc, ep);
-    return;
-  }
-  /* the paths that take C whole: the epilogue's block is all of it */
-  rg_epi_start(ep, 0, m, n, c, ldc);
-  if (small) gemm_small(m, n, k, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
-  else gemm_narrow(m, n, k, ta, tb, a, ars, acs, b, ldb, c, ldc, rg_epi_loads(ep, acc));
-  rg_epi_finish(ep, m, n, c, ldc);
-}
+#include "gemm_paths.h"

@@ -13,6 +13,7 @@
 #ifndef RG_AVX512_GEMM_NARROW_H
 #define RG_AVX512_GEMM_NARROW_H
 
+#include "gemm_even.h"
 #include "gemm_pack.h"
 
 /* Up to NARROW_N columns and from NARROW_M rows take this path (measured
@@ -48,9 +49,9 @@ RG_INLINE void narrow_tile(const int cols, int64_t kc, const float *panel, const
 /* C [m, n <= 12] = (load ? C : 0) + op(A) op(B); op(A)(i, p) =
  * a[i * ars + p * acs] (A stored [k, m] when ta), op(B) is B [k, n] at b
  * or, when tb, B stored [n, k]. */
-static void gemm_narrow(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a, int64_t ars,
-                        int64_t acs, const float *b, int64_t ldb, float *c, int64_t ldc,
-                        int load) {
+static void gemm_narrow(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
+                        int64_t ars, int64_t acs, const float *b, int64_t ldb, float *c,
+                        int64_t ldc, int load) {
   _Alignas(64) float strip[KC * RG_V]; /* op(B)(p0 + p, j) at p * RG_V + j, +0.0 past n */
   _Alignas(64) float panel[KC * RG_V]; /* op(A)(i + t, p0 + p) at p * RG_V + t, +0.0 past m */
   int64_t kblock = cdiv(k, cdiv(k, KC));
@@ -67,14 +68,7 @@ static void gemm_narrow(int64_t m, int64_t n, int64_t k, int ta, int tb, const f
       int from_c = load || p0 > 0;
       /* the columns as an even compile-time count: at most one in vain */
 #define NARROW(cols) narrow_tile(cols, kc, panel, strip, ci, ldc, mr, n, from_c)
-      switch ((n + 1) / 2) {
-        case 6: NARROW(12); break;
-        case 5: NARROW(10); break;
-        case 4: NARROW(8); break;
-        case 3: NARROW(6); break;
-        case 2: NARROW(4); break;
-        default: NARROW(2); break;
-      }
+      switch ((n + 1) / 2) { RG_EVEN_CASES_12(NARROW) }
 #undef NARROW
     }
   }
