@@ -240,7 +240,9 @@ rg_tensor *rg_cross_entropy(rg_ctx *ctx, rg_tensor *logits, const int32_t *label
                             float smoothing);
 
 /* Binary cross-entropy of logits against targets of the same shape (values
- * in [0,1]), mean over elements: max(x,0) - x t + log(1 + e^-|x|). */
+ * in [0,1]), mean over elements: max(x,0) - x t + log(1 + e^-|x|). Both
+ * inputs are differentiated: d/dx = (sigmoid(x) - t) / count and d/dt =
+ * -x / count (as PyTorch), so targets may be parameters. */
 rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets);
 
 /* Mean squared error, mean over elements of (a - b)^2; same shapes. */
@@ -370,10 +372,12 @@ typedef enum rg_optim_kind { RG_SGD, RG_ADAM, RG_ADAMW } rg_optim_kind;
 
 /* Optimizer settings, PyTorch semantics. SGD: momentum, dampening,
  * nesterov; weight_decay is coupled (g += wd w before momentum) unless
- * decoupled is set (w -= lr wd w). Adam: beta1, beta2, eps (0 means 0.9,
- * 0.999, 1e-8), weight_decay coupled. AdamW: weight_decay decoupled, w -=
- * lr wd w; with decay_schedule_only, w -= (lr / lr0) wd w, the schedule
- * factor alone (Loshchilov & Hutter). prox_l1 and prox_l2 add proximal
+ * decoupled is set (w -= lr wd w). Adam: beta1, beta2, eps, each defaulting
+ * on its own when 0 (to 0.9, 0.999 and 1e-8: a zero beta cannot be asked
+ * for); weight_decay coupled (g += wd w), or decoupled when decoupled is set,
+ * which makes RG_ADAM exactly RG_ADAMW. AdamW: weight_decay always
+ * decoupled, w -= lr wd w; with decay_schedule_only, w -= (lr / lr0) wd w,
+ * the schedule factor alone (Loshchilov & Hutter). prox_l1 and prox_l2 add proximal
  * steps after the update: w = soft_threshold(w, lr prox_l1) / (1 + lr
  * prox_l2), the exact-zero form of L1 and elastic net. With zero_grad,
  * rg_optim_step leaves the gradients of its parameters zeroed, each piece

@@ -84,6 +84,10 @@ static rg_tensor *b_bce(rg_ctx *c, struct fixture *f) {
   for (int64_t i = 0; t && i < t->numel; i++) t->data[i] = (float)(i % 3) * 0.5f;
   return rg_bce_with_logits(c, P(0), t);
 }
+/* Targets that are parameters get d/dt = -x / count (values kept in (0, 1)). */
+static rg_tensor *b_bce_targets(rg_ctx *c, struct fixture *f) {
+  return rg_bce_with_logits(c, rg_scale(c, P(0), 4.0f), P(1));
+}
 static rg_tensor *b_mse(rg_ctx *c, struct fixture *f) { return rg_mse(c, P(0), P(1)); }
 static rg_tensor *b_dropout(rg_ctx *c, struct fixture *f) { return rg_dropout(c, P(0), 0.3f); }
 static rg_tensor *b_bn_train(rg_ctx *c, struct fixture *f) {
@@ -143,7 +147,8 @@ static const struct gcase cases[] = {
     {"exp", b_exp, 1, rows2, -2, 1},               {"log", b_log, 1, rows2, 0.5f, 2},
     {"softmax", b_softmax, 1, rows2, -2, 2},       {"log_softmax", b_log_softmax, 1, rows2, -2, 2},
     {"cross_entropy", b_xent, 1, lin, -2, 2},      {"cross_entropy_smooth", b_xent_smooth, 1, lin, -2, 2},
-    {"bce_with_logits", b_bce, 1, rows2, -3, 3},   {"mse", b_mse, 2, rows2, -1, 1},
+    {"bce_with_logits", b_bce, 1, rows2, -3, 3},   {"bce_targets", b_bce_targets, 2, rows2, 0.1f, 0.9f},
+    {"mse", b_mse, 2, rows2, -1, 1},
     {"dropout", b_dropout, 1, rows2, -1, 1},       {"batch_norm_train", b_bn_train, 3, bn, -1, 1},
     {"batch_norm_eval", b_bn_eval, 3, bn, 0.5f, 1.5f}, {"l1_penalty", b_l1, 2, rows2, -1, 1},
     {"l2_penalty", b_l2, 2, rows2, -1, 1},         {"elastic_net", b_elastic, 2, rows2, -1, 1},

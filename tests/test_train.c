@@ -137,6 +137,51 @@ Test(optim, adam_first_step_is_lr_times_sign) {
   rg_ctx_free(ctx);
 }
 
+/* Each Adam constant defaults on its own: eps alone set keeps betas 0.9 and
+ * 0.999. Two steps with g = 1 then 0.5 from w = 0 at lr 0.01 give -0.019322
+ * in PyTorch (betas (0.9, 0.999)); betas 0 would give -0.0200. */
+Test(optim, adam_constants_default_one_by_one) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape1(1), NULL);
+  rg_optim *o = optim(ctx, (rg_optim_config){.kind = RG_ADAM, .lr = 0.01f, .eps = 1e-6f}, w);
+  rg_tensor_grad(w)[0] = 1.0f;
+  rg_optim_step(o, 0.01f, 1.0f);
+  rg_tensor_grad(w)[0] = 0.5f;
+  rg_optim_step(o, 0.01f, 1.0f);
+  NEAR(rg_tensor_data(w)[0], -0.019322, 2e-6, "%g", rg_tensor_data(w)[0]);
+  rg_optim_free(o);
+  rg_ctx_free(ctx);
+}
+
+/* RG_ADAM with decoupled decay is AdamW, bit for bit; coupled differs. */
+Test(optim, adam_decoupled_is_adamw) {
+  rg_ctx *ctx = th_ctx(0);
+  float start[4] = {1.0f, -2.0f, 0.5f, 3.0f}, grads[4] = {0.3f, -0.1f, 0.0f, 2.0f};
+  rg_tensor *a = param(ctx, "a", rg_shape1(4), start), *b = param(ctx, "b", rg_shape1(4), start);
+  rg_tensor *c = param(ctx, "c", rg_shape1(4), start);
+  rg_optim_config cfg = {.kind = RG_ADAM, .lr = 0.1f, .weight_decay = 0.2f, .decoupled = true};
+  rg_optim *oa = optim(ctx, cfg, a);
+  cfg.kind = RG_ADAMW;
+  rg_optim *ob = optim(ctx, cfg, b);
+  cfg.kind = RG_ADAM;
+  cfg.decoupled = false;
+  rg_optim *oc = optim(ctx, cfg, c);
+  for (int step = 0; step < 3; step++) {
+    memcpy(rg_tensor_grad(a), grads, sizeof grads);
+    memcpy(rg_tensor_grad(b), grads, sizeof grads);
+    memcpy(rg_tensor_grad(c), grads, sizeof grads);
+    rg_optim_step(oa, 0.1f, 1.0f);
+    rg_optim_step(ob, 0.1f, 1.0f);
+    rg_optim_step(oc, 0.1f, 1.0f);
+  }
+  cr_assert(!memcmp(rg_tensor_data(a), rg_tensor_data(b), sizeof start), "adam+decoupled != adamw");
+  cr_assert(memcmp(rg_tensor_data(a), rg_tensor_data(c), sizeof start), "decoupled had no effect");
+  rg_optim_free(oa);
+  rg_optim_free(ob);
+  rg_optim_free(oc);
+  rg_ctx_free(ctx);
+}
+
 Test(optim, adamw_decay_is_decoupled_and_schedule_scaled) {
   rg_ctx *ctx = th_ctx(0);
   rg_tensor *w = param(ctx, "w", rg_shape1(1), (float[]){2.0f});

@@ -72,20 +72,23 @@ rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets
       return NULL;
     }
   float *elems = rg_arena_get(ctx, fn, (size_t)logits->numel * sizeof(float));
-  rg_tensor *y = elems ? rg_new_output(ctx, fn, rg_shape1(1), &logits, 1) : NULL;
+  rg_tensor *in[2] = {logits, targets};
+  rg_tensor *y = elems ? rg_new_output(ctx, fn, rg_shape1(1), in, 2) : NULL;
   if (!y) return NULL;
   ctx->k->bce_fwd(logits->numel, logits->data, targets->data, elems);
   y->data[0] = rg_reduce(ctx, ctx->k->sum, logits->numel, elems) / (float)logits->numel;
-  rg_node *node = rg_record(ctx, fn, RG_OP_BCE, y, &logits, 1);
-  if (node) node->saved[0] = targets->data;
+  rg_record(ctx, fn, RG_OP_BCE, y, in, 2);
   return y;
 }
 
+/* d/dx = (sigmoid(x) - t) g / count; d/dt = -x g / count (the loss is
+ * linear in t). */
 void rg_bwd_BCE(rg_ctx *ctx, const rg_node *node) {
-  rg_tensor *x = node->in[0];
-  float *dx = rg_grad_buf(ctx, x);
-  if (dx)
-    ctx->k->bce_bwd(x->numel, node->out->grad[0] / (float)x->numel, x->data, node->saved[0], dx);
+  rg_tensor *x = node->in[0], *t = node->in[1];
+  float g = node->out->grad[0] / (float)x->numel;
+  float *dx = rg_grad_buf(ctx, x), *dt = rg_grad_buf(ctx, t);
+  if (dx) ctx->k->bce_bwd(x->numel, g, x->data, t->data, dx);
+  if (dt) ctx->k->axpy(x->numel, -g, x->data, dt);
 }
 
 rg_tensor *rg_mse(rg_ctx *ctx, rg_tensor *a, rg_tensor *b) {

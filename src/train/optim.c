@@ -27,8 +27,10 @@ static bool config_ok(rg_ctx *ctx, const char *fn, rg_optim_config *c) {
     rg_fail(ctx, RG_EINVAL, fn, "kind is %d, expected RG_SGD, RG_ADAM or RG_ADAMW", (int)c->kind);
     return false;
   }
-  if (c->beta1 == 0.0f && c->beta2 == 0.0f && c->eps == 0.0f)
-    c->beta1 = 0.9f, c->beta2 = 0.999f, c->eps = 1e-8f;
+  /* Each of Adam's constants defaults on its own (the header's promise). */
+  if (c->beta1 == 0.0f) c->beta1 = 0.9f;
+  if (c->beta2 == 0.0f) c->beta2 = 0.999f;
+  if (c->eps == 0.0f) c->eps = 1e-8f;
   /* Each value must lie in [lo, hi), or [lo, hi] when closed. */
   const struct { const char *name; float v, lo, hi; bool closed; } r[] = {
       {"lr", c->lr, 0, INFINITY, false},          {"momentum", c->momentum, 0, 1, true},
@@ -181,7 +183,7 @@ static void update(rg_optim *opt, const struct entry *e, float lr, float scale) 
   rg_tensor *p = e->p;
   float wd = e->group.weight_decay, l1 = lr * e->group.prox_l1;
   float l2_shrink = 1.0f / (1.0f + lr * e->group.prox_l2);
-  bool decouple = c->kind == RG_ADAMW || (c->kind == RG_SGD && c->decoupled);
+  bool decouple = c->kind == RG_ADAMW || c->decoupled;
   struct rg_sgd_hyper sgd = {lr, c->momentum, c->dampening, decouple ? 0.0f : wd,
                              decouple ? decoupled(c, wd) : 0.0f, scale, c->nesterov,
                              opt->steps == 1};
