@@ -112,6 +112,15 @@ bool rg_isa_supported(const char *isa);
 /* The library version, "major.minor.patch". */
 const char *rg_version(void);
 
+/* Text attributes of the context, saved in its checkpoints and restored by
+ * rg_checkpoint_load: a description of the model, of the data, anything an
+ * application needs to rebuild what it saved. key: 1 to 256 bytes; value: at
+ * most 65536 bytes; NULL value removes the key. RG_EINVAL for a bad key or
+ * value. rg_ctx_attr returns the value (valid until the key is set again)
+ * or NULL. */
+rg_status rg_ctx_set_attr(rg_ctx *ctx, const char *key, const char *value);
+const char *rg_ctx_attr(const rg_ctx *ctx, const char *key);
+
 /* ------------------------------------------------- tensors and parameters */
 
 #define RG_MAX_RANK 4
@@ -418,10 +427,13 @@ rg_status rg_optim_add_all(rg_optim *opt);
  * the gradient multiplied by grad_scale (a clipping coefficient, 1 for
  * none): the scale is fused into the update, no extra pass. */
 rg_status rg_optim_step(rg_optim *opt, float lr, float grad_scale);
-/* Steps taken (Adam's bias-correction t); settable after loading a
- * checkpoint. */
+/* Steps taken (Adam's bias-correction t). Checkpoints carry it (the state
+ * record "optim.<n>"), so rg_checkpoint_load restores it; setting it is for
+ * a caller's own bookkeeping: 0 to 2^53, else RG_EINVAL. A step past 2^53 is
+ * RG_EOVERFLOW. */
 int64_t rg_optim_steps(const rg_optim *opt);
-void rg_optim_set_steps(rg_optim *opt, int64_t steps);
+rg_status rg_optim_set_steps(rg_optim *opt, int64_t steps);
+/* Frees the optimizer (before its context). */
 void rg_optim_free(rg_optim *opt);
 
 /* -------------------------------------------------------- LR schedules */
@@ -518,19 +530,31 @@ rg_status rg_clip_agc(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda
                       const bool *exempt, const rg_clip_opts *o, rg_clip_result *r);
 
 /* History-adaptive clipping: the global L2 norm is clipped to factor x an
- * exponential moving average of past (post-clip) norms once warmup steps
- * have been seen; and a step whose norm is more than z_threshold standard
- * deviations above the EMA (z-score, EMA variance) is skipped (r->skip) when
- * z_threshold > 0. */
+ * exponential moving average (weight 1 - beta per step) of past post-clip
+ * norms once warmup norms have been seen. With z_threshold > 0 a step whose
+ * norm lies more than z_threshold standard deviations (of the same
+ * exponential weighting; floored at 1e-6 of the average) above the average
+ * is skipped (r->skip; its norm stays out of the statistics), at most
+ * max_skips steps in a row (0 means 5): the next outlier of the same run is
+ * taken as a level shift, and the average restarts at the mean norm of the
+ * run with the variance rescaled to it, so a sustained rise is absorbed
+ * after max_skips skipped steps, while a lone spike is skipped and
+ * forgotten (as optax's apply_if_finite bounds its skips with
+ * max_consecutive_errors). The statistics are state: checkpoints carry them
+ * (record "ema_clipper.<n>"). RG_EINVAL unless factor is finite and > 0,
+ * beta in [0, 1), warmup and max_skips 0 to 2^53, z_threshold finite and
+ * >= 0. */
 typedef struct rg_ema_clip_config {
   float factor, beta;
   int64_t warmup;
   float z_threshold;
+  int64_t max_skips;
 } rg_ema_clip_config;
 typedef struct rg_ema_clipper rg_ema_clipper;
 rg_ema_clipper *rg_ema_clipper_new(rg_ctx *ctx, const rg_ema_clip_config *cfg);
 rg_status rg_ema_clip(rg_ema_clipper *c, rg_tensor *const *params, int n, const rg_clip_opts *o,
                       rg_clip_result *r);
+/* Frees the clipper (before its context). */
 void rg_ema_clipper_free(rg_ema_clipper *c);
 
 /* The fused statistics pass itself. */
@@ -711,13 +735,17 @@ void rg_batcher_free(rg_batcher *b);
 
 /* ----------------------------------------------------------- checkpoints */
 
-/* Training progress saved beside the tensors. */
+/* Training progress saved beside the tensors, for a caller's own loop. */
 typedef struct rg_train_state {
-  int64_t step, epoch, optim_steps;
+  int64_t step, epoch;
 } rg_train_state;
 
-/* Saves every parameter and buffer of the context (optimizer state lives in
- * buffers; gradients are not saved), the seed, the dropout stream counter and
+/* Saves the context: every parameter and buffer (optimizer moments live in
+ * buffers; gradients are not saved), the seed, the dropout stream counter,
+ * the state of every optimizer, clipper, batcher, diagnostics and trainer
+ * made from the context (step counts, running statistics, position in the
+ * data: what decides the next step, so a resumed run gives the same bytes
+ * as an uninterrupted one), the context's attributes (rg_ctx_set_attr) and
  * *st (NULL saves a zero state). Format (docs/checkpoints.md): a versioned
  * header, then sections each with a CRC32, little-endian. Written to
  * "<path>.tmp.<pid>" in the same directory, fsynced, renamed over path, and
@@ -728,17 +756,38 @@ typedef struct rg_train_state {
  * then in place). A pending error is returned without saving. */
 rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state *st);
 
-/* Loads a checkpoint into a context holding the same model (the same
- * parameter and buffer names and shapes, in any creation order; create the
- * optimizer first so its state buffers exist) and restores the seed and the
- * dropout stream; gradients are left untouched. The whole file is read into
- * memory and validated before anything changes, so a failed load leaves the
- * context as it was: RG_EIO when the file cannot be opened or read;
- * RG_EFORMAT for a bad magic, a newer version, a CRC mismatch, truncation or
- * an inconsistent size (with the byte offset); RG_ESHAPE naming the first
- * tensor that is missing, extra, of the wrong kind or shaped differently.
- * st may be NULL. */
+/* Loads a checkpoint into a context holding the same model and training
+ * objects: the same parameter and buffer names and shapes (in any creation
+ * order; create the optimizer first so its state buffers exist), and the
+ * same optimizers, clippers, batchers, diagnostics and trainers, made in the
+ * same order (their state records are named "optim.0", "ema_clipper.0",
+ * ...). Restores all of it, the seed, the dropout stream and the
+ * attributes (added to or replacing the context's); gradients are left
+ * untouched. The whole file is read into memory and validated before
+ * anything changes, so a failed load leaves the context as it was: RG_EIO
+ * when the file cannot be opened or read; RG_EFORMAT for a bad magic, a
+ * newer version, a CRC mismatch, truncation, an inconsistent size (with the
+ * byte offset) or a state record out of range (a negative count, a NaN
+ * statistic); RG_ESHAPE naming the first tensor or state record that is
+ * missing, extra, of the wrong kind or shaped differently. A version-1 file
+ * (regrad 0.1) holds no state records: it loads into a context without
+ * optimizers or clippers, or through rg_checkpoint_load_model. st may be
+ * NULL. */
 rg_status rg_checkpoint_load(rg_ctx *ctx, const char *path, rg_train_state *st);
+
+/* Loads only the model: every parameter and buffer of the context must be
+ * in the file with the same kind and shape; the file's other tensors (an
+ * optimizer's moments), its state records, seed and attributes are
+ * ignored. For evaluation and fine-tuning. Errors as rg_checkpoint_load. */
+rg_status rg_checkpoint_load_model(rg_ctx *ctx, const char *path);
+
+/* Reads the attribute `key` of a checkpoint file (validating the whole
+ * file) into buf (size bytes, NUL-terminated), without loading anything:
+ * how `regrad eval` learns the architecture before building the model.
+ * RG_ERANGE when the file has no such attribute, RG_EOVERFLOW when the value
+ * does not fit in size bytes; file errors as rg_checkpoint_load. */
+rg_status rg_checkpoint_read_attr(rg_ctx *ctx, const char *path, const char *key, char *buf,
+                                  size_t size);
 
 /* ----------------------------------------------------------- distributed */
 /* Data-parallel training over MPI (docs/distributed.md). Every rank (one

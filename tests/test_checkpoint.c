@@ -142,7 +142,7 @@ static bool same_snapshot(rg_ctx *ctx, const snapshot *s) {
 static void expect_rejected(rg_ctx *ctx, const char *path, rg_status want,
                             const char *const *needles, int n_needles) {
   snapshot before = snap(ctx);
-  rg_train_state st = {-1, -2, -3};
+  rg_train_state st = {-1, -2};
   rg_status got = rg_checkpoint_load(ctx, path, &st);
   cr_assert_eq(got, want, "got %s (%s), expected %s", rg_status_name(got), rg_ctx_message(ctx),
                rg_status_name(want));
@@ -150,8 +150,7 @@ static void expect_rejected(rg_ctx *ctx, const char *path, rg_status want,
     cr_assert(strstr(rg_ctx_message(ctx), needles[i]), "message \"%s\" lacks \"%s\"",
               rg_ctx_message(ctx), needles[i]);
   cr_assert(same_snapshot(ctx, &before), "a failed load changed the context");
-  cr_assert(st.step == -1 && st.epoch == -2 && st.optim_steps == -3,
-            "a failed load changed the train state");
+  cr_assert(st.step == -1 && st.epoch == -2, "a failed load changed the train state");
   free(before.data);
   rg_ctx_clear_error(ctx);
 }
@@ -183,13 +182,13 @@ Test(checkpoint, round_trip_is_bit_exact) {
   char dir[256], path[300];
   make_dir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/model.ckpt", dir);
-  const rg_train_state st = {(1ll << 40) + 5, 42, -99999};
+  const rg_train_state st = {(1ll << 40) + 5, 42};
   rg_ctx *a = saved_model(path, &st);
 
   rg_ctx *b = th_ctx(99); /* other seed, other data, other creation order */
   build(b, model, MODEL_N, 7, true);
   rg_stats before = rg_ctx_stats(b);
-  rg_train_state got = {0, 0, 0};
+  rg_train_state got = {0, 0};
   cr_assert_eq(rg_checkpoint_load(b, path, &got), RG_OK, "%s", rg_ctx_message(b));
   cr_assert_eq(rg_ctx_stats(b).heap_bytes, before.heap_bytes, "load leaks heap memory");
   for (int i = 0; i < MODEL_N; i++) {
@@ -198,7 +197,7 @@ Test(checkpoint, round_trip_is_bit_exact) {
                      (size_t)rg_tensor_numel(ta) * sizeof(float)) == 0,
               "%s differs after the round trip", model[i].name);
   }
-  cr_assert(got.step == st.step && got.epoch == st.epoch && got.optim_steps == st.optim_steps);
+  cr_assert(got.step == st.step && got.epoch == st.epoch);
   cr_assert_eq(b->seed, 1234);
   cr_assert_eq(b->dropout_stream, 3);
   /* st may be NULL; saving is deterministic. */
@@ -231,23 +230,25 @@ Test(checkpoint, layout_is_little_endian_as_documented) {
   char dir[256], path[300];
   make_dir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/m.ckpt", dir);
-  const rg_train_state st = {0x0102030405060708ll, 9, 10};
+  const rg_train_state st = {0x0102030405060708ll, 9};
   rg_ctx *ctx = saved_model(path, &st);
   size_t n;
   uint8_t *f = read_all(path, &n);
   size_t vlen = strlen(rg_version());
   cr_assert(memcmp(f, "RGCKPT\0\0", 8) == 0);
-  cr_assert_eq(le(f + 8, 4), 1, "format version");
+  cr_assert_eq(le(f + 8, 4), 2, "format version");
   cr_assert(memcmp(f + 12, "META", 4) == 0);
-  cr_assert_eq(le(f + 16, 8), 52 + vlen);
+  cr_assert_eq(le(f + 16, 8), 60 + vlen);
   cr_assert_eq(le(f + 24, 8), 1234, "seed");
   cr_assert_eq(le(f + 32, 8), 3, "dropout stream");
   cr_assert(f[40] == 0x08 && f[47] == 0x01, "step is little-endian");
-  cr_assert_eq(le(f + 64, 8), MODEL_N, "tensor count");
-  cr_assert_eq(le(f + 72, 4), vlen);
-  cr_assert(memcmp(f + 76, rg_version(), vlen) == 0);
-  cr_assert_eq(le(f + 76 + vlen, 4), crc32(0, f + 12, (uInt)(12 + 52 + vlen)), "META CRC");
-  const uint8_t *t = f + 80 + vlen; /* first TNSR: fc1.weight [8,5] */
+  cr_assert_eq(le(f + 48, 8), 9, "epoch");
+  cr_assert_eq(le(f + 56, 8), MODEL_N, "tensor count");
+  cr_assert(le(f + 64, 8) == 0 && le(f + 72, 8) == 0, "no state records, no attributes");
+  cr_assert_eq(le(f + 80, 4), vlen);
+  cr_assert(memcmp(f + 84, rg_version(), vlen) == 0);
+  cr_assert_eq(le(f + 84 + vlen, 4), crc32(0, f + 12, (uInt)(12 + 60 + vlen)), "META CRC");
+  const uint8_t *t = f + 88 + vlen; /* first TNSR: fc1.weight [8,5] */
   cr_assert(memcmp(t, "TNSR", 4) == 0);
   cr_assert_eq(le(t + 4, 8), 12 + 10 + 16 + 4 * 40);
   cr_assert_eq(le(t + 12, 4), 1, "kind parameter");
@@ -389,11 +390,15 @@ static void f_header(fbuf *f, uint32_t version) {
   f_bytes(f, "RGCKPT\0\0", 8);
   f_u32(f, version);
 }
-static void f_meta(fbuf *f, uint64_t count) {
+/* META of a version 2 file (version 1: the optimizer step count 13 after
+ * the epoch, and no state or attribute counts). */
+static void f_meta(fbuf *f, uint32_t version, uint64_t count, uint64_t states, uint64_t attrs) {
   fbuf p = {.n = 0};
-  f_u64(&p, 777), f_u64(&p, 5);                /* seed, stream */
-  f_u64(&p, 11), f_u64(&p, 12), f_u64(&p, 13); /* step, epoch, optim_steps */
+  f_u64(&p, 777), f_u64(&p, 5);  /* seed, stream */
+  f_u64(&p, 11), f_u64(&p, 12);  /* step, epoch */
+  if (version == 1) f_u64(&p, 13);
   f_u64(&p, count);
+  if (version != 1) f_u64(&p, states), f_u64(&p, attrs);
   f_u32(&p, 5);
   f_bytes(&p, "9.9.9", 5);
   f_section(f, "META", &p);
@@ -414,6 +419,14 @@ static void f_tensor(fbuf *f, uint32_t kind, const char *name, uint32_t name_len
   }
   f_section(f, "TNSR", &p);
 }
+/* A STAT or ATTR section: name length, name, then the bytes. */
+static void f_record(fbuf *f, const char *tag, const char *name, const void *bytes, size_t n) {
+  fbuf p = {.n = 0};
+  f_u32(&p, (uint32_t)strlen(name));
+  f_bytes(&p, name, strlen(name));
+  f_bytes(&p, bytes, n);
+  f_section(f, tag, &p);
+}
 static void f_end(fbuf *f) { f_section(f, "END\0", &(fbuf){.n = 0}); }
 
 static const uint64_t dims23[4] = {2, 3, 1, 1};
@@ -428,15 +441,23 @@ typedef struct variant {
   int tensors;         /* TNSR sections written */
   const char *between; /* an extra section tag before END */
   bool no_end, trailing;
+  uint64_t attr_count; /* META's attribute count (attrs written, unless set) */
+  int attrs;           /* ATTR sections "k0", "k1", ... written */
+  const char *value;   /* their value ("v") */
+  size_t value_len;
 } variant;
 
 static size_t encode(fbuf *f, variant v) {
   f->n = 0;
-  f_header(f, v.version ? v.version : 1);
-  f_meta(f, v.count ? v.count : 1);
+  uint32_t version = v.version ? v.version : 2;
+  f_header(f, version);
+  f_meta(f, version, v.count ? v.count : 1, 0, v.attr_count ? v.attr_count : (uint64_t)v.attrs);
   for (int i = 0; i < (v.tensors ? v.tensors : 1); i++)
     f_tensor(f, v.kind ? v.kind : 1, v.name ? v.name : "w", v.name_len ? v.name_len : 1,
              v.rank ? v.rank : 2, v.dims ? v.dims : dims23, v.n_floats ? v.n_floats : 6);
+  for (int i = 0; i < v.attrs; i++)
+    f_record(f, "ATTR", i == 1 && v.name ? v.name : (i ? "k1" : "k0"),
+             v.value ? v.value : "v", v.value ? v.value_len : 1);
   if (v.between) f_section(f, v.between, &(fbuf){.n = 0});
   if (!v.no_end) f_end(f);
   if (v.trailing) f_u32(f, 0);
@@ -456,9 +477,24 @@ Test(checkpoint, hostile_files_with_valid_crcs_are_rejected) {
   write_all(path, f.b, encode(&f, (variant){0}));
   rg_train_state st;
   cr_assert_eq(rg_checkpoint_load(ctx, path, &st), RG_OK, "%s", rg_ctx_message(ctx));
-  cr_assert(st.step == 11 && st.epoch == 12 && st.optim_steps == 13);
+  cr_assert(st.step == 11 && st.epoch == 12);
   cr_assert(ctx->seed == 777 && ctx->dropout_stream == 5);
   cr_assert_eq(rg_tensor_data(rg_param_find(ctx, "w"))[5], 2.5f);
+  /* A version 1 file (regrad 0.1) still loads; attributes are read. */
+  write_all(path, f.b, encode(&f, (variant){.version = 1}));
+  cr_assert_eq(rg_checkpoint_load(ctx, path, &st), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert(st.step == 11 && st.epoch == 12);
+  write_all(path, f.b, encode(&f, (variant){.attrs = 2}));
+  cr_assert_eq(rg_checkpoint_load(ctx, path, &st), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_str_eq(rg_ctx_attr(ctx, "k1"), "v");
+  /* A version 1 file cannot restore an optimizer (no state records): the
+   * message says so and how to load the weights alone. */
+  write_all(path, f.b, encode(&f, (variant){.version = 1}));
+  rg_optim *opt = rg_optim_new(ctx, &(rg_optim_config){.kind = RG_SGD, .lr = 0.1f});
+  REJECT(ctx, path, RG_ESHAPE, "state \"optim.0\" of the context is missing",
+         "rg_checkpoint_load_model");
+  cr_assert_eq(rg_checkpoint_load_model(ctx, path), RG_OK, "%s", rg_ctx_message(ctx));
+  rg_optim_free(opt);
 
   const uint64_t huge[4] = {1ull << 40, 1ull << 40}, zero[4] = {2, 0};
   const uint64_t neg[4] = {1ull << 63, 1};
@@ -466,11 +502,15 @@ Test(checkpoint, hostile_files_with_valid_crcs_are_rejected) {
     variant v;
     const char *needle;
   } cases[] = {
-      {{.version = 2}, "format version 2 is newer than this library's 1"},
-      {{.version = 0xffffffffu}, "is newer than this library's 1"},
+      {{.version = 3}, "format version 3 is newer than this library's 2"},
+      {{.version = 0xffffffffu}, "is newer than this library's 2"},
       {{.count = 1ull << 60}, "META counts"},
-      {{.count = 2}, "END after 1 tensors, META counts 2"},
-      {{.tensors = 2}, "more tensor sections"},
+      {{.attr_count = 1ull << 60}, "META counts 1152921504606846976 attributes"},
+      {{.count = 2}, "tensor 2 of 2 (\"TNSR\") was expected"},
+      {{.tensors = 2}, "section \"TNSR\" after the 1 tensors, 0 states and 0 attributes"},
+      {{.attrs = 1, .attr_count = 2}, "attribute 2 of 2 (\"ATTR\") was expected"},
+      {{.attrs = 2, .name = "k0"}, "attribute name \"k0\" appears twice"},
+      {{.attrs = 1, .value = "a\0b", .value_len = 3}, "the value holds a NUL byte"},
       {{.count = 2, .tensors = 2}, "tensor name \"w\" appears twice"},
       {{.kind = 3}, "kind 3"},
       {{.name_len = 0xffffffffu}, "bad name"},
@@ -482,8 +522,8 @@ Test(checkpoint, hostile_files_with_valid_crcs_are_rejected) {
       {{.dims = neg}, "dimension 0"},
       {{.n_floats = 5}, "20 data bytes, its shape [2,3] needs 24"},
       {{.n_floats = 7}, "28 data bytes"},
-      {{.between = "META"}, "unexpected section"},
-      {{.between = "XYZW"}, "unexpected section"},
+      {{.between = "META"}, "section \"META\" after the"},
+      {{.between = "XYZW"}, "section \"XYZW\" after the"},
       {{.no_end = true}, "truncated"},
       {{.trailing = true}, "bytes follow the END section"},
   };
@@ -497,7 +537,7 @@ Test(checkpoint, hostile_files_with_valid_crcs_are_rejected) {
   write_all(path, f.b, f.n);
   REJECT(ctx, path, RG_EFORMAT, "format version 0 is invalid");
   f.n = 0;
-  f_header(&f, 1);
+  f_header(&f, 2);
   f_section(&f, "META", &(fbuf){.n = 3});
   write_all(path, f.b, f.n);
   REJECT(ctx, path, RG_EFORMAT, "META is 3 bytes");
@@ -561,7 +601,7 @@ Test(checkpoint, failed_write_keeps_the_old_file) {
   char dir[256], path[300];
   make_dir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/m.ckpt", dir);
-  const rg_train_state old = {1, 2, 3};
+  const rg_train_state old = {1, 2};
   rg_ctx *ctx = saved_model(path, &old);
   snapshot saved = snap(ctx);
   rg_ctx *big = th_ctx(4);
@@ -583,7 +623,7 @@ Test(checkpoint, failed_write_keeps_the_old_file) {
   rg_train_state st;
   cr_assert_eq(rg_checkpoint_load(ctx, path, &st), RG_OK, "%s", rg_ctx_message(ctx));
   cr_assert(same_snapshot(ctx, &saved), "the old checkpoint is intact");
-  cr_assert(st.step == 1 && st.epoch == 2 && st.optim_steps == 3);
+  cr_assert(st.step == 1 && st.epoch == 2);
   free(saved.data);
   rg_ctx_free(ctx), rg_ctx_free(big);
   remove_dir(dir);
@@ -618,7 +658,7 @@ static void saver(const char *path, int64_t first, int fd) {
   if (write(fd, &ready, sizeof ready) != sizeof ready) _exit(2);
   for (int64_t step = first;; step++) {
     fill_step(ctx, step);
-    rg_train_state st = {step, 2 * step, 3 * step};
+    rg_train_state st = {step, 2 * step};
     ctx->seed = (uint64_t)step;
     if (rg_checkpoint_save(ctx, path, &st) != RG_OK) _exit(3);
     if (write(fd, &step, sizeof step) != sizeof step) _exit(2);
@@ -635,7 +675,7 @@ static double now_us(void) {
 static int64_t load_consistent(rg_ctx *ctx, const char *path) {
   rg_train_state st;
   cr_assert_eq(rg_checkpoint_load(ctx, path, &st), RG_OK, "%s", rg_ctx_message(ctx));
-  cr_assert(st.epoch == 2 * st.step && st.optim_steps == 3 * st.step);
+  cr_assert(st.epoch == 2 * st.step);
   cr_assert_eq(ctx->seed, (uint64_t)st.step, "seed of the saving context");
   cr_assert_eq(rg_tensor_data(rg_param_find(ctx, "marker"))[0], (float)st.step);
   const float *d = rg_tensor_data(rg_param_find(ctx, "big"));
@@ -652,7 +692,7 @@ Test(checkpoint, sigkill_during_save_leaves_old_or_new_file, .timeout = 60) {
   rg_ctx *ctx = big_model(0);
   cr_assert(ctx);
   fill_step(ctx, 0);
-  rg_train_state st0 = {0, 0, 0};
+  rg_train_state st0 = {0, 0};
   double t0 = now_us();
   cr_assert_eq(rg_checkpoint_save(ctx, path, &st0), RG_OK, "%s", rg_ctx_message(ctx));
   double save_us = now_us() - t0;
@@ -707,7 +747,7 @@ Test(checkpoint, sigkill_during_save_leaves_old_or_new_file, .timeout = 60) {
   snprintf(stale, sizeof stale, "%s.tmp.%ld", path, (long)getpid());
   write_all(stale, (const uint8_t *)"garbage", 7);
   fill_step(ctx, prev + 1);
-  rg_train_state st = {prev + 1, 2 * (prev + 1), 3 * (prev + 1)};
+  rg_train_state st = {prev + 1, 2 * (prev + 1)};
   ctx->seed = (uint64_t)(prev + 1);
   cr_assert_eq(rg_checkpoint_save(ctx, path, &st), RG_OK, "%s", rg_ctx_message(ctx));
   cr_assert_eq(load_consistent(ctx, path), prev + 1);

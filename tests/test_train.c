@@ -426,8 +426,8 @@ Test(clip, agc_limits_each_row_and_honours_exemptions) {
 Test(clip, ema_clips_to_history_and_skips_spikes) {
   rg_ctx *ctx = th_ctx(0);
   rg_tensor *w = param(ctx, "w", rg_shape1(1), NULL);
-  rg_ema_clipper *c = rg_ema_clipper_new(ctx, &(rg_ema_clip_config){2.0f, 0.9f, 5, 0.0f});
-  rg_ema_clipper *z = rg_ema_clipper_new(ctx, &(rg_ema_clip_config){2.0f, 0.9f, 5, 4.0f});
+  rg_ema_clipper *c = rg_ema_clipper_new(ctx, &(rg_ema_clip_config){2.0f, 0.9f, 5, 0.0f, 0});
+  rg_ema_clipper *z = rg_ema_clipper_new(ctx, &(rg_ema_clip_config){2.0f, 0.9f, 5, 4.0f, 0});
   rg_clip_result r;
   for (int i = 0; i < 10; i++) {
     rg_tensor_grad(w)[0] = (i % 2) ? 1.1f : 0.9f;
@@ -444,6 +444,53 @@ Test(clip, ema_clips_to_history_and_skips_spikes) {
   NEAR(rg_tensor_grad(w)[0], 2.0, 0.1, "clipped to 2 x EMA (about 1): %g", rg_tensor_grad(w)[0]);
   rg_ema_clipper_free(c);
   rg_ema_clipper_free(z);
+  rg_ctx_free(ctx);
+}
+
+/* The z-score skip: a lone spike is skipped and forgotten; a sustained rise
+ * to 1.5x is skipped max_skips times, then absorbed as the new level (issue
+ * 15: it used to lock out every later step). */
+static int ema_feed(rg_ema_clipper *c, rg_tensor *w, float norm, int steps, int *first_taken) {
+  int skipped = 0;
+  *first_taken = -1;
+  for (int i = 0; i < steps; i++) {
+    rg_clip_result r;
+    rg_tensor_grad(w)[0] = norm * (i % 2 ? 1.02f : 0.98f);
+    cr_assert_eq(rg_ema_clip(c, &w, 1, &(rg_clip_opts){.defer_scale = true}, &r), RG_OK);
+    skipped += r.skip;
+    if (!r.skip && *first_taken < 0) *first_taken = i;
+  }
+  return skipped;
+}
+
+Test(clip, ema_skips_a_spike_and_absorbs_a_level_shift) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = param(ctx, "w", rg_shape1(1), NULL);
+  rg_ema_clipper *c = rg_ema_clipper_new(ctx, &(rg_ema_clip_config){2.0f, 0.99f, 20, 3.0f, 4});
+  int first;
+  cr_assert_eq(ema_feed(c, w, 1.0f, 200, &first), 0);
+  cr_assert_eq(ema_feed(c, w, 1.5f, 1, &first), 1, "a lone 1.5x spike is skipped");
+  cr_assert_eq(ema_feed(c, w, 1.0f, 50, &first), 0, "and forgotten");
+  int skipped = ema_feed(c, w, 1.5f, 980, &first);
+  cr_assert_eq(skipped, 4, "a sustained shift costs max_skips = 4 steps, not %d", skipped);
+  cr_assert_eq(first, 4, "the fifth step at the new level is taken");
+  /* Default max_skips is 5. */
+  rg_ema_clipper *d = rg_ema_clipper_new(ctx, &(rg_ema_clip_config){2.0f, 0.99f, 20, 3.0f, 0});
+  ema_feed(d, w, 1.0f, 200, &first);
+  cr_assert_eq(ema_feed(d, w, 1.5f, 100, &first), 5);
+  /* Bad configurations, NaN included, are refused. */
+  const rg_ema_clip_config bad[] = {{NAN, 0.9f, 0, 0, 0},      {2, 1.0f, 0, 0, 0},
+                                    {2, 0.9f, -1, 0, 0},       {2, 0.9f, 0, NAN, 0},
+                                    {2, 0.9f, 0, INFINITY, 0}, {2, 0.9f, 0, 0, -1},
+                                    {INFINITY, 0.9f, 0, 0, 0}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cr_assert_null(rg_ema_clipper_new(ctx, &bad[i]), "case %zu", i);
+    cr_assert_eq(rg_ctx_status(ctx), RG_EINVAL);
+    cr_assert(strstr(rg_ctx_message(ctx), "rg_ema_clipper_new: factor"), "%s", rg_ctx_message(ctx));
+    rg_ctx_clear_error(ctx);
+  }
+  rg_ema_clipper_free(c);
+  rg_ema_clipper_free(d);
   rg_ctx_free(ctx);
 }
 

@@ -23,7 +23,7 @@ static int evaluate(const train_config *c) {
   if (session_open(&s, c) == RG_OK) test = rg_dataset_load_mnist(s.ctx, c->data_dir, false);
   rg_standardizer placeholder = {0.0f, 1.0f};
   if (test && session_build(&s, c, (int)test->features, test->classes, placeholder) == RG_OK &&
-      session_load(&s, c->load_path, NULL) == RG_OK) {
+      rg_checkpoint_load_model(s.ctx, c->load_path) == RG_OK) {
     rg_standardizer st = session_standardizer(&s);
     rg_standardizer_apply(s.ctx, &st, test);
     accuracy = session_accuracy(&s, test, 0);

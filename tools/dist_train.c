@@ -108,7 +108,7 @@ static bool run_epoch(run *R, int epoch) {
   /* Failures here are rank 0's alone: they stay pending in its context, and
    * the next collective (rg_dist_backward, rg_dist_check) fails every rank. */
   if (done == R->steps_per_epoch && c->save_path && root(R)) {
-    rg_train_state st = {R->step, epoch + 1, rg_optim_steps(R->s.opt)};
+    rg_train_state st = {R->step, epoch + 1};
     rg_checkpoint_save(R->s.ctx, c->save_path, &st);
   }
   if (root(R))

@@ -59,8 +59,7 @@ rg_status session_build(session *s, const train_config *c, int in, int out, rg_s
 
 rg_status session_load(session *s, const char *path, rg_train_state *st) {
   rg_train_state loaded = {0};
-  if (rg_checkpoint_load(s->ctx, path, &loaded) == RG_OK)
-    rg_optim_set_steps(s->opt, loaded.optim_steps);
+  rg_checkpoint_load(s->ctx, path, &loaded);
   if (st) *st = loaded;
   return session_status(s);
 }

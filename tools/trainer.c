@@ -163,7 +163,7 @@ static void train_step(loop *L, const float *x, const int32_t *y, int64_t rows) 
 }
 
 static void save_checkpoint(loop *L) {
-  rg_train_state st = {L->step, L->epoch + 1, rg_optim_steps(L->s->opt)};
+  rg_train_state st = {L->step, L->epoch + 1};
   if (rg_checkpoint_save(L->s->ctx, L->c->save_path, &st) != RG_OK) L->stop = true;
 }
 

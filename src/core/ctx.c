@@ -80,6 +80,9 @@ void rg_ctx_free(rg_ctx *ctx) {
     free(p);
   }
   free(ctx->params);
+  rg_attrs_clear(ctx);
+  free(ctx->attrs);
+  free(ctx->states);
   free(ctx);
 }
 

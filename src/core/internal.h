@@ -57,6 +57,33 @@ typedef struct rg_node {
 
 typedef void (*rg_backward_fn)(rg_ctx *ctx, const rg_node *node);
 
+/* State that decides the next step, held by a library object (an
+ * optimizer's step count, a clipper's running statistics, a batcher's place
+ * in the data) and registered with the context, so that checkpoints carry it
+ * and an interrupted run resumes bit for bit (src/core/state.c). A kind
+ * describes a fixed-size record, little-endian (core/bytes.h). */
+#define RG_STATE_MAX_BYTES 1024
+typedef struct rg_state_kind {
+  const char *kind; /* records are named "<kind>.<n>", n the smallest free */
+  size_t bytes;     /* the size of a record, at most RG_STATE_MAX_BYTES */
+  void (*save)(const void *obj, uint8_t *rec);
+  /* Whether rec fits obj (ranges, sizes): false with the context's error set,
+   * naming fn and `where` (the file and the record). */
+  bool (*check)(rg_ctx *ctx, const char *fn, const char *where, const void *obj,
+                const uint8_t *rec);
+  void (*load)(void *obj, const uint8_t *rec);
+} rg_state_kind;
+
+typedef struct rg_state {
+  char name[48];
+  const rg_state_kind *kind;
+  void *obj;
+} rg_state;
+
+typedef struct rg_attr {
+  char *key, *value;
+} rg_attr;
+
 struct rg_ctx {
   rg_status status;
   char message[512];
@@ -75,6 +102,10 @@ struct rg_ctx {
   rg_tensor **params;
   int n_params, cap_params;
   const rg_backward_fn *rules;
+  rg_state *states; /* registered in creation order */
+  int n_states, cap_states;
+  rg_attr *attrs; /* rg_ctx_set_attr, in the order first set */
+  int n_attrs, cap_attrs;
   struct rg_pool *pool; /* NULL with one thread */
   rg_stats stats;
   size_t mem_limit;    /* rg_config.mem_limit: most heap bytes held at once, 0 = none */
@@ -104,6 +135,17 @@ void *rg_arena_get(rg_ctx *ctx, const char *fn, size_t bytes);
 void *rg_arena_zeroed(rg_ctx *ctx, const char *fn, size_t bytes);
 void rg_arena_reset(rg_ctx *ctx);
 void rg_arena_release(rg_ctx *ctx);
+
+/* Registers obj's state under the next free "<kind>.<n>"; false with
+ * RG_ENOMEM set. The object removes it before it is freed. */
+bool rg_state_add(rg_ctx *ctx, const char *fn, const rg_state_kind *kind, void *obj);
+void rg_state_remove(rg_ctx *ctx, const void *obj);
+const rg_state *rg_state_find(const rg_ctx *ctx, const char *name);
+/* Sets attribute key (key_len bytes) to value (value_len bytes, no NUL
+ * inside): the checkpoint loader's way in. rg_attrs_clear drops them all. */
+rg_status rg_attr_set(rg_ctx *ctx, const char *fn, const char *key, size_t key_len,
+                      const char *value, size_t value_len);
+void rg_attrs_clear(rg_ctx *ctx);
 
 /* Validation: true when t is usable. A NULL tensor sets RG_EINVAL only when
  * no error is pending (so a failed op upstream gives one message); a stale

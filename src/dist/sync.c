@@ -29,7 +29,25 @@ static uint64_t model_hash(const rg_ctx *ctx, uint64_t h) {
     h = hash(h, &t->shape.rank, sizeof t->shape.rank);
     h = hash(h, t->shape.dim, (size_t)t->shape.rank * sizeof t->shape.dim[0]);
   }
+  for (int i = 0; i < ctx->n_states; i++) {
+    h = hash(h, ctx->states[i].name, strlen(ctx->states[i].name) + 1);
+    h = hash(h, &ctx->states[i].kind->bytes, sizeof ctx->states[i].kind->bytes);
+  }
   return h;
+}
+
+/* Rank 0's state records (optimizer step counts, clipper statistics,
+ * batcher positions) to every rank, one record at a time. */
+static int bcast_states(rg_dist *d) {
+  rg_ctx *ctx = d->ctx;
+  int rc = 0;
+  for (int i = 0; i < ctx->n_states && !rc; i++) {
+    uint8_t rec[RG_STATE_MAX_BYTES];
+    ctx->states[i].kind->save(ctx->states[i].obj, rec);
+    rc = rg_comm_bcast(d->comm, rec, ctx->states[i].kind->bytes);
+    if (!rc) ctx->states[i].kind->load(ctx->states[i].obj, rec);
+  }
+  return rc;
 }
 
 /* Every rank offers word (0 when !ok: a failure); fails on every rank with
@@ -63,7 +81,7 @@ static rg_status agree_word(rg_dist *d, const char *fn, bool ok, uint64_t word, 
 
 rg_status rg_dist_agree(rg_dist *d, const char *fn, bool ok, uint64_t config) {
   uint64_t h = ok ? model_hash(d->ctx, hash(HASH_START, &config, sizeof config)) : 0;
-  return agree_word(d, fn, ok, h, RG_ESHAPE, "model (parameter names and shapes) or configuration");
+  return agree_word(d, fn, ok, h, RG_ESHAPE, "model (parameter and state names and shapes) or configuration");
 }
 
 rg_status rg_dist_broadcast(rg_dist *d) {
@@ -77,6 +95,7 @@ rg_status rg_dist_broadcast(rg_dist *d) {
     rg_tensor *t = ctx->params[i];
     rc = rg_comm_bcast(d->comm, t->data, (size_t)t->numel * sizeof(float));
   }
+  if (!rc) rc = bcast_states(d);
   if (rc) {
     rg_dist_comm_fail(d, fn, "MPI_Bcast", rc);
     return rg_ctx_status(ctx);

@@ -11,7 +11,7 @@
 
 #include "core/internal.h"
 
-#define CK_VERSION 1u
+#define CK_VERSION 2u
 #define CK_MAGIC_LEN 8
 #define CK_HEADER_LEN 12 /* magic + version */
 
@@ -45,24 +45,43 @@ typedef struct ck_tensor {
   bool matched;        /* set by the loader */
 } ck_tensor;
 
+/* A STAT or ATTR section as found: the name (not NUL-terminated) and the
+ * record or value bytes, pointing into the file image. */
+typedef struct ck_record {
+  const char *name;
+  size_t name_len;
+  const uint8_t *data;
+  size_t len;
+  int64_t index; /* position among the file's records of its kind */
+  size_t at;     /* byte offset of its section */
+  bool matched;  /* set by the loader */
+} ck_record;
+
 typedef struct ck_file {
+  uint32_t version;
   uint64_t seed, dropout_stream;
   rg_train_state st;
-  ck_tensor *tensors; /* sorted by name (rg_heap_alloc; free with ck_file_free) */
+  /* each sorted by name (rg_heap_alloc; free with ck_file_free) */
+  ck_tensor *tensors;
   int64_t n_tensors;
+  ck_record *states, *attrs;
+  int64_t n_states, n_attrs;
 } ck_file;
 
 /* Parses and validates a whole file image: magic, version, every section's
- * framing and CRC, the order META, TENSOR..., END, nothing after END, every
- * field's range, and unique names. On failure sets RG_EFORMAT ("fn:
+ * framing and CRC, the order META, TNSR..., STAT..., ATTR..., END, nothing
+ * after END, every field's range, and unique names. On failure sets RG_EFORMAT ("fn:
  * \"path\": what, where") or RG_ENOMEM and returns false with nothing to
  * free. */
 bool ck_parse(rg_ctx *ctx, const char *fn, const char *path, const uint8_t *buf, size_t size,
               ck_file *out);
 void ck_file_free(rg_ctx *ctx, ck_file *f);
 
-/* The tensor named name in f (binary search), or NULL. */
+/* The tensor, state record or attribute of that name in f (binary search),
+ * or NULL. */
 ck_tensor *ck_find(const ck_file *f, const char *name);
+ck_record *ck_find_state(const ck_file *f, const char *name);
+ck_record *ck_find_attr(const ck_file *f, const char *key);
 
 /* Decodes n little-endian float32 values bit for bit. */
 void ck_decode_floats(float *dst, const uint8_t *src, int64_t n);

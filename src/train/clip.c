@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/internal.h"
 
 #define NORM_EPS 1e-6f /* PyTorch's clip_grad_norm_ denominator guard */
@@ -124,6 +125,16 @@ static bool policy_allows(rg_ctx *ctx, const char *fn, rg_tensor *const *params,
   }
 }
 
+/* The options every clipper takes: NULL, or a known non-finite policy. */
+static bool opts_ok(rg_ctx *ctx, const char *fn, const rg_clip_opts *o) {
+  if (!o || (o->nonfinite >= RG_NONFINITE_ERROR && o->nonfinite <= RG_NONFINITE_PROPAGATE))
+    return true;
+  if (ctx)
+    rg_fail(ctx, RG_EINVAL, fn, "opts->nonfinite is %d, expected an rg_nonfinite value",
+            (int)o->nonfinite);
+  return false;
+}
+
 static void start(rg_clip_result *r) { *r = (rg_clip_result){.scale = 1.0f, .finite = true}; }
 
 static void scale_all(rg_ctx *ctx, rg_tensor *const *params, int n, float s) {
@@ -136,7 +147,7 @@ rg_status rg_clip_grad_value(rg_ctx *ctx, rg_tensor *const *params, int n, float
   rg_clip_result res;
   start(&res);
   if (ctx && !(clip > 0.0f)) rg_fail(ctx, RG_EINVAL, fn, "clip is %g, expected > 0", (double)clip);
-  rg_grad_report *rep = measure(ctx, fn, params, n);
+  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
   if (rep) {
     res.norm = rep->global_linf;
     if (policy_allows(ctx, fn, params, n, rep, o, &res))
@@ -158,7 +169,7 @@ rg_status rg_clip_grad_norm(rg_ctx *ctx, rg_tensor *const *params, int n, float 
     rg_fail(ctx, RG_EINVAL, fn, "max_norm is %g, expected >= 0", (double)max_norm);
   if (ctx && norm_type != 1.0f && norm_type != 2.0f && norm_type != INFINITY)
     rg_fail(ctx, RG_EINVAL, fn, "norm_type is %g, expected 1, 2 or INFINITY", (double)norm_type);
-  rg_grad_report *rep = measure(ctx, fn, params, n);
+  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
   if (rep) {
     res.norm = norm_type == 1.0f ? rep->global_l1
              : norm_type == 2.0f ? rep->global_l2 : rep->global_linf;
@@ -180,7 +191,7 @@ rg_status rg_clip_grad_norm_per_tensor(rg_ctx *ctx, rg_tensor *const *params, in
   start(&res);
   if (ctx && !(max_norm >= 0.0f))
     rg_fail(ctx, RG_EINVAL, fn, "max_norm is %g, expected >= 0", (double)max_norm);
-  rg_grad_report *rep = measure(ctx, fn, params, n);
+  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
   if (rep) {
     res.norm = rep->global_l2;
     if (policy_allows(ctx, fn, params, n, rep, o, &res))
@@ -222,7 +233,7 @@ rg_status rg_clip_agc(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda
   start(&res);
   if (ctx && !(lambda > 0.0f && lambda < INFINITY))
     rg_fail(ctx, RG_EINVAL, fn, "lambda is %g, expected a finite value > 0", (double)lambda);
-  rg_grad_report *rep = measure(ctx, fn, params, n);
+  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
   if (rep) {
     res.norm = rep->global_l2;
     if (policy_allows(ctx, fn, params, n, rep, o, &res))
@@ -233,30 +244,96 @@ rg_status rg_clip_agc(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda
   return rg_ctx_status(ctx);
 }
 
+/* History-adaptive clipping. The statistics follow the norms the optimizer
+ * saw (after clipping): an exponential moving average and its variance
+ * (West's exponentially weighted update). A z-score outlier is skipped, at
+ * most max_skips times in a row; the next outlier in the same run is taken
+ * as a level shift: the run's mean becomes the new average and the variance
+ * is rescaled to it (the same relative spread), so training goes on at the
+ * new level (docs/clipping.md). */
+#define EMA_MAX_SKIPS 5            /* max_skips 0 */
+#define EMA_MAX_COUNT ((int64_t)1 << 53)
+#define EMA_RECORD 40              /* mean, var, seen, run, run_sum */
+
 struct rg_ema_clipper {
   rg_ctx *ctx;
   rg_ema_clip_config cfg;
   double mean, var;
-  int64_t seen;
+  int64_t seen;   /* norms that entered the statistics */
+  int64_t run;    /* consecutive skipped steps */
+  double run_sum; /* their norms, summed */
 };
+
+static void ema_save(const void *obj, uint8_t *rec) {
+  const rg_ema_clipper *c = obj;
+  rg_put_f64(rec, c->mean);
+  rg_put_f64(rec + 8, c->var);
+  rg_put_u64(rec + 16, (uint64_t)c->seen);
+  rg_put_u64(rec + 24, (uint64_t)c->run);
+  rg_put_f64(rec + 32, c->run_sum);
+}
+
+static bool ema_check(rg_ctx *ctx, const char *fn, const char *where, const void *obj,
+                      const uint8_t *rec) {
+  const rg_ema_clipper *c = obj;
+  double mean = rg_get_f64(rec), var = rg_get_f64(rec + 8), run_sum = rg_get_f64(rec + 32);
+  int64_t seen = (int64_t)rg_get_u64(rec + 16), run = (int64_t)rg_get_u64(rec + 24);
+  bool ok = mean >= 0 && mean <= DBL_MAX && var >= 0 && var <= DBL_MAX && run_sum >= 0 &&
+            run_sum <= DBL_MAX && seen >= 0 && seen <= EMA_MAX_COUNT && run >= 0 &&
+            run <= c->cfg.max_skips;
+  if (!ok)
+    rg_fail(ctx, RG_EFORMAT, fn, "%s: mean %g, variance %g, seen %lld, run %lld (of at most "
+            "%lld), run sum %g: out of range", where, mean, var, (long long)seen, (long long)run,
+            (long long)c->cfg.max_skips, run_sum);
+  return ok;
+}
+
+static void ema_load(void *obj, const uint8_t *rec) {
+  rg_ema_clipper *c = obj;
+  c->mean = rg_get_f64(rec);
+  c->var = rg_get_f64(rec + 8);
+  c->seen = (int64_t)rg_get_u64(rec + 16);
+  c->run = (int64_t)rg_get_u64(rec + 24);
+  c->run_sum = rg_get_f64(rec + 32);
+}
+
+static const rg_state_kind ema_state = {"ema_clipper", EMA_RECORD, ema_save, ema_check, ema_load};
 
 rg_ema_clipper *rg_ema_clipper_new(rg_ctx *ctx, const rg_ema_clip_config *cfg) {
   static const char fn[] = "rg_ema_clipper_new";
   if (!rg_ctx_ok(ctx)) return NULL;
-  if (!cfg || !(cfg->factor > 0.0f) || !(cfg->beta >= 0.0f && cfg->beta < 1.0f) ||
-      cfg->warmup < 0 || !(cfg->z_threshold >= 0.0f)) {
-    rg_fail(ctx, RG_EINVAL, fn, "expected factor > 0, beta in [0, 1), warmup >= 0, z_threshold >= 0");
+  if (!cfg) {
+    rg_fail(ctx, RG_EINVAL, fn, "cfg is NULL");
     return NULL;
   }
-  rg_ema_clipper *c = rg_heap_alloc(ctx, fn, sizeof *c);
-  if (c) *c = (rg_ema_clipper){.ctx = ctx, .cfg = *cfg};
-  return c;
+  rg_ema_clip_config c = *cfg;
+  if (c.max_skips == 0) c.max_skips = EMA_MAX_SKIPS;
+  if (!(c.factor > 0.0f && c.factor <= FLT_MAX) || !(c.beta >= 0.0f && c.beta < 1.0f) ||
+      c.warmup < 0 || c.warmup > EMA_MAX_COUNT ||
+      !(c.z_threshold >= 0.0f && c.z_threshold <= FLT_MAX) || c.max_skips < 0 ||
+      c.max_skips > EMA_MAX_COUNT) {
+    rg_fail(ctx, RG_EINVAL, fn, "factor %g, beta %g, warmup %lld, z_threshold %g, max_skips "
+            "%lld: expected a finite factor > 0, beta in [0, 1), warmup and max_skips 0 to 2^53, "
+            "a finite z_threshold >= 0", (double)c.factor, (double)c.beta, (long long)c.warmup,
+            (double)c.z_threshold, (long long)c.max_skips);
+    return NULL;
+  }
+  rg_ema_clipper *e = rg_heap_alloc(ctx, fn, sizeof *e);
+  if (!e) return NULL;
+  *e = (rg_ema_clipper){.ctx = ctx, .cfg = c};
+  if (!rg_state_add(ctx, fn, &ema_state, e)) {
+    rg_heap_free(ctx, e, sizeof *e);
+    return NULL;
+  }
+  return e;
 }
 
-void rg_ema_clipper_free(rg_ema_clipper *c) { free(c); }
+void rg_ema_clipper_free(rg_ema_clipper *c) {
+  if (!c) return;
+  rg_state_remove(c->ctx, c);
+  rg_heap_free(c->ctx, c, sizeof *c);
+}
 
-/* EMA of the norms the optimizer actually saw, with its variance (West's
- * exponentially weighted update). Skipped spikes do not enter it. */
 static void ema_update(rg_ema_clipper *c, double x) {
   if (c->seen++ == 0) {
     c->mean = x;
@@ -268,6 +345,24 @@ static void ema_update(rg_ema_clipper *c, double x) {
   c->var = (1.0 - a) * (c->var + a * diff * diff);
 }
 
+/* How many standard deviations x lies above the average. The variance
+ * starts at 0 with the first norm, so it is bias-corrected by 1 - beta^(n-1)
+ * after n norms (as Adam corrects its moments); the deviation is floored at
+ * 1e-6 of the average, so a constant history does not make every later
+ * wiggle infinitely unlikely. */
+static double ema_z(const rg_ema_clipper *c, double x) {
+  double kept = 1.0 - pow(c->cfg.beta, (double)(c->seen - 1));
+  double var = kept > 0.0 ? c->var / kept : 0.0, floor = 1e-6 * c->mean;
+  return (x - c->mean) / sqrt(var + floor * floor + DBL_MIN);
+}
+
+/* The outlier run (and x, its last member) becomes the new level. */
+static void ema_shift(rg_ema_clipper *c, double x) {
+  double level = (c->run_sum + x) / (double)(c->run + 1);
+  if (c->mean > 0.0) c->var *= (level / c->mean) * (level / c->mean);
+  c->mean = level;
+}
+
 rg_status rg_ema_clip(rg_ema_clipper *c, rg_tensor *const *params, int n, const rg_clip_opts *o,
                       rg_clip_result *r) {
   static const char fn[] = "rg_ema_clip";
@@ -275,15 +370,20 @@ rg_status rg_ema_clip(rg_ema_clipper *c, rg_tensor *const *params, int n, const 
   start(&res);
   if (!c) return RG_EINVAL;
   rg_ctx *ctx = c->ctx;
-  rg_grad_report *rep = measure(ctx, fn, params, n);
+  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
   if (rep) {
     res.norm = rep->global_l2;
     if (policy_allows(ctx, fn, params, n, rep, o, &res)) {
       bool warm = c->seen >= c->cfg.warmup && c->seen > 0;
-      double z = (res.norm - c->mean) / sqrt(c->var + 1e-12);
-      if (warm && c->cfg.z_threshold > 0.0f && z > c->cfg.z_threshold) {
+      bool outlier = warm && c->cfg.z_threshold > 0.0f && ema_z(c, res.norm) > c->cfg.z_threshold;
+      if (outlier && c->run < c->cfg.max_skips) {
         res.skip = true;
+        c->run++;
+        c->run_sum += res.norm;
       } else {
+        if (outlier) ema_shift(c, res.norm);
+        c->run = 0;
+        c->run_sum = 0.0;
         float limit = warm ? (float)(c->cfg.factor * c->mean) : INFINITY;
         if (res.norm > limit) {
           res.scale = limit / (res.norm + NORM_EPS);

@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/internal.h"
+
+/* The most steps an optimizer counts: far beyond any run, far below where
+ * steps + 1 or Adam's bias correction could misbehave. */
+#define MAX_STEPS ((int64_t)1 << 53)
 
 struct entry {
   rg_tensor *p;
@@ -58,6 +63,26 @@ static bool config_ok(rg_ctx *ctx, const char *fn, rg_optim_config *c) {
   return true;
 }
 
+/* The checkpoint record: the step count (Adam's bias-correction t). */
+static void state_save(const void *obj, uint8_t *rec) {
+  rg_put_u64(rec, (uint64_t)((const rg_optim *)obj)->steps);
+}
+
+static bool state_check(rg_ctx *ctx, const char *fn, const char *where, const void *obj,
+                        const uint8_t *rec) {
+  (void)obj;
+  int64_t steps = (int64_t)rg_get_u64(rec);
+  if (steps >= 0 && steps <= MAX_STEPS) return true;
+  rg_fail(ctx, RG_EFORMAT, fn, "%s: step count %lld, expected 0 to 2^53", where, (long long)steps);
+  return false;
+}
+
+static void state_load(void *obj, const uint8_t *rec) {
+  ((rg_optim *)obj)->steps = (int64_t)rg_get_u64(rec);
+}
+
+static const rg_state_kind optim_state = {"optim", 8, state_save, state_check, state_load};
+
 rg_optim *rg_optim_new(rg_ctx *ctx, const rg_optim_config *cfg) {
   static const char fn[] = "rg_optim_new";
   if (!rg_ctx_ok(ctx)) return NULL;
@@ -70,13 +95,18 @@ rg_optim *rg_optim_new(rg_ctx *ctx, const rg_optim_config *cfg) {
   rg_optim *opt = rg_heap_alloc(ctx, fn, sizeof *opt);
   if (!opt) return NULL;
   *opt = (rg_optim){.ctx = ctx, .cfg = c};
+  if (!rg_state_add(ctx, fn, &optim_state, opt)) {
+    rg_heap_free(ctx, opt, sizeof *opt);
+    return NULL;
+  }
   return opt;
 }
 
 void rg_optim_free(rg_optim *opt) {
   if (!opt) return;
-  free(opt->entries);
-  free(opt);
+  rg_state_remove(opt->ctx, opt);
+  rg_heap_free(opt->ctx, opt->entries, (size_t)opt->cap * sizeof *opt->entries);
+  rg_heap_free(opt->ctx, opt, sizeof *opt);
 }
 
 static rg_tensor *state_buffer(rg_ctx *ctx, const rg_tensor *p, const char *suffix) {
@@ -218,6 +248,11 @@ rg_status rg_optim_step(rg_optim *opt, float lr, float grad_scale) {
             (double)lr, (double)grad_scale);
     return ctx->status;
   }
+  if (opt->steps >= MAX_STEPS) {
+    rg_fail(ctx, RG_EOVERFLOW, fn, "the optimizer has taken %lld steps, the most it counts",
+            (long long)opt->steps);
+    return ctx->status;
+  }
   opt->steps++;
   for (int i = 0; i < opt->n; i++) update(opt, &opt->entries[i], lr, grad_scale);
   return RG_OK;
@@ -225,6 +260,14 @@ rg_status rg_optim_step(rg_optim *opt, float lr, float grad_scale) {
 
 int64_t rg_optim_steps(const rg_optim *opt) { return opt ? opt->steps : 0; }
 
-void rg_optim_set_steps(rg_optim *opt, int64_t steps) {
-  if (opt && steps >= 0) opt->steps = steps;
+rg_status rg_optim_set_steps(rg_optim *opt, int64_t steps) {
+  if (!opt) return RG_EINVAL;
+  if (!rg_ctx_ok(opt->ctx)) return rg_ctx_status(opt->ctx);
+  if (steps < 0 || steps > MAX_STEPS) {
+    rg_fail(opt->ctx, RG_EINVAL, "rg_optim_set_steps", "steps is %lld, expected 0 to 2^53",
+            (long long)steps);
+    return opt->ctx->status;
+  }
+  opt->steps = steps;
+  return RG_OK;
 }
