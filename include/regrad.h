@@ -907,6 +907,14 @@ rg_status rg_dist_backward(rg_dist *d, int64_t batch, rg_shard_loss_fn fn, void 
  * loss in, the batch's mean loss out. */
 rg_status rg_dist_allreduce(rg_dist *d, int64_t rows, int64_t batch, float *loss);
 
+/* Collective: every rank passes its application's configuration as text
+ * (for example one "name=value" line per setting); rank 0's is sent to
+ * every rank, and unless all are equal every rank fails with RG_EINVAL: a
+ * rank that differs names its first differing line and rank 0's, the others
+ * name that rank. Call it before training, so ranks started with different
+ * settings stop instead of training apart or waiting on each other. */
+rg_status rg_dist_check_config(rg_dist *d, const char *config);
+
 /* Collective: RG_OK when every rank holds bit-identical parameters, seed
  * and dropout stream (compared by a 64-bit hash), RG_ESTATE naming a rank
  * that differs otherwise. Buffers are not compared: batch-norm running
@@ -930,6 +938,180 @@ rg_dist_stats rg_dist_get_stats(const rg_dist *d);
 /* Frees d (collective with MPI: it frees the duplicated communicator). NULL
  * is accepted. */
 void rg_dist_free(rg_dist *d);
+
+/* --------------------------------------------------------------- trainer */
+/* One training loop, used by `regrad train`, `regrad study` and the
+ * data-parallel run alike: minibatches over a training set, the forward pass
+ * of an MLP in training mode, cross-entropy (with label smoothing) plus an
+ * optional penalty over the weights, backward, one statistics pass over the
+ * gradients, clipping, the optimizer step at the schedule's rate, optional
+ * diagnostics, a validation pass and early stopping at the end of each
+ * epoch, and checkpoints. Everything a step depends on (the optimizer, the
+ * clipper's statistics, the data order, the trainer's counters, the best
+ * weights so far) is registered with the context, so a run saved and
+ * resumed with rg_checkpoint_load gives the same bytes as one that was never
+ * interrupted. After its first step a step allocates nothing.
+ *
+ * Non-finite values: a NaN or infinite loss or gradient is a divergence,
+ * recorded as a result (rg_train_report.diverged_step), not an error, and
+ * handled by the clipping config's non-finite policy: RG_NONFINITE_ERROR
+ * stops before the update (the weights keep their last finite values),
+ * RG_NONFINITE_PROPAGATE takes the update and stops, RG_NONFINITE_SKIP skips
+ * the update, RG_NONFINITE_ZERO updates with zero gradients; the last two
+ * keep training. A diverged step never marks progress: a run that stops on
+ * a divergence saves no checkpoint, so the last one on disk is from before
+ * it. */
+
+typedef struct rg_dist rg_dist;
+
+typedef enum rg_clip_mode {
+  RG_CLIP_NONE,
+  RG_CLIP_VALUE,      /* rg_clip_grad_value(value) */
+  RG_CLIP_NORM,       /* rg_clip_grad_norm(max_norm, norm_type) */
+  RG_CLIP_PER_TENSOR, /* rg_clip_grad_norm_per_tensor(max_norm) */
+  RG_CLIP_AGC,        /* rg_clip_agc(agc_lambda), the classifier exempt */
+  RG_CLIP_EMA         /* rg_ema_clip(ema) */
+} rg_clip_mode;
+
+/* A clipping mode with its parameters (0 means: value 1, max_norm 1,
+ * norm_type 2, agc_lambda 0.01; ema as rg_ema_clipper_new) and the
+ * non-finite policy (rg_nonfinite). */
+typedef struct rg_clip_config {
+  rg_clip_mode mode;
+  float value, max_norm, norm_type, agc_lambda;
+  rg_ema_clip_config ema;
+  rg_nonfinite nonfinite;
+} rg_clip_config;
+
+typedef enum rg_penalty_kind {
+  RG_PENALTY_NONE,
+  RG_PENALTY_L1,     /* rg_l1_penalty(lambda) */
+  RG_PENALTY_L2,     /* rg_l2_penalty(lambda) */
+  RG_PENALTY_ELASTIC /* rg_elastic_net_penalty(lambda, l1_ratio) */
+} rg_penalty_kind;
+
+/* What the trainer reports after each step. layer_grad_norm[i] is |dL/dW_i|
+ * of linear layer i (0 = first), and param_grad_norm[i] the L2 norm of the
+ * gradient of params[i] (every parameter of the model, in creation order),
+ * before clipping; diag (n_diag rows, when diagnostics are on) is
+ * rg_diag_params after the step, with its alert counts. */
+typedef struct rg_step_info {
+  int64_t step, epoch;       /* step: steps run before this one, in all */
+  float loss, lr;
+  float grad_norm;           /* global L2 norm, before clipping */
+  float clip_scale;          /* the coefficient the update applied (1: none) */
+  bool finite, skipped;
+  int layers, n_params;
+  const float *layer_grad_norm;
+  rg_tensor *const *params;
+  const float *param_grad_norm;
+  const rg_param_diag *diag;
+  int n_diag, vanishing, exploding;
+} rg_step_info;
+
+/* What the trainer reports after each epoch: the mean loss and accuracy of
+ * its training steps (finite ones; NAN in a data-parallel run, where each
+ * rank sees its rows only), and the validation loss and accuracy (NAN
+ * without a validation set). best: the best validation loss so far. */
+typedef struct rg_epoch_info {
+  int64_t epoch, steps, skipped;
+  float train_loss, train_acc, val_loss, val_acc;
+  bool best;
+  double seconds;
+} rg_epoch_info;
+
+/* Callbacks: return false to stop training (it then ends as after
+ * max_steps: a final checkpoint is saved when save_path is set). */
+typedef bool (*rg_step_fn)(const rg_step_info *s, void *user);
+typedef bool (*rg_epoch_fn)(const rg_epoch_info *e, void *user);
+
+/* Zero-initialize and set what you need. batch >= 1 (rows per step; the
+ * last smaller batch of an epoch is used, except a 1-row batch with batch
+ * norm); epochs >= 1; max_steps: stop after this many steps in all (0: no
+ * limit). seed: the data order. schedule: total_steps 0 means the whole run
+ * after warm-up. penalty over the weights (rank >= 2 parameters), with
+ * penalty_lambda and l1_ratio (elastic net). save_path: a checkpoint at the
+ * end of every complete epoch and when training ends (not on a
+ * divergence); save_every N also saves every N steps, and keep K keeps the
+ * last K of those as "<save_path>.step-<step>" besides. early_stop P stops
+ * after P epochs without a better validation loss and restores the weights
+ * (and buffers) of the best epoch (they are kept in buffers "best.<name>",
+ * so checkpoints carry them). diagnostics: rg_diag per step, with the
+ * vanish/explode thresholds (0: rg_diag_new's defaults). */
+typedef struct rg_trainer_config {
+  int64_t batch;
+  int epochs;
+  int64_t max_steps;
+  uint64_t seed;
+  rg_schedule schedule;
+  rg_clip_config clip;
+  float label_smoothing;
+  rg_penalty_kind penalty;
+  float penalty_lambda, l1_ratio;
+  const char *save_path;
+  int64_t save_every;
+  int keep;
+  int early_stop;
+  bool diagnostics;
+  float diag_vanish, diag_explode;
+  rg_step_fn on_step;
+  rg_epoch_fn on_epoch;
+  void *user;
+} rg_trainer_config;
+
+/* How a run ended. steps and epochs count from the start of the first run
+ * (a resumed run continues the counts). diverged_step: the first step with
+ * a non-finite loss or gradient, -1 if none (message says what). The
+ * metrics are those of the last epoch, or of the partial epoch when
+ * training stopped inside one. step_heap_allocs: heap allocations made by
+ * the steps after the first one (0 by design). */
+typedef struct rg_train_report {
+  int64_t steps, epochs, diverged_step, best_epoch;
+  float train_loss, train_acc, val_loss, val_acc, best_val_loss;
+  bool stopped_early, stopped_by_callback;
+  int64_t step_heap_allocs;
+  double seconds;
+  char message[256];
+} rg_train_report;
+
+typedef struct rg_trainer rg_trainer;
+
+/* A trainer for model m with optimizer opt (its learning rate comes from
+ * the schedule) on train (and val, which may be NULL or empty; early_stop
+ * needs one). The datasets and the objects must outlive the trainer, and the
+ * trainer must be freed before the context. Create it, and any object whose
+ * state is in checkpoints, before rg_checkpoint_load, in the same order as
+ * the run that saved. RG_EINVAL naming the field for a bad configuration;
+ * RG_ESHAPE when the data does not fit the model. */
+rg_trainer *rg_trainer_new(rg_mlp *m, rg_optim *opt, const rg_dataset *train,
+                           const rg_dataset *val, const rg_trainer_config *cfg);
+/* Trains until epochs or max_steps are done, early stopping or a callback
+ * stops it, or a divergence under the error or propagate policy; continues
+ * from the trainer's state (after rg_checkpoint_load: where the saved run
+ * was). Fills *r (may be NULL). Returns RG_OK (also for a divergence) or the
+ * error that stopped it (a failed save: RG_EIO). */
+rg_status rg_trainer_run(rg_trainer *t, rg_train_report *r);
+/* Data-parallel training (docs/distributed.md): the gradient of each step
+ * comes from rg_dist_backward over d, made after the trainer (its buffers
+ * and state are part of the model every rank must agree on); every rank runs
+ * the trainer with the same configuration, and only rank 0 saves. NULL goes
+ * back to one process. RG_EINVAL for a d of another context. */
+rg_status rg_trainer_set_dist(rg_trainer *t, rg_dist *d);
+/* The objective a step differentiates, on rows x [rows, in] with labels:
+ * cross-entropy (with the label smoothing) of the model's logits plus the
+ * penalty, recorded on the tape (for a gradient check of the configured
+ * model). NULL on error, as an op. */
+rg_tensor *rg_trainer_loss(rg_trainer *t, rg_tensor *x, const int32_t *labels);
+/* Steps and complete epochs run so far. */
+int64_t rg_trainer_steps(const rg_trainer *t);
+int64_t rg_trainer_epochs(const rg_trainer *t);
+void rg_trainer_free(rg_trainer *t);
+
+/* The mean cross-entropy and accuracy of m on the first max_rows rows of ds
+ * (0: all), in evaluation mode without recording, 1000 rows at a time; the
+ * context's modes are restored afterwards. NAN for an empty set. */
+rg_status rg_mlp_evaluate(rg_mlp *m, const rg_dataset *ds, int64_t max_rows, double *loss,
+                          double *accuracy);
 
 #ifdef __cplusplus
 }

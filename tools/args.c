@@ -176,8 +176,15 @@ arg_result args_parse(const arg_command *cmd, int argc, char **argv) {
     const char *name = arg + 2, *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     const arg_spec *s = find_spec(cmd, name, len);
-    if (!s) return fail(cmd, "unknown flag --%.*s", (int)len, name);
     const char *value = eq ? eq + 1 : NULL;
+    if (!s && len > 3 && strncmp(name, "no-", 3) == 0) { /* --no-flag of a boolean */
+      s = find_spec(cmd, name + 3, len - 3);
+      if (s && (s->kind != ARG_BOOL || eq))
+        return fail(cmd, "--%.*s: only a boolean flag takes the no- form, without a value",
+                    (int)len, name);
+      if (s) value = "false";
+    }
+    if (!s) return fail(cmd, "unknown flag --%.*s", (int)len, name);
     if (!value && s->kind == ARG_BOOL) value = "true";
     if (!value && i + 1 < argc) value = argv[++i];
     char form[320];
@@ -190,19 +197,15 @@ arg_result args_parse(const arg_command *cmd, int argc, char **argv) {
 
 int args_exit_code(arg_result r) { return r == ARGS_ERROR ? 2 : 0; }
 
-/* The default shown in the usage: the variable's value before parsing, or
- * nothing for an unset string or a false boolean. */
-static void default_text(const arg_spec *s, char *buf, size_t size) {
+void args_value_text(const arg_spec *s, char *buf, size_t size) {
   buf[0] = '\0';
   switch (s->kind) {
-    case ARG_BOOL:
-      if (*(bool *)s->dest) snprintf(buf, size, "on");
-      break;
+    case ARG_BOOL: snprintf(buf, size, "%s", *(bool *)s->dest ? "true" : "false"); break;
     case ARG_INT: snprintf(buf, size, "%d", *(int *)s->dest); break;
     case ARG_INT64: snprintf(buf, size, "%lld", (long long)*(int64_t *)s->dest); break;
     case ARG_UINT64: snprintf(buf, size, "%llu", (unsigned long long)*(uint64_t *)s->dest); break;
-    case ARG_FLOAT: snprintf(buf, size, "%g", (double)*(float *)s->dest); break;
-    case ARG_DOUBLE: snprintf(buf, size, "%g", *(double *)s->dest); break;
+    case ARG_FLOAT: snprintf(buf, size, "%.9g", (double)*(float *)s->dest); break;
+    case ARG_DOUBLE: snprintf(buf, size, "%.17g", *(double *)s->dest); break;
     case ARG_STRING: {
       const char *v = *(const char **)s->dest;
       if (v) snprintf(buf, size, "%s", v);
@@ -240,7 +243,12 @@ void args_usage(const arg_command *cmd, FILE *out) {
       width = 0;
     }
     fprintf(out, "%*s%s", HELP_COLUMN - width, "", s->help);
-    default_text(s, def, sizeof def);
+    /* The default: the variable's value before parsing (a false boolean and
+     * an unset string show none). */
+    args_value_text(s, def, sizeof def);
+    if (s->kind == ARG_BOOL) snprintf(def, sizeof def, "%s", *(bool *)s->dest ? "on" : "");
+    if (s->kind == ARG_FLOAT) snprintf(def, sizeof def, "%g", (double)*(float *)s->dest);
+    if (s->kind == ARG_DOUBLE) snprintf(def, sizeof def, "%g", *(double *)s->dest);
     fprintf(out, def[0] ? " (default %s)\n" : "\n", def);
   }
   fputs("  --help                    this text\n", out);

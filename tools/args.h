@@ -2,8 +2,8 @@
  *
  * A command describes its flags in a table of arg_spec rows, each pointing at
  * the variable it sets (filled with its default beforehand). Flags are given
- * as `--flag value` or `--flag=value`; booleans as `--flag` (or
- * `--flag=true|false`). Values are typed and range-checked; `--help` or `-h`
+ * as `--flag value` or `--flag=value`; booleans as `--flag`, `--no-flag` or
+ * `--flag=true|false`. Values are typed and range-checked; `--help` or `-h`
  * prints the usage. The usage lists every flag with its value form, its help
  * and the default (the variable's value before parsing). */
 #ifndef RG_TOOLS_ARGS_H
@@ -74,6 +74,10 @@ void args_usage(const arg_command *cmd, FILE *out);
 
 /* Prints "<command>: <message>" and a newline to stderr. */
 void args_complain(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The current value of s's variable as text, as a flag would give it
+ * ("true"/"false" for booleans, "" for an unset string). */
+void args_value_text(const arg_spec *s, char *buf, size_t size);
 
 /* Name of a choice value in a choice table, or "?" */
 const char *args_choice_name(const arg_choice *choices, int value);

@@ -68,6 +68,7 @@ int cmd_info(int argc, char **argv) {
   const char *env = getenv("REGRAD_ISA");
   printf("isa in force: %s (%s)\n", rg_ctx_isa(ctx),
          env && *env ? "REGRAD_ISA" : "the best usable");
+  printf("mpi: %s\n", rg_dist_available() ? "yes" : "no (a build without -Dmpi=enabled)");
   enum rg_isa in_force = (enum rg_isa)rg_isa_from_name(rg_ctx_isa(ctx));
   enum rg_isa isa = isa_choice ? (enum rg_isa)(isa_choice - 1) : in_force;
   rg_ctx_free(ctx);

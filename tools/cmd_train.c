@@ -5,38 +5,56 @@
 
 #include "commands.h"
 #include "dist_train.h"
+#include "interrupt.h"
 #include "train_data.h"
 #include "train_flags.h"
+
+#define EXIT_INTERRUPTED 130 /* the shell's code for a command ended by SIGINT */
 
 static const char description[] =
     "Trains a multilayer perceptron on Fashion-MNIST (or the MNIST-format directory\n"
     "of --data): 1/12 of the training set is held out for validation, the inputs\n"
     "are standardized with statistics of the training part. Prints each epoch's\n"
-    "training loss and accuracy and the validation accuracy, then the test accuracy\n"
-    "and the time per epoch. Times of the schedule (--step-size, --milestones,\n"
-    "--warmup, --total-steps) count optimizer steps; an epoch is ceil(rows / batch)\n"
-    "steps. --save writes a checkpoint after every epoch; --load resumes one (the\n"
-    "model and optimizer flags must match) and trains up to --epochs in total.";
+    "training loss and accuracy and the validation loss and accuracy, gradient\n"
+    "alerts as they happen, then the test accuracy and the time per epoch. Times of\n"
+    "the schedule (--step-size, --milestones, --warmup, --total-steps) count\n"
+    "optimizer steps; an epoch is ceil(rows / batch) steps. --save writes a\n"
+    "checkpoint after every epoch and when training ends, however it ends (epochs,\n"
+    "--max-steps, --early-stop, Ctrl-C), except on a divergence; --load resumes one\n"
+    "(the same flags as the run that saved it) and continues it exactly where it\n"
+    "stopped, up to --epochs and --max-steps in total.";
 
 static void print_result(const train_result *r) {
   printf("test accuracy %.4f\n", (double)r->test_acc);
   printf("train accuracy %.4f (eval mode, at most 10000 rows)  validation accuracy %.4f  "
          "weight sparsity %.4f\n",
          (double)r->train_acc, (double)r->val_acc, r->sparsity);
-  printf("%lld steps in %.1f s: %.2f s per epoch", (long long)r->steps, r->seconds,
+  printf("%lld steps in all; this run %.1f s, %.2f s per epoch", (long long)r->steps, r->seconds,
          r->seconds_per_epoch);
   if (r->step_heap_allocs)
     printf("; %lld heap allocations after the first step", (long long)r->step_heap_allocs);
   putchar('\n');
+  if (r->stopped_early) printf("stopped early: the best validation loss's weights restored\n");
 }
 
 static int train_once(const train_config *c) {
+  int launched = dist_launcher_ranks();
+  if (launched > 1)
+    fprintf(stderr, "regrad train: started by an MPI launcher with %d ranks but without --dist: "
+            "every rank trains on its own\n", launched);
+  interrupt_install();
   train_result r = train_run(c, NULL, NULL);
   if (r.status != RG_OK) return command_failed("%s", r.message);
   print_result(&r);
+  if (r.interrupted) {
+    fprintf(stderr, "regrad train: interrupted after step %lld%s%s\n", (long long)r.steps,
+            c->run.save_path ? "; saved " : "", c->run.save_path ? c->run.save_path : "");
+    return EXIT_INTERRUPTED;
+  }
   if (r.diverged_step < 0) return 0;
-  if (c->nonfinite == RG_NONFINITE_ERROR)
-    return command_failed("training diverged at %s", r.message);
+  if (c->run.clip.nonfinite == RG_NONFINITE_ERROR || c->run.clip.nonfinite == RG_NONFINITE_PROPAGATE)
+    return command_failed("training diverged at %s%s", r.message,
+                          c->run.save_path ? " (nothing saved after it)" : "");
   printf("non-finite values first at %s\n", r.message);
   return 0;
 }
@@ -109,9 +127,9 @@ static int cross_validate(const train_options *o) {
 }
 
 int cmd_train(int argc, char **argv) {
-  train_options o;
+  static train_options o;
   int code = train_flags_parse("regrad train", "regrad train [flags]", description, argc, argv, &o);
   if (code >= 0) return code;
-  if (o.dist.enabled) return dist_train_main(&o.config, &o.dist);
+  if (o.dist.enabled) return dist_train_main(&o.config, &o.dist, o.config_text);
   return o.kfold ? cross_validate(&o) : train_once(&o.config);
 }

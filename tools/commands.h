@@ -7,6 +7,7 @@
 int cmd_info(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_gradcheck(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 
 /* Prints "regrad: <message>" to stderr and returns 1. */

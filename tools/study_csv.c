@@ -137,13 +137,13 @@ static bool write_config(FILE *f, const study_run *runs, int n, const int *order
     const study_regime *g = runs[k].regime;
     fprintf(f, "%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%lld\n", g->name,
             acts[c->model.activation], init_name(c->init), study_csv_number(b[0], c->init_scale),
-            c->model.batch_norm, study_csv_number(b[1], c->model.dropout), penalties[c->penalty],
-            study_csv_number(b[2], c->penalty_lambda), optim_name(c->optim.kind),
-            study_csv_number(b[3], c->schedule.lr0), study_csv_number(b[4], c->optim.momentum),
+            c->model.batch_norm, study_csv_number(b[1], c->model.dropout), penalties[c->run.penalty],
+            study_csv_number(b[2], c->run.penalty_lambda), optim_name(c->optim.kind),
+            study_csv_number(b[3], c->run.schedule.lr0), study_csv_number(b[4], c->optim.momentum),
             study_csv_number(b[5], c->optim.weight_decay), c->optim.decoupled,
             study_csv_number(b[6], c->optim.prox_l1), study_csv_number(b[7], c->optim.prox_l2),
-            clips[c->clip], study_csv_number(b[8], g->clip_threshold), scheds[c->schedule.kind],
-            (long long)c->schedule.warmup_steps);
+            clips[c->run.clip.mode], study_csv_number(b[8], g->clip_threshold), scheds[c->run.schedule.kind],
+            (long long)c->run.schedule.warmup_steps);
   }
   return true;
 }

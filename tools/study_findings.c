@@ -119,7 +119,7 @@ static void outcome_sentence(const study_run *r, int classes, FILE *out) {
           "%.1f%%; loss over the last tenth %s%s)",
           (long long)res->steps, study_pct(res->test_acc), study_pct(res->val_acc),
           study_pct(res->train_acc), loss,
-          r->config.penalty != PENALTY_NONE ? ", penalty included" : "");
+          r->config.run.penalty != RG_PENALTY_NONE ? ", penalty included" : "");
   if (at_chance(res->test_acc, classes))
     fprintf(out, ": chance level, nothing was learned. ");
   else
@@ -143,10 +143,10 @@ static void comparison_sentence(const study_run *r, const study_run *runs, int n
 static void sparsity_sentence(const study_run *r, FILE *out) {
   const train_config *c = &r->config;
   bool sparse_method =
-      c->penalty == PENALTY_L1 || c->penalty == PENALTY_ELASTIC || c->optim.prox_l1 > 0.0f;
+      c->run.penalty == RG_PENALTY_L1 || c->run.penalty == RG_PENALTY_ELASTIC || c->optim.prox_l1 > 0.0f;
   if (!sparse_method && r->result.sparsity == 0.0) return;
   fprintf(out, "%.1f%% of the weights are exactly zero", study_pct(r->result.sparsity));
-  if (c->penalty == PENALTY_L1 && c->optim.prox_l1 == 0.0f && r->result.sparsity < 0.01)
+  if (c->run.penalty == RG_PENALTY_L1 && c->optim.prox_l1 == 0.0f && r->result.sparsity < 0.01)
     fprintf(out, " (a subgradient step almost never lands on 0 exactly)");
   fprintf(out, ". ");
 }

@@ -63,7 +63,7 @@ static const study_regime regimes[] = {
      .activation = RG_SIGMOID, .init = RG_INIT_NORMAL, .init_scale = SMALL, .batch_norm = true},
     /* regularization, on the Kaiming base */
     {"l2", "regularization", ROLE_REMEDY, "kaiming", "L2 penalty (lambda/2) sum w^2 in the loss",
-     false, KAIMING, .penalty = PENALTY_L2, .penalty_lambda = 5e-4f},
+     false, KAIMING, .penalty = RG_PENALTY_L2, .penalty_lambda = 5e-4f},
     {"adam", "regularization", ROLE_REFERENCE, "kaiming",
      "Adam without decay: the reference for the two weight-decay regimes", false, KAIMING,
      .optim = RG_ADAM, .lr = 1e-3f},
@@ -76,7 +76,7 @@ static const study_regime regimes[] = {
     {"l1", "regularization", ROLE_REMEDY, "kaiming",
      "L1 penalty lambda sum |w| in the loss, followed by its subgradient; through momentum 0.9 "
      "it pushes weights toward 0 as hard as l1-prox's 10x larger lambda",
-     false, KAIMING, .penalty = PENALTY_L1, .penalty_lambda = 5e-4f},
+     false, KAIMING, .penalty = RG_PENALTY_L1, .penalty_lambda = 5e-4f},
     {"l1-prox", "regularization", ROLE_REMEDY, "kaiming",
      "L1 as a proximal step after each update (soft threshold, outside momentum), which sets "
      "weights to exactly 0",
@@ -92,21 +92,21 @@ static const study_regime regimes[] = {
      "clippers",
      true, HOT},
     {"clip-value", "clipping", ROLE_REMEDY, "relu-hot-lr",
-     "every gradient element clamped to [-c, c]", false, HOT, .clip = CLIP_VALUE,
+     "every gradient element clamped to [-c, c]", false, HOT, .clip = RG_CLIP_VALUE,
      .clip_threshold = 0.01f},
     {"clip-norm", "clipping", ROLE_REMEDY, "relu-hot-lr",
      "global L2 norm of all gradients scaled down to at most max_norm", true, HOT,
-     .clip = CLIP_NORM, .clip_threshold = 1.0f},
+     .clip = RG_CLIP_NORM, .clip_threshold = 1.0f},
     {"agc", "clipping", ROLE_REMEDY, "relu-hot-lr",
      "adaptive gradient clipping: each row's gradient at most lambda times its weight's norm "
      "(classifier exempt)",
-     false, HOT, .clip = CLIP_AGC, .clip_threshold = 0.02f},
+     false, HOT, .clip = RG_CLIP_AGC, .clip_threshold = 0.02f},
     {"ema-clip", "clipping", ROLE_REMEDY, "relu-hot-lr",
      "global norm clipped to factor x its moving average (beta 0.98, 2 warm-up steps)", false, HOT,
-     .clip = CLIP_EMA, .clip_threshold = 1.2f},
+     .clip = RG_CLIP_EMA, .clip_threshold = 1.2f},
     {"clip-norm-init", "clipping", ROLE_REMEDY, "relu-large",
      "global-norm clipping on the exploding relu-large init instead of a fixed init", true,
-     .activation = RG_RELU, .init = RG_INIT_NORMAL, .init_scale = LARGE_RELU, .clip = CLIP_NORM,
+     .activation = RG_RELU, .init = RG_INIT_NORMAL, .init_scale = LARGE_RELU, .clip = RG_CLIP_NORM,
      .clip_threshold = 1.0f},
     /* learning-rate schedules, on the Kaiming base */
     {"sched-step", "schedule", ROLE_REMEDY, "kaiming",
@@ -124,7 +124,7 @@ static const study_regime regimes[] = {
      "Kaiming + batch norm + decoupled weight decay + global-norm clipping + warm-up/cosine, "
      "at a higher peak rate that batch norm tolerates",
      true, KAIMING, .batch_norm = true, .lr = 0.05f, .weight_decay = 5e-4f, .decoupled = true,
-     .clip = CLIP_NORM, .clip_threshold = 5.0f, .schedule = RG_SCHED_COSINE},
+     .clip = RG_CLIP_NORM, .clip_threshold = 5.0f, .schedule = RG_SCHED_COSINE},
 };
 
 #define N_REGIMES ((int)(sizeof regimes / sizeof regimes[0]))
@@ -190,9 +190,9 @@ void study_regime_config(const study_regime *r, const study_setup *setup, train_
   c->model.dropout = r->dropout;
   c->init = r->init;
   c->init_scale = r->init_scale;
-  c->penalty = r->penalty;
-  c->penalty_lambda = r->penalty_lambda;
-  c->l1_ratio = r->l1_ratio;
+  c->run.penalty = r->penalty;
+  c->run.penalty_lambda = r->penalty_lambda;
+  c->run.l1_ratio = r->l1_ratio;
   float lr = r->lr > 0.0f ? r->lr : STUDY_BASE_LR;
   rg_optim_config o = {.kind = r->optim,
                        .lr = lr,
@@ -202,22 +202,22 @@ void study_regime_config(const study_regime *r, const study_setup *setup, train_
                        .prox_l2 = r->prox_l2};
   if (r->optim == RG_SGD) o.momentum = STUDY_MOMENTUM;
   c->optim = o;
-  c->schedule = schedule_for(r->schedule, lr, setup->steps);
-  c->clip = r->clip;
-  c->clip_value = r->clip_threshold;
-  c->clip_max_norm = r->clip_threshold;
-  c->clip_norm_type = 2.0f;
-  c->agc_lambda = r->clip_threshold;
-  c->ema = (rg_ema_clip_config){.factor = r->clip_threshold, .beta = 0.98f, .warmup = 2};
+  c->run.schedule = schedule_for(r->schedule, lr, setup->steps);
+  float t = r->clip_threshold;
   /* a non-finite gradient is measured, not hidden: the run records where */
-  c->nonfinite = RG_NONFINITE_PROPAGATE;
-  c->epochs = 1000000;
-  c->max_steps = setup->steps;
-  c->batch = setup->batch;
+  c->run.clip = (rg_clip_config){.mode = r->clip, .value = t > 0 ? t : 1.0f,
+                                 .max_norm = t > 0 ? t : 1.0f, .norm_type = 2.0f,
+                                 .agc_lambda = t > 0 ? t : 0.01f,
+                                 .ema = {.factor = t > 0 ? t : 2.0f, .beta = 0.98f, .warmup = 2},
+                                 .nonfinite = RG_NONFINITE_PROPAGATE};
+  c->run.epochs = 1000000;
+  c->run.max_steps = setup->steps;
+  c->run.batch = setup->batch;
   c->seed = setup->seed;
   c->isa = setup->isa;
   c->threads = setup->threads;
   c->quiet = true;
+  c->alerts = false;
 }
 
 static const char *activation_name(rg_nonlinearity a) {
@@ -296,22 +296,22 @@ static void schedule_text(const rg_schedule *s, char *buf, size_t size) {
 }
 
 static void clip_text(const train_config *c, char *buf, size_t size) {
-  switch (c->clip) {
-    case CLIP_VALUE:
-      snprintf(buf, size, ", clip value %g", (double)c->clip_value);
+  switch (c->run.clip.mode) {
+    case RG_CLIP_VALUE:
+      snprintf(buf, size, ", clip value %g", (double)c->run.clip.value);
       break;
-    case CLIP_NORM:
-      snprintf(buf, size, ", clip global norm %g", (double)c->clip_max_norm);
+    case RG_CLIP_NORM:
+      snprintf(buf, size, ", clip global norm %g", (double)c->run.clip.max_norm);
       break;
-    case CLIP_PER_TENSOR:
-      snprintf(buf, size, ", clip per-tensor norm %g", (double)c->clip_max_norm);
+    case RG_CLIP_PER_TENSOR:
+      snprintf(buf, size, ", clip per-tensor norm %g", (double)c->run.clip.max_norm);
       break;
-    case CLIP_AGC:
-      snprintf(buf, size, ", AGC lambda %g", (double)c->agc_lambda);
+    case RG_CLIP_AGC:
+      snprintf(buf, size, ", AGC lambda %g", (double)c->run.clip.agc_lambda);
       break;
-    case CLIP_EMA:
-      snprintf(buf, size, ", EMA clip factor %g beta %g warm-up %lld", (double)c->ema.factor,
-               (double)c->ema.beta, (long long)c->ema.warmup);
+    case RG_CLIP_EMA:
+      snprintf(buf, size, ", EMA clip factor %g beta %g warm-up %lld", (double)c->run.clip.ema.factor,
+               (double)c->run.clip.ema.beta, (long long)c->run.clip.ema.warmup);
       break;
     default:
       buf[0] = '\0';
@@ -321,20 +321,20 @@ static void clip_text(const train_config *c, char *buf, size_t size) {
 
 static void penalty_text(const train_config *c, char *buf, size_t size) {
   static const char *names[] = {"", "L1", "L2", "elastic net"};
-  if (c->penalty == PENALTY_NONE)
+  if (c->run.penalty == RG_PENALTY_NONE)
     buf[0] = '\0';
-  else if (c->penalty == PENALTY_ELASTIC)
-    snprintf(buf, size, ", %s penalty %g (l1 ratio %g)", names[c->penalty],
-             (double)c->penalty_lambda, (double)c->l1_ratio);
+  else if (c->run.penalty == RG_PENALTY_ELASTIC)
+    snprintf(buf, size, ", %s penalty %g (l1 ratio %g)", names[c->run.penalty],
+             (double)c->run.penalty_lambda, (double)c->run.l1_ratio);
   else
-    snprintf(buf, size, ", %s penalty %g", names[c->penalty], (double)c->penalty_lambda);
+    snprintf(buf, size, ", %s penalty %g", names[c->run.penalty], (double)c->run.penalty_lambda);
 }
 
 void study_config_describe(const train_config *c, char *buf, size_t size) {
   char init[64], optim[160], sched[160], clip[96], penalty[96], extra[64] = "";
   init_text(c, init, sizeof init);
   optim_text(c, optim, sizeof optim);
-  schedule_text(&c->schedule, sched, sizeof sched);
+  schedule_text(&c->run.schedule, sched, sizeof sched);
   clip_text(c, clip, sizeof clip);
   penalty_text(c, penalty, sizeof penalty);
   if (c->model.batch_norm) strcat(extra, ", batch norm");

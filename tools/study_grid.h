@@ -46,14 +46,14 @@ typedef struct study_regime {
   float init_scale; /* standard deviation of the naive normal init */
   bool batch_norm;
   float dropout;
-  penalty_kind penalty;
+  rg_penalty_kind penalty;
   float penalty_lambda, l1_ratio;
   rg_optim_kind optim;
   float lr; /* peak learning rate; 0 means the base's */
   float weight_decay;
   bool decoupled;
   float prox_l1, prox_l2;
-  clip_mode clip;
+  rg_clip_mode clip;
   float clip_threshold; /* value, max norm, AGC lambda or EMA factor */
   rg_sched_kind schedule;
 } study_regime;

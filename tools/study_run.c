@@ -11,16 +11,16 @@ typedef struct recorder {
   bool saw_nonfinite;
 } recorder;
 
-static bool should_sample(recorder *rec, const step_info *s) {
+static bool should_sample(recorder *rec, const rg_step_info *s) {
   const study_run *run = rec->run;
-  if (s->step % run->sample_every == 0 || s->step == run->config.max_steps - 1) return true;
+  if (s->step % run->sample_every == 0 || s->step == run->config.run.max_steps - 1) return true;
   return !s->finite && !rec->saw_nonfinite;
 }
 
-static void observe(const step_info *s, void *user) {
+static bool observe(const rg_step_info *s, void *user) {
   recorder *rec = user;
   study_run *run = rec->run;
-  if (s->step < 0 || s->step >= run->capacity) return;
+  if (s->step < 0 || s->step >= run->capacity) return true;
   int64_t t = s->step;
   run->loss[t] = s->loss;
   run->lr[t] = s->lr;
@@ -38,9 +38,10 @@ static void observe(const step_info *s, void *user) {
   study_progress *sp = rec->sp;
   if (sp)
     progress_update(sp->bar, sp->steps_before + t + 1,
-                    "config %d/%d %-14s epoch %d  step %lld/%lld", sp->index + 1, sp->count,
-                    run->regime->name, s->epoch + 1, (long long)(t + 1),
-                    (long long)run->config.max_steps);
+                    "config %d/%d %-14s epoch %lld  step %lld/%lld", sp->index + 1, sp->count,
+                    run->regime->name, (long long)s->epoch + 1, (long long)(t + 1),
+                    (long long)run->config.run.max_steps);
+  return true;
 }
 
 static bool allocate(study_run *run, int64_t steps, int every, int layers) {

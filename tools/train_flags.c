@@ -9,7 +9,7 @@
 #include "args.h"
 
 #define NO_LIMIT 1e30   /* real flags without an upper bound */
-#define NO_COUNT 9e18   /* integer flags without an upper bound */
+#define MAX_COUNT 9007199254740992.0 /* 2^53: counters the library accepts */
 #define POSITIVE 1e-12  /* the smallest value of flags that must be > 0 */
 #define MAX_THREADS 256
 #define RG_STRINGIFY_(x) #x
@@ -25,15 +25,17 @@ static const arg_choice inits[] = {
     {"uniform", RG_INIT_UNIFORM},                 {NULL, 0}};
 static const arg_choice optimizers[] = {
     {"sgd", RG_SGD}, {"adam", RG_ADAM}, {"adamw", RG_ADAMW}, {NULL, 0}};
-static const arg_choice decay_modes[] = {{"coupled", 0}, {"decoupled", 1}, {NULL, 0}};
+enum { DECAY_AUTO, DECAY_COUPLED, DECAY_DECOUPLED };
+static const arg_choice decay_modes[] = {
+    {"auto", DECAY_AUTO}, {"coupled", DECAY_COUPLED}, {"decoupled", DECAY_DECOUPLED}, {NULL, 0}};
 static const arg_choice schedules[] = {
     {"constant", RG_SCHED_CONSTANT},       {"step", RG_SCHED_STEP},
     {"multistep", RG_SCHED_MULTISTEP},     {"exponential", RG_SCHED_EXPONENTIAL},
     {"polynomial", RG_SCHED_POLYNOMIAL},   {"inverse-time", RG_SCHED_INVERSE_TIME},
     {"cosine", RG_SCHED_COSINE},           {NULL, 0}};
 static const arg_choice clip_modes[] = {
-    {"none", CLIP_NONE}, {"value", CLIP_VALUE}, {"norm", CLIP_NORM},
-    {"per-tensor", CLIP_PER_TENSOR}, {"agc", CLIP_AGC}, {"ema", CLIP_EMA}, {NULL, 0}};
+    {"none", RG_CLIP_NONE}, {"value", RG_CLIP_VALUE}, {"norm", RG_CLIP_NORM},
+    {"per-tensor", RG_CLIP_PER_TENSOR}, {"agc", RG_CLIP_AGC}, {"ema", RG_CLIP_EMA}, {NULL, 0}};
 static const arg_choice norm_types[] = {{"1", 1}, {"2", 2}, {"inf", 0}, {NULL, 0}};
 static const arg_choice nonfinite_policies[] = {
     {"error", RG_NONFINITE_ERROR}, {"skip", RG_NONFINITE_SKIP}, {"zero", RG_NONFINITE_ZERO},
@@ -44,6 +46,11 @@ static const arg_choice dist_modes[] = {
 static const arg_choice isas[] = {
     {"auto", 0}, {"scalar", 1}, {"avx2", 2}, {"avx512", 3}, {"neon", 4}, {NULL, 0}};
 
+/* Flags that may differ between the ranks of a --dist run: where files
+ * are, how the work is done on each host, and what rank 0 alone does. */
+static const char *const per_rank_flags[] = {"data", "threads", "isa", "quiet", "log", "load",
+                                             "save", "save-every", "keep", "alerts", NULL};
+
 /* Flag values that need translating into the config. */
 typedef struct flag_values {
   arg_list layers, milestones;
@@ -52,10 +59,11 @@ typedef struct flag_values {
 } flag_values;
 
 static flag_values values_from(const train_config *c) {
+  const rg_trainer_config *r = &c->run;
   flag_values v = {.activation = c->model.activation, .init = c->init, .optimizer = c->optim.kind,
-                   .decay = c->optim.decoupled, .schedule = c->schedule.kind, .clip = c->clip,
-                   .norm_type = isinf(c->clip_norm_type) ? 0 : (int)c->clip_norm_type,
-                   .nonfinite = c->nonfinite, .lr = c->schedule.lr0};
+                   .decay = DECAY_AUTO, .schedule = r->schedule.kind, .clip = r->clip.mode,
+                   .norm_type = isinf(r->clip.norm_type) ? 0 : (int)r->clip.norm_type,
+                   .nonfinite = r->clip.nonfinite, .lr = r->schedule.lr0};
   v.layers.n = c->model.hidden;
   for (int i = 0; i < c->model.hidden; i++) v.layers.v[i] = c->model.widths[i];
   return v;
@@ -73,44 +81,79 @@ static int online_cpus(void) {
   return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
+/* Weight decay: coupled for SGD and Adam, decoupled for AdamW, unless
+ * --decay says otherwise; AdamW cannot be coupled. */
+static int apply_decay(const char *name, const flag_values *v, rg_optim_config *o) {
+  if (o->kind == RG_ADAMW && v->decay == DECAY_COUPLED)
+    return refuse(name, "--optimizer adamw always decouples weight decay; use --optimizer adam "
+                        "--decay coupled for coupled decay");
+  o->decoupled = v->decay == DECAY_DECOUPLED;
+  return -1;
+}
+
 /* Moves the translated values into the config; returns -1, or 2 for an
  * inconsistent combination. */
 static int apply(const char *name, const flag_values *v, train_options *o) {
   train_config *c = &o->config;
+  rg_trainer_config *r = &c->run;
   c->model.hidden = v->layers.n;
   for (int i = 0; i < v->layers.n; i++) c->model.widths[i] = (int)v->layers.v[i];
   c->model.activation = (rg_nonlinearity)v->activation;
   c->init = (rg_init_scheme)v->init;
   int penalties = (v->l1 > 0) + (v->l2 > 0) + (v->elastic > 0);
   if (penalties > 1) return refuse(name, "--l1, --l2 and --elastic-net exclude each other");
-  c->penalty = v->l1 > 0 ? PENALTY_L1 : v->l2 > 0 ? PENALTY_L2 : v->elastic > 0 ? PENALTY_ELASTIC
-                                                                               : PENALTY_NONE;
-  c->penalty_lambda = v->l1 + v->l2 + v->elastic;
+  r->penalty = v->l1 > 0 ? RG_PENALTY_L1 : v->l2 > 0 ? RG_PENALTY_L2
+             : v->elastic > 0 ? RG_PENALTY_ELASTIC : RG_PENALTY_NONE;
+  r->penalty_lambda = v->l1 + v->l2 + v->elastic;
   c->optim.kind = (rg_optim_kind)v->optimizer;
-  c->optim.decoupled = v->decay == 1;
-  c->optim.lr = c->schedule.lr0 = v->lr;
-  c->schedule.kind = (rg_sched_kind)v->schedule;
+  int code = apply_decay(name, v, &c->optim);
+  if (code >= 0) return code;
+  c->optim.lr = r->schedule.lr0 = v->lr;
+  r->schedule.kind = (rg_sched_kind)v->schedule;
   if (v->milestones.n > RG_MAX_MILESTONES)
     return refuse(name, "--milestones takes at most " RG_STRINGIFY(RG_MAX_MILESTONES) " steps");
-  c->schedule.n_milestones = v->milestones.n;
-  for (int i = 0; i < v->milestones.n; i++) c->schedule.milestones[i] = v->milestones.v[i];
-  if (c->schedule.kind == RG_SCHED_MULTISTEP && v->milestones.n == 0)
+  r->schedule.n_milestones = v->milestones.n;
+  for (int i = 0; i < v->milestones.n; i++) r->schedule.milestones[i] = v->milestones.v[i];
+  if (r->schedule.kind == RG_SCHED_MULTISTEP && v->milestones.n == 0)
     return refuse(name, "--schedule multistep needs --milestones");
-  c->clip = (clip_mode)v->clip;
-  c->clip_norm_type = v->norm_type ? (float)v->norm_type : INFINITY;
-  c->nonfinite = (rg_nonfinite)v->nonfinite;
+  r->clip.mode = (rg_clip_mode)v->clip;
+  r->clip.norm_type = v->norm_type ? (float)v->norm_type : INFINITY;
+  r->clip.nonfinite = (rg_nonfinite)v->nonfinite;
   c->isa = v->isa ? args_choice_name(isas, v->isa) : NULL;
   if (c->threads == 0) c->threads = online_cpus();
+  if (r->save_every && !r->save_path) return refuse(name, "--save-every needs --save");
+  if (r->keep && !r->save_every) return refuse(name, "--keep needs --save-every");
   if (o->kfold && o->dist.enabled) return refuse(name, "--kfold and --dist exclude each other");
-  if (o->kfold && (c->save_path || c->load_path))
+  if (o->kfold && (r->save_path || c->load_path))
     return refuse(name, "--kfold trains several models: it cannot be combined with --save or --load");
+  if (r->early_stop && c->val_fraction == 0.0)
+    return refuse(name, "--early-stop needs a validation set (--val-fraction > 0)");
   return -1;
+}
+
+/* The settings every rank of a --dist run must share, one "flag=value"
+ * line each, into o->config_text. */
+static void dump_shared(const arg_command *cmd, train_options *o) {
+  size_t at = 0;
+  o->config_text[0] = '\0';
+  for (int i = 0; i < cmd->n_specs && at < sizeof o->config_text; i++) {
+    const arg_spec *s = &cmd->specs[i];
+    bool local = false;
+    for (int k = 0; per_rank_flags[k]; k++) local = local || !strcmp(s->name, per_rank_flags[k]);
+    if (local) continue;
+    char value[512];
+    args_value_text(s, value, sizeof value);
+    at += (size_t)snprintf(o->config_text + at, sizeof o->config_text - at, "%s=%s\n", s->name,
+                           value);
+  }
 }
 
 int train_flags_parse(const char *name, const char *synopsis, const char *description, int argc,
                       char **argv, train_options *o) {
   memset(o, 0, sizeof *o);
   train_config *c = &o->config;
+  rg_trainer_config *r = &c->run;
+  rg_optim_config *op = &c->optim;
   train_config_defaults(c);
   flag_values v = values_from(c);
   const arg_spec specs[] = {
@@ -124,55 +167,69 @@ int train_flags_parse(const char *name, const char *synopsis, const char *descri
       {"l1", ARG_FLOAT, &v.l1, 0, NO_LIMIT, NULL, "L", "add L sum|w| over the weights to the loss"},
       {"l2", ARG_FLOAT, &v.l2, 0, NO_LIMIT, NULL, "L", "add (L/2) sum w^2 over the weights to the loss"},
       {"elastic-net", ARG_FLOAT, &v.elastic, 0, NO_LIMIT, NULL, "L", "add L (R sum|w| + (1-R)/2 sum w^2)"},
-      {"l1-ratio", ARG_FLOAT, &c->l1_ratio, 0, 1, NULL, "R", "the R of --elastic-net"},
-      {"label-smoothing", ARG_FLOAT, &c->label_smoothing, 0, 0.99, NULL, "S", "cross-entropy label smoothing"},
+      {"l1-ratio", ARG_FLOAT, &r->l1_ratio, 0, 1, NULL, "R", "the R of --elastic-net"},
+      {"label-smoothing", ARG_FLOAT, &r->label_smoothing, 0, 0.99, NULL, "S", "cross-entropy label smoothing"},
       {"optimizer", ARG_CHOICE, &v.optimizer, 0, 0, optimizers, NULL, "optimizer"},
       {"lr", ARG_FLOAT, &v.lr, 0, NO_LIMIT, NULL, "LR", "base learning rate"},
-      {"momentum", ARG_FLOAT, &c->optim.momentum, 0, 1, NULL, "M", "SGD momentum"},
-      {"nesterov", ARG_BOOL, &c->optim.nesterov, 0, 0, NULL, NULL, "Nesterov momentum"},
-      {"weight-decay", ARG_FLOAT, &c->optim.weight_decay, 0, NO_LIMIT, NULL, "L", "weight decay of rank >= 2 parameters"},
-      {"decay", ARG_CHOICE, &v.decay, 0, 0, decay_modes, NULL, "SGD weight decay in the gradient or on the weights"},
+      {"momentum", ARG_FLOAT, &op->momentum, 0, 1, NULL, "M", "SGD momentum"},
+      {"nesterov", ARG_BOOL, &op->nesterov, 0, 0, NULL, NULL, "Nesterov momentum"},
+      {"beta1", ARG_FLOAT, &op->beta1, 0, 0.999999, NULL, "B", "adam, adamw: first-moment decay (0: 0.9)"},
+      {"beta2", ARG_FLOAT, &op->beta2, 0, 0.999999, NULL, "B", "adam, adamw: second-moment decay (0: 0.999)"},
+      {"eps", ARG_FLOAT, &op->eps, 0, 1, NULL, "E", "adam, adamw: denominator guard (0: 1e-8)"},
+      {"weight-decay", ARG_FLOAT, &op->weight_decay, 0, NO_LIMIT, NULL, "L", "weight decay of rank >= 2 parameters"},
+      {"decay", ARG_CHOICE, &v.decay, 0, 0, decay_modes, NULL, "weight decay in the gradient (coupled) or on the weights (decoupled); auto: decoupled for adamw only"},
+      {"prox-l1", ARG_FLOAT, &op->prox_l1, 0, NO_LIMIT, NULL, "L", "proximal L1 step after each update (exact zeros)"},
+      {"prox-l2", ARG_FLOAT, &op->prox_l2, 0, NO_LIMIT, NULL, "L", "proximal L2 shrink after each update (with --prox-l1: elastic net)"},
       {"schedule", ARG_CHOICE, &v.schedule, 0, 0, schedules, NULL, "learning-rate schedule (times in steps)"},
-      {"step-size", ARG_INT64, &c->schedule.step_size, 1, NO_COUNT, NULL, "STEPS", "step: steps between decays"},
-      {"gamma", ARG_FLOAT, &c->schedule.gamma, POSITIVE, 1, NULL, "G", "step, multistep, exponential: decay factor"},
-      {"milestones", ARG_LIST, &v.milestones, 0, NO_COUNT, NULL, "S,S,...", "multistep: steps where the rate decays"},
-      {"power", ARG_FLOAT, &c->schedule.power, POSITIVE, NO_LIMIT, NULL, "P", "polynomial: exponent"},
-      {"decay-k", ARG_FLOAT, &c->schedule.k, 0, NO_LIMIT, NULL, "K", "inverse-time: lr0 / (1 + K t)"},
-      {"lr-min", ARG_FLOAT, &c->schedule.lr_min, 0, NO_LIMIT, NULL, "LR", "polynomial, cosine: final rate"},
-      {"total-steps", ARG_INT64, &c->schedule.total_steps, 0, NO_COUNT, NULL, "STEPS", "polynomial, cosine: length (0: the whole run)"},
-      {"warmup", ARG_INT64, &c->schedule.warmup_steps, 0, NO_COUNT, NULL, "STEPS", "linear warmup steps"},
-      {"warmup-start", ARG_FLOAT, &c->schedule.warmup_start, 0, 1, NULL, "F", "warmup starts at F x lr"},
+      {"step-size", ARG_INT64, &r->schedule.step_size, 1, MAX_COUNT, NULL, "STEPS", "step: steps between decays"},
+      {"gamma", ARG_FLOAT, &r->schedule.gamma, POSITIVE, 1, NULL, "G", "step, multistep, exponential: decay factor"},
+      {"milestones", ARG_LIST, &v.milestones, 0, MAX_COUNT, NULL, "S,S,...", "multistep: steps where the rate decays"},
+      {"power", ARG_FLOAT, &r->schedule.power, POSITIVE, NO_LIMIT, NULL, "P", "polynomial: exponent"},
+      {"decay-k", ARG_FLOAT, &r->schedule.k, 0, NO_LIMIT, NULL, "K", "inverse-time: lr0 / (1 + K t)"},
+      {"lr-min", ARG_FLOAT, &r->schedule.lr_min, 0, NO_LIMIT, NULL, "LR", "polynomial, cosine: final rate"},
+      {"total-steps", ARG_INT64, &r->schedule.total_steps, 0, MAX_COUNT, NULL, "STEPS", "polynomial, cosine: length (0: the whole run)"},
+      {"warmup", ARG_INT64, &r->schedule.warmup_steps, 0, MAX_COUNT, NULL, "STEPS", "linear warmup steps"},
+      {"warmup-start", ARG_FLOAT, &r->schedule.warmup_start, 0, 1, NULL, "F", "warmup starts at F x lr"},
       {"clip", ARG_CHOICE, &v.clip, 0, 0, clip_modes, NULL, "gradient clipping"},
-      {"clip-value", ARG_FLOAT, &c->clip_value, POSITIVE, NO_LIMIT, NULL, "C", "value: clamp gradients to [-C, C]"},
-      {"max-norm", ARG_FLOAT, &c->clip_max_norm, 0, NO_LIMIT, NULL, "N", "norm, per-tensor: largest norm"},
+      {"clip-value", ARG_FLOAT, &r->clip.value, POSITIVE, NO_LIMIT, NULL, "C", "value: clamp gradients to [-C, C]"},
+      {"max-norm", ARG_FLOAT, &r->clip.max_norm, 0, NO_LIMIT, NULL, "N", "norm, per-tensor: largest norm"},
       {"norm-type", ARG_CHOICE, &v.norm_type, 0, 0, norm_types, NULL, "norm: which norm"},
-      {"agc-lambda", ARG_FLOAT, &c->agc_lambda, POSITIVE, NO_LIMIT, NULL, "L", "agc: |g_row| <= L |w_row| (classifier exempt)"},
-      {"ema-factor", ARG_FLOAT, &c->ema.factor, POSITIVE, NO_LIMIT, NULL, "F", "ema: clip to F x the average norm"},
-      {"ema-beta", ARG_FLOAT, &c->ema.beta, 0, 0.9999, NULL, "B", "ema: averaging factor"},
-      {"ema-warmup", ARG_INT64, &c->ema.warmup, 0, NO_COUNT, NULL, "STEPS", "ema: steps before clipping starts"},
-      {"z-threshold", ARG_FLOAT, &c->ema.z_threshold, 0, NO_LIMIT, NULL, "Z", "ema: skip steps Z deviations above (0: never)"},
+      {"agc-lambda", ARG_FLOAT, &r->clip.agc_lambda, POSITIVE, NO_LIMIT, NULL, "L", "agc: |g_row| <= L |w_row| (classifier exempt)"},
+      {"ema-factor", ARG_FLOAT, &r->clip.ema.factor, POSITIVE, NO_LIMIT, NULL, "F", "ema: clip to F x the average norm"},
+      {"ema-beta", ARG_FLOAT, &r->clip.ema.beta, 0, 0.9999, NULL, "B", "ema: averaging factor"},
+      {"ema-warmup", ARG_INT64, &r->clip.ema.warmup, 0, MAX_COUNT, NULL, "STEPS", "ema: steps before clipping starts"},
+      {"z-threshold", ARG_FLOAT, &r->clip.ema.z_threshold, 0, NO_LIMIT, NULL, "Z", "ema: skip steps Z deviations above (0: never)"},
+      {"max-skips", ARG_INT64, &r->clip.ema.max_skips, 0, MAX_COUNT, NULL, "N", "ema: most skipped steps in a row before a rise counts as the new level (0: 5)"},
       {"nonfinite", ARG_CHOICE, &v.nonfinite, 0, 0, nonfinite_policies, NULL, "on a NaN/inf loss or gradient"},
-      {"epochs", ARG_INT, &c->epochs, 1, 1e6, NULL, "N", "passes over the training set"},
-      {"batch", ARG_INT64, &c->batch, 1, 1 << 24, NULL, "N", "rows per step"},
-      {"max-steps", ARG_INT64, &c->max_steps, 0, NO_COUNT, NULL, "N", "stop after N steps (0: no limit)"},
+      {"epochs", ARG_INT, &r->epochs, 1, 1e6, NULL, "N", "passes over the training set"},
+      {"batch", ARG_INT64, &r->batch, 1, 1 << 24, NULL, "N", "rows per step"},
+      {"max-steps", ARG_INT64, &r->max_steps, 0, MAX_COUNT, NULL, "N", "stop after N steps in all (0: no limit)"},
+      {"early-stop", ARG_INT, &r->early_stop, 0, 1e6, NULL, "P", "stop after P epochs without a better validation loss, restoring the best weights (0: off)"},
       {"seed", ARG_UINT64, &c->seed, 0, 0, NULL, "N", "seed of init, dropout, split and shuffling"},
       {"isa", ARG_CHOICE, &v.isa, 0, 0, isas, NULL, "kernel ISA (auto: best, or REGRAD_ISA)"},
       {"threads", ARG_INT, &c->threads, 0, MAX_THREADS, NULL, "N", "threads (0: one per online CPU)"},
       {"data", ARG_STRING, &c->data_dir, 0, 0, NULL, "DIR", "MNIST-format directory (default " RG_DEFAULT_DATA_DIR ")"},
-      {"train-limit", ARG_INT64, &c->train_limit, 0, NO_COUNT, NULL, "N", "use N random training rows (0: all)"},
+      {"train-limit", ARG_INT64, &c->train_limit, 0, MAX_COUNT, NULL, "N", "use N random training rows (0: all)"},
       {"val-fraction", ARG_DOUBLE, &c->val_fraction, 0, 0.99, NULL, "F", "fraction of the training rows held out"},
       {"kfold", ARG_INT, &o->kfold, 2, 1000, NULL, "K", "K-fold cross-validation on the training set"},
-      {"save", ARG_STRING, &c->save_path, 0, 0, NULL, "FILE", "checkpoint written after every epoch"},
-      {"load", ARG_STRING, &c->load_path, 0, 0, NULL, "FILE", "checkpoint to start from"},
-      {"log", ARG_STRING, &c->log_csv, 0, 0, NULL, "FILE.csv", "per-step per-parameter diagnostics"},
+      {"save", ARG_STRING, &r->save_path, 0, 0, NULL, "FILE", "checkpoint after every epoch and when training ends (also on Ctrl-C)"},
+      {"save-every", ARG_INT64, &r->save_every, 0, MAX_COUNT, NULL, "N", "also save every N steps"},
+      {"keep", ARG_INT, &r->keep, 0, 1e6, NULL, "K", "keep the last K of those as FILE.step-<step>"},
+      {"load", ARG_STRING, &c->load_path, 0, 0, NULL, "FILE", "checkpoint to resume from"},
+      {"log", ARG_STRING, &c->log_csv, 0, 0, NULL, "FILE.csv", "per-step per-parameter diagnostics and the step's loss, lr, norm and clip scale"},
+      {"alerts", ARG_BOOL, &c->alerts, 0, 0, NULL, NULL, "print vanishing/exploding gradient alerts as training runs"},
+      {"vanish", ARG_FLOAT, &c->vanish, 0, NO_LIMIT, NULL, "G", "alert when a parameter's |g| < G"},
+      {"explode", ARG_FLOAT, &c->explode, 0, NO_LIMIT, NULL, "G", "alert when a parameter's |g| > G"},
+      {"anomaly", ARG_BOOL, &c->anomaly, 0, 0, NULL, NULL, "name the first op that makes a NaN or infinity (slower)"},
       {"quiet", ARG_BOOL, &c->quiet, 0, 0, NULL, NULL, "no progress output"},
       {"dist", ARG_BOOL, &o->dist.enabled, 0, 0, NULL, NULL, "data-parallel over MPI (run under mpiexec; docs/distributed.md)"},
       {"dist-mode", ARG_CHOICE, &o->dist.mode, 0, 0, dist_modes, NULL, "--dist: deterministic (same bits for any power-of-two rank count) or fast"},
-      {"grad-shards", ARG_INT, &o->dist.grad_shards, 0, 1 << 20, NULL, "S", "--dist deterministic: shards per batch, a power of two (0: the rank count)"},
+      {"grad-shards", ARG_INT, &o->dist.grad_shards, 0, 1 << 24, NULL, "S", "--dist deterministic: shards per batch, a power of two, at most --batch (0: the rank count)"},
       {"bucket-kib", ARG_INT, &o->dist.bucket_kib, 0, 262144, NULL, "K", "--dist: gradient exchanged in K KiB pieces (0: 4096)"},
   };
   const arg_command cmd = {name, synopsis, description, specs, (int)(sizeof specs / sizeof specs[0])};
-  arg_result r = args_parse(&cmd, argc, argv);
-  if (r != ARGS_OK) return args_exit_code(r);
+  arg_result res = args_parse(&cmd, argc, argv);
+  if (res != ARGS_OK) return args_exit_code(res);
+  dump_shared(&cmd, o);
   return apply(name, &v, o);
 }

@@ -1,5 +1,4 @@
-/* The flags of `regrad train` (also taken by `regrad eval`, which needs the
- * same architecture and optimizer to rebuild a checkpoint's tensors): model,
+/* The flags of `regrad train` (also taken by `regrad gradcheck`): model,
  * loss terms, optimizer, schedule, clipping, loop, data and files. */
 #ifndef RG_TOOLS_TRAIN_FLAGS_H
 #define RG_TOOLS_TRAIN_FLAGS_H
@@ -11,6 +10,7 @@ typedef struct train_options {
   train_config config;
   int kfold; /* folds of cross-validation, 0 for none */
   dist_options dist;
+  char config_text[8192]; /* "flag=value" lines of the settings --dist ranks share */
 } train_options;
 
 /* Fills o with the defaults, then the flags in argv[1..argc) of the command

@@ -1,6 +1,9 @@
-/* The training loop shared by `regrad train` and `regrad study`: an MLP on an
- * MNIST-format dataset with every remedy of the library selectable, and a
- * per-step observer that sees the per-layer gradient norms. */
+/* A training run of `regrad train` and `regrad study`: the data (loaded,
+ * limited, split, standardized), the session (context, MLP, optimizer) and
+ * the library's trainer (regrad.h, rg_trainer) with the command's reporting
+ * around it: the progress bar, epoch lines, gradient alerts, the --log CSV,
+ * Ctrl-C, and the test accuracy at the end. With dist set, the same run
+ * data-parallel over MPI (dist_train.h). */
 #ifndef RG_TOOLS_TRAINER_H
 #define RG_TOOLS_TRAINER_H
 
@@ -8,17 +11,6 @@
 #include <stdint.h>
 
 #include "regrad.h"
-
-typedef enum clip_mode {
-  CLIP_NONE,
-  CLIP_VALUE,      /* clip_value */
-  CLIP_NORM,       /* clip_max_norm, clip_norm_type */
-  CLIP_PER_TENSOR, /* clip_max_norm */
-  CLIP_AGC,        /* agc_lambda; the classifier is exempt */
-  CLIP_EMA         /* ema (factor, beta, warmup, z_threshold) */
-} clip_mode;
-
-typedef enum penalty_kind { PENALTY_NONE, PENALTY_L1, PENALTY_L2, PENALTY_ELASTIC } penalty_kind;
 
 typedef struct train_config {
   /* data: preloaded sets (not owned; standardized copies are made), or
@@ -31,43 +23,22 @@ typedef struct train_config {
   rg_mlp_config model;     /* in/out are filled from the data */
   rg_init_scheme init;
   float init_scale;        /* naive schemes */
-  /* loss terms added to cross-entropy */
-  penalty_kind penalty;
-  float penalty_lambda, l1_ratio;
-  float label_smoothing;
-  /* optimizer and schedule (schedule.lr0 is the base learning rate) */
+  /* optimizer (its lr is run.schedule.lr0) and the loop: batch, epochs,
+   * max_steps, schedule, clipping, penalty, label smoothing, checkpoints,
+   * early stopping (run.seed and run.diagnostics are set from the fields
+   * below) */
   rg_optim_config optim;
-  rg_schedule schedule;
-  /* clipping */
-  clip_mode clip;
-  float clip_value, clip_max_norm, clip_norm_type, agc_lambda;
-  rg_ema_clip_config ema;
-  rg_nonfinite nonfinite;
-  /* loop */
-  int epochs;
-  int64_t max_steps;       /* stop after this many steps (0: no limit) */
-  int64_t batch;
-  uint64_t seed;
+  rg_trainer_config run;
+  uint64_t seed;           /* init, dropout, data split and order */
   const char *isa;
   int threads;
   const char *log_csv;     /* per-step diagnostics CSV, or NULL */
-  const char *save_path;   /* checkpoint written after every epoch, or NULL */
   const char *load_path;   /* checkpoint to resume from, or NULL */
-  bool quiet;
+  bool quiet;              /* no progress output */
+  bool alerts;             /* print vanishing/exploding gradient alerts */
+  float vanish, explode;   /* alert thresholds on a parameter's |g| */
+  bool anomaly;            /* rg_set_anomaly_mode */
 } train_config;
-
-/* What the observer sees after each optimizer step. layer_grad_norm[i] is
- * |dL/dW_i| of linear layer i (0 = first), before clipping. */
-typedef struct step_info {
-  int64_t step;
-  int epoch;
-  float loss, lr, grad_norm; /* global L2, before clipping */
-  int layers;
-  const float *layer_grad_norm;
-  bool skipped, finite;
-} step_info;
-
-typedef void (*step_observer)(const step_info *s, void *user);
 
 typedef struct train_result {
   float train_acc, val_acc, test_acc, final_loss;
@@ -78,6 +49,8 @@ typedef struct train_result {
   double seconds_per_epoch;
   int64_t step_heap_allocs; /* heap allocations made by the steps after the first (the
                              * library guarantees 0 for this loop; a check for tests) */
+  bool interrupted;        /* stopped by Ctrl-C (after saving) */
+  bool stopped_early;      /* early stopping on validation loss */
   rg_status status;
   char message[512];       /* error message when status != RG_OK */
 } train_result;
@@ -86,7 +59,19 @@ typedef struct train_result {
  * batch 128, 5 epochs, seed 1, validation 1/12 of the training set. */
 void train_config_defaults(train_config *c);
 
-/* Loads the data, builds the model and trains; observer may be NULL. */
-train_result train_run(const train_config *c, step_observer observer, void *user);
+/* Loads the data, builds the model and trains; on_step (may be NULL) sees
+ * every step after the command's own reporting. */
+train_result train_run(const train_config *c, rg_step_fn on_step, void *user);
+
+/* The data-parallel part of a run (dist_train.c): the communicator (a
+ * pointer to an MPI_Comm, or NULL for one process), rg_dist's
+ * configuration, and the run's configuration as text, which every rank
+ * must share (rg_dist_check_config). Only rank 0 prints and saves. */
+typedef struct train_dist {
+  void *comm;
+  rg_dist_config cfg;
+  const char *config_text;
+} train_dist;
+train_result train_run_dist(const train_config *c, const train_dist *dist);
 
 #endif

@@ -215,6 +215,14 @@ void rg_rows(const rg_tensor *t, int64_t *m, int64_t *n);
 
 extern const rg_backward_fn rg_backward_rules[RG_OP_COUNT];
 
+/* The context of a distributed run (src/dist/dist.c). */
+rg_ctx *rg_dist_context(const rg_dist *d);
+
+/* Rows of logits [rows, classes] whose first largest value is at the
+ * label (src/train/evaluate.c). */
+int64_t rg_count_correct(const float *logits, int64_t rows, int64_t classes,
+                         const int32_t *labels);
+
 /* dx += f'(x) dy of an activation op (relu, leaky_relu, sigmoid, tanh) from
  * its output y alone (src/ops/activation.c; used by rg_linear_act). */
 void rg_act_bwd_from_output(rg_ctx *ctx, enum rg_op op, float alpha, int64_t n, const float *y,

@@ -157,6 +157,8 @@ void rg_dist_free(rg_dist *d) {
   rg_heap_free(ctx, d, sizeof *d);
 }
 
+rg_ctx *rg_dist_context(const rg_dist *d) { return d ? d->ctx : NULL; }
+
 int rg_dist_rank(const rg_dist *d) { return d ? d->rank : 0; }
 int rg_dist_size(const rg_dist *d) { return d ? d->size : 1; }
 int rg_dist_shards(const rg_dist *d) { return d ? d->shards : 1; }

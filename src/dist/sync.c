@@ -116,3 +116,51 @@ rg_status rg_dist_check(rg_dist *d) {
   h = hash(h, rng, sizeof rng);
   return agree_word(d, fn, ok, h, RG_ESTATE, "parameters or random state");
 }
+
+/* The line of text holding byte at, as "%.*s" arguments. */
+static int line_at(const char *text, size_t len, size_t at, const char **start) {
+  size_t lo = at < len ? at : len, hi = lo;
+  while (lo > 0 && text[lo - 1] != '\n') lo--;
+  while (hi < len && text[hi] != '\n') hi++;
+  *start = text + lo;
+  return (int)(hi - lo > 200 ? 200 : hi - lo);
+}
+
+rg_status rg_dist_check_config(rg_dist *d, const char *config) {
+  static const char fn[] = "rg_dist_check_config";
+  if (!d) return RG_EINVAL;
+  bool ok = rg_dist_ok(d, fn);
+  if (ok && !config) {
+    rg_fail(d->ctx, RG_EINVAL, fn, "config is NULL");
+    ok = false;
+  }
+  size_t own = ok ? strlen(config) : 0;
+  uint64_t len = own;
+  int rc = rg_comm_bcast(d->comm, &len, sizeof len);
+  size_t diff = SIZE_MAX;
+  char chunk[4096], theirs[208] = "";
+  for (uint64_t off = 0; !rc && off < len; off += sizeof chunk) {
+    size_t n = len - off < sizeof chunk ? (size_t)(len - off) : sizeof chunk;
+    if (d->rank == 0) memcpy(chunk, config + off, n);
+    rc = rg_comm_bcast(d->comm, chunk, n);
+    for (size_t i = 0; !rc && ok && diff == SIZE_MAX && i < n; i++)
+      if (off + i >= own || config[off + i] != chunk[i]) {
+        diff = (size_t)off + i;
+        const char *start;
+        int w = line_at(chunk, n, i, &start);
+        snprintf(theirs, sizeof theirs, "%.*s", w, start);
+      }
+  }
+  if (!rc && ok && diff == SIZE_MAX && own != len) diff = (size_t)len;
+  if (rc) {
+    rg_dist_comm_fail(d, fn, "MPI_Bcast", rc);
+    ok = false;
+  } else if (ok && diff != SIZE_MAX) {
+    const char *start;
+    int w = line_at(config, own, diff, &start);
+    rg_fail(d->ctx, RG_EINVAL, fn, "this rank's setting \"%.*s\" differs from rank 0's \"%s\"",
+            w, start, theirs);
+    ok = false;
+  }
+  return agree_word(d, fn, ok, 1, RG_EINVAL, "configuration");
+}

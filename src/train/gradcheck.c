@@ -70,27 +70,40 @@ static void restore_buffers(rg_ctx *ctx, const float *at) {
     }
 }
 
-/* Checks one element; returns -1 for a kink skip, 0 pass, 1 fail. */
+/* The central difference of the loss in *w with step h (the steps as the
+ * float sums actually land); 2 in *bad when a loss is not finite. */
+static double central(struct probe *p, float *w, float h, double *fp, double *fm) {
+  float orig = *w, up = orig + h, down = orig - h;
+  *w = up;
+  *fp = eval_loss(p);
+  *w = down;
+  *fm = eval_loss(p);
+  *w = orig;
+  return (*fp - *fm) / (((double)up - orig) + ((double)orig - down));
+}
+
+/* Checks one element; returns -1 for a kink skip, 0 pass, 1 fail, 2 for a
+ * non-finite loss. A difference beyond the tolerance is a kink (relu at 0,
+ * |w| at 0, a clamp edge crossed between the probes) when the one-sided
+ * slopes disagree, or when the difference with half the step disagrees with
+ * the full one: a wrong gradient gives numeric estimates that agree with
+ * each other and not with it. */
 static int check_element(struct probe *p, float *w, double analytic, double f0,
                          const rg_gradcheck_opts *o, double *err) {
   float orig = *w;
   float h = (float)(o->eps * fmax(1.0, fabs(orig)));
-  float up = orig + h, down = orig - h;
-  *w = up;
-  double fp = eval_loss(p);
-  *w = down;
-  double fm = eval_loss(p);
-  *w = orig;
-  double hp = (double)up - orig, hm = (double)orig - down;
+  double fp, fm;
+  double numeric = central(p, w, h, &fp, &fm);
   if (!isfinite(f0) || !isfinite(fp) || !isfinite(fm)) return 2;
-  double numeric = (fp - fm) / (hp + hm);
   double tol = o->atol + o->rtol * fabs(numeric);
   *err = fabs(analytic - numeric);
   if (*err <= tol) return 0;
-  /* One-sided slopes that disagree far beyond the tolerance mean a kink
-   * between up and down: the central difference is meaningless there. */
+  double hp = (double)(orig + h) - orig, hm = (double)orig - (orig - h);
   double right = (fp - f0) / hp, left = (f0 - fm) / hm;
-  return fabs(right - left) > 4.0 * tol ? -1 : 1;
+  if (fabs(right - left) > 4.0 * tol) return -1;
+  double fp2, fm2, half = central(p, w, 0.5f * h, &fp2, &fm2);
+  if (!isfinite(fp2) || !isfinite(fm2)) return 2;
+  return fabs(half - numeric) > tol ? -1 : 1;
 }
 
 rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const *params, int n,
@@ -100,7 +113,14 @@ rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const 
   if (!params_ok(ctx, fn, params, n)) return ctx ? ctx->status : RG_EINVAL;
   rg_gradcheck_opts o = {1e-2, 1e-3, 1e-2, 0};
   if (opts) o = *opts;
-  if (o.eps <= 0) o.eps = 1e-2;
+  if (!(o.eps >= 0 && o.eps < 1) || !(o.atol >= 0 && o.atol < INFINITY) ||
+      !(o.rtol >= 0 && o.rtol < INFINITY) || o.max_elems < 0) {
+    rg_fail(ctx, RG_EINVAL, fn_name, "opts: eps %g, atol %g, rtol %g, max_elems %lld: expected eps "
+            "in [0, 1) (0: 1e-2), finite atol and rtol >= 0, max_elems >= 0", o.eps, o.atol,
+            o.rtol, (long long)o.max_elems);
+    return ctx->status;
+  }
+  if (o.eps == 0) o.eps = 1e-2;
   struct probe p = {ctx, fn, user, ctx->dropout_stream};
   size_t len;
   for (int i = 0; i < n; i++) memset(params[i]->grad, 0, (size_t)params[i]->numel * sizeof(float));
@@ -148,8 +168,12 @@ rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const 
   if (report) *report = r;
   if (st == RG_OK && r.failed > 0) {
     rg_fail(ctx, RG_EINVAL, fn_name, "%lld of %lld elements differ; worst %s[%lld], |error| %g",
-            (long long)r.failed, (long long)r.checked, r.worst->name, (long long)r.worst_index,
-            r.max_abs_err);
+            (long long)r.failed, (long long)r.checked, r.worst ? r.worst->name : "?",
+            (long long)r.worst_index, r.max_abs_err);
+    st = RG_EINVAL;
+  } else if (st == RG_OK && r.checked == 0) {
+    rg_fail(ctx, RG_EINVAL, fn_name, "no element could be checked: all %lld sit on kinks",
+            (long long)r.skipped_kinks);
     st = RG_EINVAL;
   }
   return st;

@@ -26,4 +26,6 @@ static inline bool rg_mlp_fuses_activation(const struct rg_mlp *m, int i) {
   return !m->layers[i].gamma && !(m->cfg.activation == RG_LEAKY_RELU && m->cfg.leaky_slope < 0.0f);
 }
 
+static inline rg_ctx *rg_mlp_context(const struct rg_mlp *m) { return m->ctx; }
+
 #endif
