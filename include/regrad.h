@@ -636,6 +636,7 @@ rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x);
 int rg_mlp_depth(const rg_mlp *m);
 rg_tensor *rg_mlp_weight(const rg_mlp *m, int i);
 rg_tensor *rg_mlp_bias(const rg_mlp *m, int i);
+/* Frees the MLP object (before its context; its tensors stay with the context). */
 void rg_mlp_free(rg_mlp *m);
 
 /* Inference for small batches, such as one request at a time. A predictor is

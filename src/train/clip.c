@@ -2,6 +2,7 @@
  * (grad_stats: per-tensor L2, L1 and max norms, finiteness) and applies its
  * non-finite policy before touching any gradient. */
 #include <float.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,15 @@
 #define NORM_EPS 1e-6f /* PyTorch's clip_grad_norm_ denominator guard */
 #define AGC_EPS 1e-3f
 
+/* A report lives in one counted heap block after a header that remembers
+ * its context and size, so that freeing gives the bytes back to the
+ * context's count. */
+typedef struct report_block {
+  rg_ctx *ctx;
+  size_t bytes;
+  _Alignas(64) rg_grad_report report;
+} report_block;
+
 rg_grad_report *rg_grad_report_new(rg_ctx *ctx, int n) {
   static const char fn[] = "rg_grad_report_new";
   if (!rg_ctx_ok(ctx)) return NULL;
@@ -19,21 +29,21 @@ rg_grad_report *rg_grad_report_new(rg_ctx *ctx, int n) {
     rg_fail(ctx, RG_EINVAL, fn, "n is %d, expected >= 1", n);
     return NULL;
   }
-  rg_grad_report *r = rg_heap_alloc(ctx, fn, sizeof *r);
-  float *arrays = r ? rg_heap_alloc(ctx, fn, 3 * (size_t)n * sizeof(float)) : NULL;
-  if (!arrays) {
-    rg_heap_free(ctx, r, sizeof *r);
-    return NULL;
-  }
-  *r = (rg_grad_report){.n = n, .tensor_l2 = arrays, .tensor_l1 = arrays + n,
-                        .tensor_linf = arrays + 2 * n};
-  return r;
+  size_t bytes = sizeof(report_block) + 3 * (size_t)n * sizeof(float);
+  report_block *b = rg_heap_alloc(ctx, fn, bytes);
+  if (!b) return NULL;
+  float *arrays = (float *)(b + 1);
+  b->ctx = ctx;
+  b->bytes = bytes;
+  b->report = (rg_grad_report){.n = n, .tensor_l2 = arrays, .tensor_l1 = arrays + n,
+                               .tensor_linf = arrays + 2 * n};
+  return &b->report;
 }
 
 void rg_grad_report_free(rg_grad_report *r) {
   if (!r) return;
-  free(r->tensor_l2);
-  free(r);
+  report_block *b = (report_block *)((char *)r - offsetof(report_block, report));
+  rg_heap_free(b->ctx, b, b->bytes);
 }
 
 static bool params_ok(rg_ctx *ctx, const char *fn, rg_tensor *const *params, int n) {

@@ -51,7 +51,11 @@ rg_diag *rg_diag_new(rg_ctx *ctx, float vanish, float explode) {
 
 void rg_diag_free(rg_diag *d) {
   if (!d) return;
-  free(d->params), free(d->rows), free(d->before), free(d);
+  rg_ctx *ctx = d->ctx;
+  rg_heap_free(ctx, d->params, (size_t)d->n * sizeof *d->params + 1);
+  rg_heap_free(ctx, d->rows, (size_t)d->n * sizeof *d->rows + 1);
+  rg_heap_free(ctx, d->before, d->before_len * sizeof(float) + 1);
+  rg_heap_free(ctx, d, sizeof *d);
 }
 
 static float l2(rg_ctx *ctx, int64_t n, const float *x) {

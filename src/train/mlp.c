@@ -73,7 +73,9 @@ rg_mlp *rg_mlp_new(rg_ctx *ctx, const char *prefix, const rg_mlp_config *cfg) {
   return m;
 }
 
-void rg_mlp_free(rg_mlp *m) { free(m); }
+void rg_mlp_free(rg_mlp *m) {
+  if (m) rg_heap_free(m->ctx, m, sizeof *m);
+}
 
 static rg_status init_weight(rg_mlp *m, rg_tensor *w, rg_init_scheme s, float scale, bool last) {
   rg_ctx *ctx = m->ctx;
