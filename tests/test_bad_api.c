@@ -360,7 +360,49 @@ static rg_status gradcheck_vector(struct env *e) {
   return rg_gradcheck(E, loss_vector, e->w, &e->w, 1, NULL, NULL);
 }
 
+/* Option structs: every field validated (issue 16: a NaN atol crashed,
+ * a negative one passed having checked nothing). */
+static rg_status gradcheck_opts_nan(struct env *e) {
+  rg_gradcheck_opts o = {.eps = 1e-2, .atol = NAN, .rtol = 1e-2};
+  return rg_gradcheck(E, loss_of_w, e->w, &e->w, 1, &o, NULL);
+}
+static rg_status gradcheck_opts_negative(struct env *e) {
+  rg_gradcheck_opts o = {.eps = 1e-2, .atol = -1, .rtol = 1e-2};
+  return rg_gradcheck(E, loss_of_w, e->w, &e->w, 1, &o, NULL);
+}
+static rg_status gradcheck_opts_eps(struct env *e) {
+  rg_gradcheck_opts o = {.eps = -1e-3, .atol = 1e-3, .rtol = 1e-2};
+  return rg_gradcheck(E, loss_of_w, e->w, &e->w, 1, &o, NULL);
+}
+static rg_status clip_opts_policy(struct env *e) {
+  rg_clip_opts o = {.nonfinite = (rg_nonfinite)42};
+  return rg_clip_grad_norm(E, &e->w, 1, 1.0f, 2.0f, &o, NULL);
+}
+static rg_status diag_threshold_nan(struct env *e) {
+  return rg_diag_new(E, NAN, 1.0f) ? RG_OK : rg_ctx_status(E);
+}
+static rg_status init_uniform_overflow(struct env *e) {
+  return rg_init_uniform(E, e->w, -3e38f, 3e38f);
+}
+static rg_status init_normal_overflow(struct env *e) {
+  return rg_init_normal(E, e->w, 0.0f, 1e38f);
+}
+static rg_status optim_set_steps_huge(struct env *e) {
+  rg_optim *o = rg_optim_new(E, &(rg_optim_config){.kind = RG_ADAM, .lr = 0.1f});
+  rg_status st = rg_optim_set_steps(o, INT64_MAX);
+  rg_optim_free(o);
+  return st;
+}
+
 static const struct api_case cases[] = {
+    {"gradcheck atol NaN", gradcheck_opts_nan, RG_EINVAL, "rg_gradcheck: opts: eps 0.01, atol nan"},
+    {"gradcheck atol < 0", gradcheck_opts_negative, RG_EINVAL, "rg_gradcheck: opts: eps 0.01, atol -1"},
+    {"gradcheck eps < 0", gradcheck_opts_eps, RG_EINVAL, "rg_gradcheck: opts: eps -0.001"},
+    {"clip opts policy", clip_opts_policy, RG_EINVAL, "rg_clip_grad_norm: opts->nonfinite is 42"},
+    {"diag threshold NaN", diag_threshold_nan, RG_EINVAL, "rg_diag_new: thresholds nan"},
+    {"init_uniform overflow", init_uniform_overflow, RG_EINVAL, "rg_init_uniform: lo is -3e+38 and hi 3e+38"},
+    {"init_normal overflow", init_normal_overflow, RG_EINVAL, "rg_init_normal: std is 1e+38"},
+    {"optim steps INT64_MAX", optim_set_steps_huge, RG_EINVAL, "rg_optim_set_steps: steps is 9223372036854775807"},
     {"set_isa unknown", ctx_isa_unknown, RG_EINVAL, "rg_set_isa: unknown ISA \"mmx\""},
     {"set_isa missing", ctx_isa_missing, RG_EUNSUPPORTED, "rg_set_isa: ISA"},
     {"tensor rank 0", tensor_rank0, RG_EINVAL, "rg_tensor_new: shape has rank 0"},

@@ -17,6 +17,9 @@
 
 #define MAX_THREADS 256
 #define NO_COUNT 9e18
+/* Steps per regime: at most 2^40, so regimes x steps (the progress total)
+ * and every per-step array size stay far from overflow. */
+#define MAX_STEPS 1099511627776.0
 
 /* Defaults of the full study and of --quick (flags given explicitly win). */
 #define FULL_STEPS 3000
@@ -50,7 +53,7 @@ static int parse(int argc, char **argv, study_options *o) {
       {"list", ARG_BOOL, &o->list, 0, 0, NULL, NULL, "print the regimes and exit"},
       {"depth", ARG_INT, &s->depth, 1, RG_MLP_MAX_LAYERS, NULL, "N", "hidden layers"},
       {"width", ARG_INT, &s->width, 1, 1 << 16, NULL, "N", "width of every hidden layer"},
-      {"steps", ARG_INT64, &s->steps, 0, NO_COUNT, NULL, "N",
+      {"steps", ARG_INT64, &s->steps, 0, MAX_STEPS, NULL, "N",
        "optimizer steps per regime (0: 3000, or 600 with --quick)"},
       {"batch", ARG_INT64, &s->batch, 2, NO_COUNT, NULL, "N", "batch size"},
       {"test-limit", ARG_INT64, &o->test_limit, 0, NO_COUNT, NULL, "N",

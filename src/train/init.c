@@ -1,6 +1,7 @@
 /* Parameter initialization through the rand_uniform / rand_normal slots.
  * The Philox stream of a parameter is a hash of its name, so its values do
  * not depend on creation order. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,9 @@ rg_status rg_init_zeros(rg_ctx *ctx, rg_tensor *t) { return constant(ctx, "rg_in
 static rg_status uniform(rg_ctx *ctx, const char *fn, rg_tensor *t, float lo, float hi) {
   if (!target_ok(ctx, fn, t) || !finite_args(ctx, fn, "lo", lo, "hi", hi))
     return rg_ctx_status(ctx);
-  if (!(lo <= hi)) {
-    rg_fail(ctx, RG_EINVAL, fn, "lo is %g and hi %g, expected lo <= hi", (double)lo, (double)hi);
+  if (!(lo <= hi) || !(hi - lo <= FLT_MAX)) {
+    rg_fail(ctx, RG_EINVAL, fn, "lo is %g and hi %g, expected lo <= hi with hi - lo finite",
+            (double)lo, (double)hi);
     return ctx->status;
   }
   struct rg_rng_key key = {ctx->seed, name_stream(t), 0};
@@ -79,10 +81,13 @@ rg_status rg_init_uniform(rg_ctx *ctx, rg_tensor *t, float lo, float hi) {
   return uniform(ctx, "rg_init_uniform", t, lo, hi);
 }
 
+/* Draws reach about 6 standard deviations (Philox's 24-bit uniforms): keep
+ * mean +- 8 std finite. */
 static bool std_ok(rg_ctx *ctx, const char *fn, float mean, float std) {
   if (!finite_args(ctx, fn, "mean", mean, "std", std)) return false;
-  if (std >= 0.0f) return true;
-  rg_fail(ctx, RG_EINVAL, fn, "std is %g, expected >= 0", (double)std);
+  if (std >= 0.0f && fabs((double)mean) + 8.0 * std <= FLT_MAX) return true;
+  rg_fail(ctx, RG_EINVAL, fn, "std is %g with mean %g, expected std >= 0 and |mean| + 8 std "
+          "finite in float", (double)std, (double)mean);
   return false;
 }
 
