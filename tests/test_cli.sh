@@ -55,6 +55,15 @@ for cmd in $commands; do
   [ "$(status)" = 0 ] && grep -q "^usage: regrad $cmd" "$work/out" || fail "regrad $cmd --help"
 done
 
+# --- the manual page names every flag of train and study -----------------
+for cmd in train study eval; do
+  for flag in $("$regrad" $cmd --help | sed -n 's/^  --\([a-z0-9-]*\).*/\1/p'); do
+    [ "$flag" = help ] && continue
+    man_flag=$(printf '%s' "$flag" | sed 's/-/\\\\-/g')
+    grep -q -- "\\\\-\\\\-$man_flag" "$src/docs/man/regrad.1" || fail "regrad.1 lacks --$flag of regrad $cmd"
+  done
+done
+
 # --- training, checkpoints, evaluation --------------------------------------
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then
   echo "Fashion-MNIST is not installed: skipping the training checks"

@@ -389,6 +389,60 @@ Test(clip, non_finite_policies) {
   }
 }
 
+/* What propagate does in each mode (docs/clipping.md): a = [x, 1] with x
+ * inf or NaN, b = [3]; value 0.5, max norm 1, AGC lambda 0.1 (w = 1). */
+static void propagated(int mode, float x, float out_a[2], float *out_b) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor **p = two(ctx, x, 1);
+  rg_tensor_grad(p[1])[0] = 3.0f;
+  rg_init_constant(ctx, p[0], 1.0f);
+  rg_init_constant(ctx, p[1], 1.0f);
+  rg_clip_opts o = {RG_NONFINITE_PROPAGATE, false};
+  rg_clip_result r;
+  rg_ema_clipper *e = rg_ema_clipper_new(ctx, &(rg_ema_clip_config){1.5f, 0.9f, 0, 0, 0});
+  rg_status st = mode == 0   ? rg_clip_grad_value(ctx, p, 2, 0.5f, &o, &r)
+                 : mode == 1 ? rg_clip_grad_norm(ctx, p, 2, 1.0f, 2.0f, &o, &r)
+                 : mode == 2 ? rg_clip_grad_norm_per_tensor(ctx, p, 2, 1.0f, &o, &r)
+                 : mode == 3 ? rg_clip_agc(ctx, p, 2, 0.1f, NULL, &o, &r)
+                             : rg_ema_clip(e, p, 2, &o, &r);
+  cr_assert_eq(st, RG_OK, "%s", rg_ctx_message(ctx));
+  memcpy(out_a, rg_tensor_grad(p[0]), 2 * sizeof(float));
+  *out_b = rg_tensor_grad(p[1])[0];
+  if (mode == 4) { /* the statistics were left alone: a finite norm now starts them */
+    rg_tensor_grad(p[0])[0] = 0.0f;
+    rg_tensor_grad(p[0])[1] = 0.0f;
+    rg_tensor_grad(p[1])[0] = 2.0f;
+    rg_ema_clip(e, p, 2, &o, &r);
+    rg_tensor_grad(p[1])[0] = 4.0f;
+    rg_ema_clip(e, p, 2, &o, &r);
+    cr_assert(r.clipped == 1 && fabsf(r.scale - 0.75f) < 1e-5f, "scale %g", (double)r.scale);
+  }
+  rg_ema_clipper_free(e);
+  rg_ctx_free(ctx);
+}
+
+Test(clip, propagate_in_every_mode) {
+  float a[2], b;
+  propagated(0, INFINITY, a, &b); /* value: infinities clamped, NaN kept */
+  cr_assert(a[0] == 0.5f && a[1] == 0.5f && b == 0.5f);
+  propagated(0, NAN, a, &b);
+  cr_assert(isnan(a[0]) && a[1] == 0.5f && b == 0.5f);
+  propagated(1, INFINITY, a, &b); /* global norm: coefficient 0, inf * 0 = NaN */
+  cr_assert(isnan(a[0]) && a[1] == 0.0f && b == 0.0f);
+  propagated(1, NAN, a, &b); /* NaN norm: every gradient NaN */
+  cr_assert(isnan(a[0]) && isnan(a[1]) && isnan(b));
+  propagated(2, INFINITY, a, &b); /* per tensor: only the non-finite tensor */
+  cr_assert(isnan(a[0]) && a[1] == 0.0f && fabsf(b - 1.0f) < 1e-6f);
+  propagated(2, NAN, a, &b);
+  cr_assert(isnan(a[0]) && a[1] == 1.0f && fabsf(b - 1.0f) < 1e-6f);
+  propagated(3, INFINITY, a, &b); /* AGC: the row with inf goes to NaN and 0 */
+  cr_assert(isnan(a[0]) && a[1] == 0.0f && fabsf(b - 0.1f) < 1e-6f);
+  propagated(3, NAN, a, &b); /* a NaN row is left as it is */
+  cr_assert(isnan(a[0]) && a[1] == 1.0f && fabsf(b - 0.1f) < 1e-6f);
+  propagated(4, INFINITY, a, &b); /* EMA: untouched, statistics unchanged */
+  cr_assert(isinf(a[0]) && a[1] == 1.0f && b == 3.0f);
+}
+
 Test(clip, by_value_and_per_tensor) {
   rg_ctx *ctx = th_ctx(0);
   rg_tensor **p = two(ctx, 3, -0.5f);

@@ -27,7 +27,7 @@ void train_config_defaults(train_config *c) {
       .schedule = {.kind = RG_SCHED_CONSTANT, .lr0 = 0.05f, .step_size = 1000, .gamma = 0.1f,
                    .power = 1.0f, .k = 1e-3f},
       .clip = {.value = 1.0f, .max_norm = 1.0f, .norm_type = 2.0f, .agc_lambda = 0.01f,
-               .ema = {.factor = 2.0f, .beta = 0.99f, .warmup = 100}}};
+               .ema = {.factor = 2.0f, .beta = 0.99f, .warmup = 5}}};
   c->seed = 1;
   c->alerts = true;
   c->vanish = 1e-7f;

@@ -383,7 +383,9 @@ rg_status rg_ema_clip(rg_ema_clipper *c, rg_tensor *const *params, int n, const 
   rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
   if (rep) {
     res.norm = rep->global_l2;
-    if (policy_allows(ctx, fn, params, n, rep, o, &res)) {
+    /* A non-finite norm let through (propagate) is neither clipped nor
+     * allowed into the statistics, which it would poison for good. */
+    if (policy_allows(ctx, fn, params, n, rep, o, &res) && rep->finite) {
       bool warm = c->seen >= c->cfg.warmup && c->seen > 0;
       bool outlier = warm && c->cfg.z_threshold > 0.0f && ema_z(c, res.norm) > c->cfg.z_threshold;
       if (outlier && c->run < c->cfg.max_skips) {
