@@ -283,6 +283,8 @@ Test(trainer, bad_configurations_name_the_field) {
       {{.batch = 8, .epochs = 0, .schedule = {.lr0 = 0.1f}}, "epochs must be"},
       {{.batch = 8, .epochs = 1, .max_steps = -1, .schedule = {.lr0 = 0.1f}}, "max_steps"},
       {{.batch = 8, .epochs = 1, .schedule = {.lr0 = NAN}}, "cfg->schedule"},
+      {{.batch = 8, .epochs = 1, .schedule = {.lr0 = 0.1f, .warmup_steps = INT64_MIN}},
+       "warmup_steps is -9223372036854775808"},
       {{.batch = 8, .epochs = 1, .schedule = {.lr0 = 0.1f}, .clip = {.mode = 9}}, "clip.mode"},
       {{.batch = 8, .epochs = 1, .schedule = {.lr0 = 0.1f}, .clip = {.max_norm = NAN}}, "clip.max_norm"},
       {{.batch = 8, .epochs = 1, .schedule = {.lr0 = 0.1f}, .clip = {.norm_type = 3}}, "norm_type"},

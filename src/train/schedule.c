@@ -20,8 +20,10 @@ static const char *problem(const rg_schedule *s) {
     bad = "n_milestones must be 1 to 8";
   else if ((s->kind == RG_SCHED_POLYNOMIAL || s->kind == RG_SCHED_COSINE) && s->total_steps < 1)
     bad = "total_steps must be >= 1";
-  else if (s->kind == RG_SCHED_POLYNOMIAL && !(s->power > 0.0f)) bad = "power must be > 0";
-  else if (s->kind == RG_SCHED_INVERSE_TIME && !(s->k >= 0.0f)) bad = "k must be >= 0";
+  else if (s->kind == RG_SCHED_POLYNOMIAL && !(s->power > 0.0f && s->power < INFINITY))
+    bad = "power must be finite and > 0";
+  else if (s->kind == RG_SCHED_INVERSE_TIME && !(s->k >= 0.0f && s->k < INFINITY))
+    bad = "k must be finite and >= 0";
   else if (!(s->lr_min >= 0.0f && s->lr_min <= s->lr0)) bad = "lr_min must be in [0, lr0]";
   else if (s->warmup_steps < 0 || !(s->warmup_start >= 0.0f && s->warmup_start <= 1.0f))
     bad = "warmup_steps must be >= 0 and warmup_start in [0, 1]";

@@ -114,6 +114,11 @@ static const char *config_error(rg_trainer_config *c, bool have_val, char *why, 
 static bool resolve_schedule(rg_trainer *t, const char *fn) {
   rg_ctx *ctx = t->ctx;
   t->schedule = t->cfg.schedule;
+  if (t->schedule.warmup_steps < 0 || t->schedule.warmup_steps > MAX_COUNT) {
+    rg_fail(ctx, RG_EINVAL, fn, "cfg->schedule: warmup_steps is %lld, expected 0 to 2^53",
+            (long long)t->schedule.warmup_steps);
+    return false;
+  }
   int64_t total = MAX_COUNT;
   if (t->steps_per_epoch <= MAX_COUNT / t->cfg.epochs) total = t->cfg.epochs * t->steps_per_epoch;
   if (t->cfg.max_steps > 0 && t->cfg.max_steps < total) total = t->cfg.max_steps;

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
+
+#include "regrad.h"
 
 typedef struct fuzz_file {
   int fd;
@@ -24,6 +27,20 @@ static inline const char *fuzz_file_set(fuzz_file *f, const uint8_t *data, size_
   }
   if (ftruncate(f->fd, 0) != 0 || (n && pwrite(f->fd, data, n, 0) != (ssize_t)n)) abort();
   return f->path;
+}
+
+/* Walks the sections of a checkpoint image after its 12-byte header and
+ * stores a correct CRC in each, so mutations get past the CRC check into
+ * the field validation. */
+static inline void fuzz_fix_crcs(uint8_t *b, size_t size) {
+  for (size_t pos = 12; size - pos >= 16 && pos < size;) {
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--) len = len << 8 | b[pos + 4 + (size_t)i];
+    if (len > size - pos - 16) return;
+    uint32_t crc = (uint32_t)crc32_z(crc32_z(0, NULL, 0), b + pos, 12 + (size_t)len);
+    for (int i = 0; i < 4; i++) b[pos + 12 + len + (size_t)i] = (uint8_t)(crc >> (8 * i));
+    pos += 16 + (size_t)len;
+  }
 }
 
 /* Every failure must leave a status, a message naming the function, and a
