@@ -121,6 +121,9 @@ static int apply(const char *name, const flag_values *v, train_options *o) {
   r->clip.nonfinite = (rg_nonfinite)v->nonfinite;
   c->isa = v->isa ? args_choice_name(isas, v->isa) : NULL;
   if (c->threads == 0) c->threads = online_cpus();
+  if (c->optim.decay_schedule_only && !c->optim.decoupled && c->optim.kind != RG_ADAMW)
+    return refuse(name, "--decay-schedule-only applies to decoupled decay (--decay decoupled or "
+                        "--optimizer adamw)");
   if (r->save_every && !r->save_path) return refuse(name, "--save-every needs --save");
   if (r->keep && !r->save_every) return refuse(name, "--keep needs --save-every");
   if (o->kfold && o->dist.enabled) return refuse(name, "--kfold and --dist exclude each other");
@@ -172,12 +175,14 @@ int train_flags_parse(const char *name, const char *synopsis, const char *descri
       {"optimizer", ARG_CHOICE, &v.optimizer, 0, 0, optimizers, NULL, "optimizer"},
       {"lr", ARG_FLOAT, &v.lr, 0, NO_LIMIT, NULL, "LR", "base learning rate"},
       {"momentum", ARG_FLOAT, &op->momentum, 0, 1, NULL, "M", "SGD momentum"},
+      {"dampening", ARG_FLOAT, &op->dampening, 0, 1, NULL, "D", "SGD momentum dampening"},
       {"nesterov", ARG_BOOL, &op->nesterov, 0, 0, NULL, NULL, "Nesterov momentum"},
       {"beta1", ARG_FLOAT, &op->beta1, 0, 0.999999, NULL, "B", "adam, adamw: first-moment decay (0: 0.9)"},
       {"beta2", ARG_FLOAT, &op->beta2, 0, 0.999999, NULL, "B", "adam, adamw: second-moment decay (0: 0.999)"},
       {"eps", ARG_FLOAT, &op->eps, 0, 1, NULL, "E", "adam, adamw: denominator guard (0: 1e-8)"},
       {"weight-decay", ARG_FLOAT, &op->weight_decay, 0, NO_LIMIT, NULL, "L", "weight decay of rank >= 2 parameters"},
       {"decay", ARG_CHOICE, &v.decay, 0, 0, decay_modes, NULL, "weight decay in the gradient (coupled) or on the weights (decoupled); auto: decoupled for adamw only"},
+      {"decay-schedule-only", ARG_BOOL, &op->decay_schedule_only, 0, 0, NULL, NULL, "decoupled decay scaled by the schedule's factor alone (lr / lr0), as Loshchilov & Hutter"},
       {"prox-l1", ARG_FLOAT, &op->prox_l1, 0, NO_LIMIT, NULL, "L", "proximal L1 step after each update (exact zeros)"},
       {"prox-l2", ARG_FLOAT, &op->prox_l2, 0, NO_LIMIT, NULL, "L", "proximal L2 shrink after each update (with --prox-l1: elastic net)"},
       {"schedule", ARG_CHOICE, &v.schedule, 0, 0, schedules, NULL, "learning-rate schedule (times in steps)"},
