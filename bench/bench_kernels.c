@@ -65,6 +65,9 @@ struct io {
   float absmax;          /* max |x[i]| over len: amax_bwd's tie value */
   float *y, *y2, *y3;    /* y3 starts non-negative (Adam's v) */
   float ret;             /* reductions' results */
+  double dret;           /* sumsq's result */
+  double *rows;          /* grad_stats' row sums of squares, m of them */
+  struct rg_grad_stats stats;
 };
 
 static const struct rg_rng_key bench_key = {20240601u, 3u, 0};
@@ -107,12 +110,12 @@ SLOT(mul_acc, ACT, 0) { k->mul_acc(io->len, io->x, io->x2, io->y); }
 SLOT(sign_acc, PARAM, 0) { k->sign_acc(io->len, 1e-4f, io->x, io->y); }
 SLOT(colsum_acc, ACT, 0) { k->colsum_acc(io->m, io->n, io->x, io->y); }
 SLOT(sum, ACT, 1) { io->ret = k->sum(io->len, io->x); }
-SLOT(sumsq, PARAM, 1) { io->ret = k->sumsq(io->len, io->x); }
+SLOT(sumsq, PARAM, 1) { io->dret = k->sumsq(io->len, io->x); }
 SLOT(asum, PARAM, 1) { io->ret = k->asum(io->len, io->x); }
 SLOT(amax, PARAM, 1) { io->ret = k->amax(io->len, io->x); }
 SLOT(dot, ACT, 2) { io->ret = k->dot(io->len, io->x, io->x2); }
 SLOT(amax_bwd, PARAM, 0) { k->amax_bwd(io->len, io->absmax, 1.0f, io->x, io->y); }
-SLOT(grad_stats, PARAM, 1) { k->grad_stats(io->m, io->n, io->x, io->y, io->y2); }
+SLOT(grad_stats, PARAM, 1) { k->grad_stats(io->m, io->n, io->x, io->rows, &io->stats); }
 SLOT(softmax_fwd, LOGITS, 0) { k->softmax_fwd(io->m, io->n, io->x, io->y); }
 SLOT(softmax_bwd, LOGITS, 0) { k->softmax_bwd(io->m, io->n, io->unit, io->x2, io->y); }
 SLOT(log_softmax_fwd, LOGITS, 0) { k->log_softmax_fwd(io->m, io->n, io->x, io->y); }
@@ -156,6 +159,7 @@ static const struct slot_bench {
 static struct {
   int64_t len;
   float *x, *x2, *pos, *unit, *y, *y2, *y3;
+  double *rows;
   int32_t *labels;
 } pool;
 
@@ -197,6 +201,7 @@ static void pool_init(void) {
   float **bufs[] = {&pool.x, &pool.x2, &pool.pos, &pool.unit, &pool.y, &pool.y2, &pool.y3};
   for (int i = 0; i < COUNT(bufs); i++) *bufs[i] = pool_alloc(pool.len, sizeof(float));
   pool.labels = pool_alloc(pool.len, sizeof(int32_t));
+  pool.rows = pool_alloc(pool.len, sizeof(double));
   fill_uniform(pool.x, pool.len, -3.0f, 3.0f, 1);
   fill_uniform(pool.x2, pool.len, -3.0f, 3.0f, 2);
   fill_uniform(pool.pos, pool.len, 0.05f, 4.0f, 3);
@@ -207,7 +212,7 @@ static void pool_init(void) {
 static struct io io_for(const struct shape *sh) {
   struct io io = {sh->m, sh->n, sh->k, sh->m * sh->n, sh->ta, sh->tb, sh->acc,
                   pool.x, pool.x2, pool.pos, pool.unit, pool.labels, 0.0f,
-                  pool.y, pool.y2, pool.y3, 0.0f};
+                  pool.y, pool.y2, pool.y3, 0.0f, 0.0, pool.rows, {0.0, 0.0f, 0.0f}};
   size_t bytes = (size_t)io.len * sizeof(float);
   memcpy(pool.y, pool.x, bytes);
   memcpy(pool.y2, pool.x2, bytes);

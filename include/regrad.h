@@ -285,7 +285,11 @@ rg_tensor *rg_elastic_net_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, 
                                   float l1_ratio);
 
 /* Vector norm of all elements: ord 1, 2, or INFINITY; a [1] tensor. The L2
- * gradient at 0 is 0; the L-infinity gradient is shared equally by the
+ * norm sums the squares in double (exact squares, no overflow or underflow)
+ * and rounds sqrt of the sum to float once: correct from the smallest
+ * subnormal to FLT_MAX, inf only when the norm itself exceeds FLT_MAX; its
+ * gradient x / |x| uses the double norm, so it stays finite even then. The
+ * L2 gradient at 0 is 0; the L-infinity gradient is shared equally by the
  * elements of largest magnitude. */
 rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord);
 
@@ -487,7 +491,10 @@ typedef enum rg_nonfinite {
 
 /* One fused pass over the gradients of params: per tensor the L2, L1 and
  * L-infinity norms and (rank >= 2) the L2 norm of every row, the global norms
- * (tensor results combined in list order) and whether all are finite.
+ * (tensor results combined in list order) and whether all are finite. L2
+ * norms (also AGC's row norms and the diagnostics' |g| |w| |dw|) sum squares
+ * in double and round sqrt to float once, so they are right over the whole
+ * float range: a gradient of elements around 1e-31 reads about 1e-31, not 0.
  * Arrays are owned by the report and reused by the next call. */
 typedef struct rg_grad_report {
   int n;

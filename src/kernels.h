@@ -12,6 +12,21 @@
  * several accumulators, so the result never depends on the vector width. */
 #define RG_LANES 64
 
+/* Virtual lanes of the sums of squares (sumsq, grad_stats), which accumulate
+ * in double: the square of a float is exact in double and no finite float's
+ * square overflows or underflows there, so only the additions round. Element
+ * i goes to lane i % RG_SQ_LANES; lanes combine by halving (w = 16 ... 1).
+ * Why 32: docs/reproducibility.md. */
+#define RG_SQ_LANES 32
+
+/* What grad_stats measures over an [m, n] tensor: the sum of the row sums of
+ * squares (double, rows in order), the sum of the row sums of |x| (float,
+ * rows in order), and max |x| as the amax slot finds it. */
+struct rg_grad_stats {
+  double sumsq;
+  float asum, amax;
+};
+
 /* Philox4x32-10 stream for element i of a tensor: key = seed, counter =
  * ((offset + i) / 4 as 64 bits, stream as 64 bits); the element takes word
  * (offset + i) % 4 of the block. offset lets a caller start mid-tensor. */

@@ -1,11 +1,13 @@
 /* Cross-ISA bit identity: every kernel slot, on every ISA this machine can
  * run, must produce the same bytes as the scalar reference, over random
  * inputs with special values, every length from 1 to 2 x 16 + 1, longer odd
- * lengths and unaligned pointers. NaN payloads are not part of the contract:
- * any NaN matches any NaN. */
+ * lengths and unaligned pointers; the sums of squares also over the whole
+ * float range, subnormals to FLT_MAX. NaN payloads are not part of the
+ * contract: any NaN matches any NaN. */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <criterion/parameterized.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,16 @@
 #define MAXN 4200
 #define PAD 1 /* floats: every buffer starts one float past 64-byte alignment */
 
-enum dist { D_ANY, D_POS, D_UNIT, D_SMALL };
+enum dist { D_ANY, D_POS, D_UNIT, D_SMALL, D_WIDE };
+
+/* The double results of the sums of squares: sumsq's return value, and
+ * grad_stats' row sums and statistics (with rows stored, and without). */
+#define MAXROWS 64
+struct wide {
+  double ret;
+  double rows[MAXROWS];
+  struct rg_grad_stats stats[2];
+};
 
 struct io {
   float *in[6];
@@ -25,6 +36,7 @@ struct io {
   float *out[3];
   int64_t out_len[3];
   float ret; /* return value of reductions */
+  struct wide wide;
   int64_t n, m, k;
   uint64_t seed;
 };
@@ -58,13 +70,63 @@ static float draw(uint64_t *s, enum dist d) {
   return ldexpf(2.0f * u - 1.0f, (int)(rng_next(s) % 24) - 12);
 }
 
+/* For the sums of squares, whose squares span 2^-298 to 2^256: per buffer, a
+ * scale 2^e (e from -150, where most values underflow to subnormals or
+ * zero, to 115, where squares pass FLT_MAX) times values over 24 binades,
+ * so the sums still round and their order shows; in half of the buffers
+ * also elements of any finite magnitude and +-FLT_MAX, in a quarter D_ANY's
+ * NaNs, infinities and signed zeros. */
+static void fill_wide(float *p, int64_t n, uint64_t *s) {
+  static const int scales[] = {-150, -140, -126, -100, -64, 0, 40, 64, 100, 115};
+  int e = scales[rng_next(s) % (sizeof scales / sizeof *scales)];
+  bool wild = rng_next(s) % 2, specials = rng_next(s) % 4 == 0;
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t r = rng_next(s) % 64;
+    float sign = (rng_next(s) & 1) ? -1.0f : 1.0f;
+    if (wild && r == 0) {
+      p[i] = sign * FLT_MAX;
+    } else if (wild && r == 1) {
+      uint32_t bits = (uint32_t)rng_next(s) & 0x807fffffu; /* sign and mantissa */
+      bits |= (uint32_t)(rng_next(s) % 255) << 23;          /* exponent field 0 .. 254 */
+      memcpy(&p[i], &bits, sizeof bits);
+    } else if (specials && r == 2) {
+      p[i] = draw(s, D_ANY);
+    } else { /* one draw a statement: the same order on every compiler */
+      float m = sign * (0.5f + 0.5f * rng_unit(s));
+      p[i] = ldexpf(m, e + (int)(rng_next(s) % 24) - 12);
+    }
+  }
+}
+
 static void fill(float *p, int64_t n, uint64_t *s, enum dist d) {
+  if (d == D_WIDE) {
+    fill_wide(p, n, s);
+    return;
+  }
   for (int64_t i = 0; i < n; i++) p[i] = draw(s, d);
 }
 
 static bool same_float(float a, float b) {
   if (isnan(a) && isnan(b)) return true;
   return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static bool same_double(double a, double b) {
+  if (isnan(a) && isnan(b)) return true;
+  return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* The first field where two sets of double results differ, or NULL. */
+static const char *wide_diff(const struct wide *a, const struct wide *b, int64_t m) {
+  if (!same_double(a->ret, b->ret)) return "sumsq";
+  for (int64_t r = 0; r < m; r++)
+    if (!same_double(a->rows[r], b->rows[r])) return "row_sumsq";
+  for (int i = 0; i < 2; i++) {
+    if (!same_double(a->stats[i].sumsq, b->stats[i].sumsq)) return "stats.sumsq";
+    if (!same_float(a->stats[i].asum, b->stats[i].asum)) return "stats.asum";
+    if (!same_float(a->stats[i].amax, b->stats[i].amax)) return "stats.amax";
+  }
+  return NULL;
 }
 
 typedef void (*runner)(const struct rg_kernels *k, struct io *io);
@@ -126,7 +188,7 @@ static void r_mul_acc(const struct rg_kernels *k, struct io *io) { k->mul_acc(N,
 static void r_sign_acc(const struct rg_kernels *k, struct io *io) { k->sign_acc(N, 0.125f, IN(0), OUT(0)); }
 static void r_colsum_acc(const struct rg_kernels *k, struct io *io) { k->colsum_acc(M, N, IN(0), OUT(0)); }
 static void r_sum(const struct rg_kernels *k, struct io *io) { io->ret = k->sum(N, IN(0)); }
-static void r_sumsq(const struct rg_kernels *k, struct io *io) { io->ret = k->sumsq(N, IN(0)); }
+static void r_sumsq(const struct rg_kernels *k, struct io *io) { io->wide.ret = k->sumsq(N, IN(0)); }
 static void r_asum(const struct rg_kernels *k, struct io *io) { io->ret = k->asum(N, IN(0)); }
 static void r_amax(const struct rg_kernels *k, struct io *io) { io->ret = k->amax(N, IN(0)); }
 static void r_dot(const struct rg_kernels *k, struct io *io) { io->ret = k->dot(N, IN(0), IN(1)); }
@@ -143,7 +205,8 @@ static void r_amax_bwd(const struct rg_kernels *k, struct io *io) {
 }
 
 static void r_grad_stats(const struct rg_kernels *k, struct io *io) {
-  k->grad_stats(M, N, IN(0), OUT(0), OUT(1));
+  k->grad_stats(M, N, IN(0), io->wide.rows, &io->wide.stats[0]);
+  k->grad_stats(M, N, IN(0), NULL, &io->wide.stats[1]);
 }
 
 static void r_softmax_fwd(const struct rg_kernels *k, struct io *io) { k->softmax_fwd(M, N, IN(0), OUT(0)); }
@@ -248,9 +311,9 @@ static const struct kcase cases[] = {
     {"add", r_add, {D_ANY, D_ANY}, 2, 2, false}, {"sub", r_sub, {D_ANY, D_ANY}, 2, 2, false}, C2(mul, D_ANY, D_ANY),
     {"scale", r_scale, {D_ANY}, 1, 2, false}, C1(axpy, D_ANY), C2(mul_acc, D_ANY, D_ANY), C1(sign_acc, D_ANY),
     {"colsum_acc", r_colsum_acc, {D_ANY}, 1, 1, true},
-    C1(sum, D_ANY), C1(sumsq, D_ANY), C1(asum, D_ANY), C1(amax, D_ANY), C2(dot, D_ANY, D_ANY),
-    C1(amax_bwd, D_SMALL),
-    {"grad_stats", r_grad_stats, {D_ANY}, 1, 2, true},
+    C1(sum, D_ANY), C1(sumsq, D_WIDE), C1(asum, D_ANY),
+    C1(amax, D_ANY), C2(dot, D_ANY, D_ANY), C1(amax_bwd, D_SMALL),
+    {"grad_stats", r_grad_stats, {D_WIDE}, 1, 0, true},
     {"softmax_fwd", r_softmax_fwd, {D_ANY}, 1, 1, true},
     {"softmax_bwd", r_softmax_bwd, {D_UNIT, D_ANY}, 2, 1, true},
     {"log_softmax_fwd", r_log_softmax_fwd, {D_ANY}, 1, 1, true},
@@ -272,6 +335,9 @@ static const struct kcase cases[] = {
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
+/* The slots whose results are doubles, in io->wide. */
+static bool writes_wide(const struct kcase *c) { return c->run == r_sumsq || c->run == r_grad_stats; }
+
 static float *buf_at(float *base, int slot) { return base + PAD + (int64_t)slot * (4 * MAXN + 64); }
 
 /* Runs one case with a table, writing into outputs pre-filled from the seed. */
@@ -283,6 +349,7 @@ static void run_with(const struct kcase *c, const struct rg_kernels *k, struct i
     /* The third output is Adam's second moment, which must be >= 0. */
     fill(io->out[o], 4 * MAXN, &s, o == 2 ? D_POS : D_SMALL);
   }
+  memset(&io->wide, 0, sizeof io->wide);
   c->run(k, io);
 }
 
@@ -312,10 +379,15 @@ static void check_case(const struct kcase *c, enum rg_isa isa, int64_t m, int64_
   prepare_inputs(c, &io, inbase, labels);
   run_with(c, &rg_kernels_scalar, &io, ref);
   float ref_ret = io.ret;
+  struct wide ref_wide = io.wide;
   prepare_inputs(c, &io, inbase, labels); /* some runners plant values */
   run_with(c, rg_isa_table(isa), &io, got);
   cr_assert(same_float(ref_ret, io.ret), "%s on %s: n=%lld returns %a, scalar %a", c->slot,
             rg_isa_name(isa), (long long)n, io.ret, ref_ret);
+  const char *bad_wide = writes_wide(c) ? wide_diff(&ref_wide, &io.wide, m) : NULL;
+  cr_assert(!bad_wide, "%s on %s: m=%lld n=%lld: %s differs from scalar (sumsq %a vs %a)",
+            c->slot, rg_isa_name(isa), (long long)m, (long long)n, bad_wide, io.wide.ret,
+            ref_wide.ret);
   for (int o = 0; o < 3; o++) {
     int64_t bad = compare(buf_at(ref, o), buf_at(got, o), 4 * MAXN);
     cr_assert(bad < 0, "%s on %s: m=%lld n=%lld k=%lld output %d differs at %lld: %a vs scalar %a",
@@ -396,6 +468,29 @@ Test(kernels, tables_use_their_own_bodies) {
   }
 }
 
+static uint64_t fnv_bytes(uint64_t h, const void *p, size_t len) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < len; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* The double results of a wide case, NaNs canonicalized, field by field. */
+static uint64_t wide_hash(uint64_t h, const struct wide *w, int64_t m) {
+  static const double qnan = NAN;
+  for (int64_t i = -1; i < m; i++) {
+    double v = i < 0 ? w->ret : w->rows[i];
+    h = fnv_bytes(h, isnan(v) ? &qnan : &v, sizeof v);
+  }
+  for (int i = 0; i < 2; i++) {
+    double v = isnan(w->stats[i].sumsq) ? qnan : w->stats[i].sumsq;
+    float f[2] = {w->stats[i].asum, w->stats[i].amax};
+    for (int j = 0; j < 2; j++)
+      if (isnan(f[j])) f[j] = NAN;
+    h = fnv_bytes(fnv_bytes(h, &v, sizeof v), f, sizeof f);
+  }
+  return h;
+}
+
 /* Output hash of one slot on fixed inputs, NaNs canonicalized (payloads
  * are outside the contract). */
 static uint64_t case_hash(const struct kcase *c, const struct rg_kernels *k) {
@@ -413,6 +508,16 @@ static uint64_t case_hash(const struct kcase *c, const struct rg_kernels *k) {
       if (isnan(v)) u = 0x7fc00000u;
       for (int b = 0; b < 4; b++) h = (h ^ ((u >> (8 * b)) & 0xff)) * 0x100000001b3ull;
     }
+  if (!writes_wide(c)) return h;
+  /* The sums of squares: also 16 more inputs of 300 elements, whose scales
+   * (fill_wide) reach the subnormal and the past-FLT_MAX squares. */
+  h = wide_hash(h, &io.wide, io.m);
+  for (uint64_t seed = 1; seed <= 16; seed++) {
+    io = (struct io){.n = 100, .m = 3, .seed = seed};
+    prepare_inputs(c, &io, inbase, labels);
+    run_with(c, k, &io, out);
+    h = wide_hash(h, &io.wide, io.m);
+  }
   return h;
 }
 

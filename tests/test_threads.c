@@ -2,8 +2,10 @@
  * (each with its own context, some with their own worker pools) give the
  * same bytes as the same runs done one after the other. */
 #define RG_TEST_MAIN
+#include <math.h>
 #include <pthread.h>
 
+#include "core/internal.h" /* rg_reduce_sumsq: the double before rounding */
 #include "helpers.h"
 
 #define BATCH 32
@@ -115,5 +117,51 @@ Test(threads, concurrent_isas_agree, .timeout = 600) {
   for (int i = 0; i < n; i++) {
     cr_assert_eq(runs[i].status, RG_OK, "%s: %s", runs[i].isa, runs[i].message);
     cr_assert_eq(runs[i].hash, runs[0].hash, "%s differs from %s", runs[i].isa, runs[0].isa);
+  }
+}
+
+/* The double sums of squares (rg_norm, the L2 penalty, MSE; docs/
+ * reproducibility.md) over 9 chunks of the threaded reduction and a partial
+ * one: the same bits with 1, 2 and 3 threads on every ISA, for the double
+ * sum itself (a change of its last bits seldom reaches a float result) and
+ * for what the ops make of it. Magnitudes 1e-40 to 1e30, then bands of one
+ * decade (where every addition rounds, so any change of order shows) around
+ * 1e-31 (vanishing gradients), 1 and 1e25 (squares past FLT_MAX). */
+static uint64_t sumsq_run(const char *isa, int threads, const float *x, int64_t n) {
+  static float zeros[9 * 16384 + 123];
+  rg_ctx *ctx = rg_ctx_new(&(rg_config){.isa = isa, .threads = threads});
+  double sumsq = rg_reduce_sumsq(ctx, n, x);
+  rg_tensor *p = rg_param_new(ctx, "x", rg_shape1(n), x);
+  rg_tensor *norm = rg_norm(ctx, p, 2.0f);
+  rg_tensor *penalty = rg_l2_penalty(ctx, &p, 1, 1e-30f);
+  rg_tensor *mse = rg_mse(ctx, p, rg_tensor_new(ctx, rg_shape1(n), zeros));
+  cr_assert_eq(rg_backward(ctx, norm), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert(isfinite(rg_tensor_data(norm)[0]) && rg_tensor_data(norm)[0] > 0.0f);
+  uint64_t h = fnv1a(0xcbf29ce484222325ull, &sumsq, sizeof sumsq);
+  h = fnv1a(h, rg_tensor_data(norm), sizeof(float));
+  h = fnv1a(h, rg_tensor_data(penalty), sizeof(float));
+  h = fnv1a(h, rg_tensor_data(mse), sizeof(float));
+  h = fnv1a(h, rg_tensor_grad(p), (size_t)n * sizeof(float));
+  rg_ctx_free(ctx);
+  return h;
+}
+
+Test(threads, sums_of_squares_do_not_depend_on_the_thread_count) {
+  static const char *const isas[] = {"scalar", "avx2", "avx512", "neon"};
+  static const double bands[][2] = {{-40, 30}, {-32, -31}, {-1, 0}, {25, 26}};
+  enum { N = 9 * 16384 + 123 };
+  static float x[N];
+  uint64_t seed = 3;
+  for (unsigned b = 0; b < sizeof bands / sizeof *bands; b++) {
+    for (int i = 0; i < N; i++) {
+      double e = bands[b][0] + (bands[b][1] - bands[b][0]) * (double)(th_next(&seed) >> 11) * 0x1p-53;
+      x[i] = (float)((th_next(&seed) & 1 ? -1 : 1) * pow(10.0, e));
+    }
+    uint64_t first = sumsq_run("scalar", 1, x, N);
+    for (int i = 0; i < 4; i++)
+      for (int threads = 1; threads <= 3 && rg_isa_supported(isas[i]); threads++)
+        cr_assert_eq(sumsq_run(isas[i], threads, x, N), first,
+                     "1e%g .. 1e%g: %s with %d threads differs from scalar with 1",
+                     bands[b][0], bands[b][1], isas[i], threads);
   }
 }

@@ -21,8 +21,8 @@ static const study_figure figure_list[FIG_COUNT] = {
      "profile). Dashed: vanishing baselines; dash-dotted: exploding baselines; solid: the rest."},
     {"grad_norm_steps", "First-layer gradient norm during training",
      "|dL/dW| of the first layer at every sampled step, log scale, one panel per family. A gap "
-     "is a norm of exactly 0 (dead units, or below what a float sum of squares holds); a line "
-     "that stops early belongs to a run that diverged."},
+     "is a norm of exactly 0 (dead units, or every element of the gradient below what a float "
+     "holds); a line that stops early belongs to a run that diverged."},
     {"loss", "Training loss",
      "Cross-entropy (plus penalty) averaged over each sampling window, log scale, one panel per "
      "family."},

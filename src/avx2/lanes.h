@@ -53,6 +53,55 @@ RG_INLINE float rg_lanes_max(const __m256 *acc) {
   return _mm_cvtss_f32(h);
 }
 
+/* The RG_SQ_LANES = 32 double lanes of the sums of squares as 8 ymm of 4
+ * doubles: sq[p] holds lanes 4p .. 4p + 3. Chunk q of the lane driver
+ * (elements 8q .. 8q + 7 of a row of 64) lands in double lanes 8q % 32 on,
+ * that is sq[2q % 8] for its low half and sq[2q % 8 + 1] for its high half.
+ * Masked tail lanes load +0.0 and add +0.0, which leaves a lane unchanged
+ * (a sum of squares starts at +0.0 and is never -0.0). */
+#define RG_SQ_ACCS (RG_SQ_LANES / 4) /* 8 */
+
+RG_INLINE void rg_sq_add(__m256d *sq, int q, __m128 lo, __m128 hi) {
+  int p = (2 * q) % RG_SQ_ACCS;
+  __m256d l = _mm256_cvtps_pd(lo), h = _mm256_cvtps_pd(hi);
+  sq[p] = _mm256_fmadd_pd(l, l, sq[p]);
+  sq[p + 1] = _mm256_fmadd_pd(h, h, sq[p + 1]);
+}
+
+/* Halving tree, lane[i] = lane[i] + lane[i + w] for w = 16, 8, 4 (whole
+ * accumulators), 2 (128-bit halves), 1. */
+RG_INLINE double rg_sq_lanes_sum(const __m256d *sq) {
+  __m256d a0 = sq[0] + sq[4], a1 = sq[1] + sq[5], a2 = sq[2] + sq[6], a3 = sq[3] + sq[7];
+  a0 = a0 + a2;
+  a1 = a1 + a3;
+  a0 = a0 + a1;
+  __m128d h = _mm256_castpd256_pd128(a0) + _mm256_extractf128_pd(a0, 1);
+  h = _mm_add_sd(h, _mm_unpackhi_pd(h, h));
+  return _mm_cvtsd_f64(h);
+}
+
+struct rg_sq_ctx {
+  const float *x;
+  __m256d sq[RG_SQ_ACCS];
+};
+
+/* Full chunks load their halves straight into the conversions. */
+RG_INLINE void rg_sq_step(void *v, int q, int64_t i, __m256i m, int tail) {
+  struct rg_sq_ctx *c = v;
+  if (tail) {
+    __m256 x = _mm256_maskload_ps(c->x + i, m);
+    rg_sq_add(c->sq, q, _mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  } else {
+    rg_sq_add(c->sq, q, _mm_loadu_ps(c->x + i), _mm_loadu_ps(c->x + i + 4));
+  }
+}
+
+static inline double rg_row_sumsq(int64_t n, const float *x) {
+  struct rg_sq_ctx c = {.x = x};
+  rg_lanes_run(n, rg_sq_step, &c);
+  return rg_sq_lanes_sum(c.sq);
+}
+
 /* Row reductions shared by reduce.c and loss.c. */
 struct rg_row_ctx {
   const float *x, *y;

@@ -13,7 +13,7 @@
 
 float rg_sum__avx2(int64_t n, const float *x) { return rg_row_sum(n, x); }
 
-float rg_sumsq__avx2(int64_t n, const float *x) { return rg_row_dot(n, x, x); }
+double rg_sumsq__avx2(int64_t n, const float *x) { return rg_row_sumsq(n, x); }
 
 float rg_dot__avx2(int64_t n, const float *x, const float *y) { return rg_row_dot(n, x, y); }
 
@@ -87,36 +87,38 @@ void rg_amax_bwd__avx2(int64_t n, float m, float g, const float *x, float *dx) {
   rg_map2(n, amax_bwd_op, m, share, x, dx, dx);
 }
 
-/* One pass per row: sum of squares and sum of |x| in two sets of 64 lanes,
- * max |x| bits in one register across all rows. */
+/* One pass per row: sum of squares on the 32 double lanes and sum of |x| on
+ * the 64 float lanes, max |x| bits in one register across all rows. */
 struct stats_ctx {
   const float *x;
-  __m256 sq[RG_ACCS], ab[RG_ACCS];
+  __m256d sq[RG_SQ_ACCS];
+  __m256 ab[RG_ACCS];
   __m256i best;
 };
 
 RG_INLINE void stats_step(void *v, int q, int64_t i, __m256i m, int tail) {
   struct stats_ctx *c = v;
   __m256 x = rg_ld(c->x + i, m, tail);
-  c->sq[q] = _mm256_fmadd_ps(x, x, c->sq[q]);
+  rg_sq_add(c->sq, q, _mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
   c->ab[q] = c->ab[q] + rg_abs(x);
   c->best = _mm256_max_epu32(c->best, abs_bits(x));
 }
 
-void rg_grad_stats__avx2(int64_t m, int64_t n, const float *x, float *row_sumsq,
-                         float *stats) {
-  float sq = 0.0f, ab = 0.0f;
+void rg_grad_stats__avx2(int64_t m, int64_t n, const float *x, double *row_sumsq,
+                         struct rg_grad_stats *stats) {
+  double sq = 0.0;
+  float ab = 0.0f;
   __m256i best = _mm256_setzero_si256();
   for (int64_t r = 0; r < m; r++) {
     struct stats_ctx c = {.x = x + r * n, .best = best};
     rg_lanes_run(n, stats_step, &c);
-    float rs = rg_lanes_sum(c.sq);
+    double rs = rg_sq_lanes_sum(c.sq);
     if (row_sumsq) row_sumsq[r] = rs;
     sq = sq + rs;
     ab = ab + rg_lanes_sum(c.ab);
     best = c.best;
   }
-  stats[0] = sq;
-  stats[1] = ab;
-  stats[2] = hmax_bits(best);
+  stats->sumsq = sq;
+  stats->asum = ab;
+  stats->amax = hmax_bits(best);
 }

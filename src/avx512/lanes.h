@@ -66,6 +66,49 @@ static inline float rg_lanes_max(struct rg_lanes a) {
   return _mm_cvtss_f32(q);
 }
 
+/* The RG_SQ_LANES = 32 double lanes of the sums of squares as four zmm of 8
+ * doubles: v[p] holds lanes 8p .. 8p + 7. Block q of RG_LANE_WALK (elements
+ * 16q .. 16q + 15 of a row of 64) lands in double lanes 16q % 32 on, that is
+ * v[2q % 4] for its low half and v[2q % 4 + 1] for its high half. Masked-off
+ * elements load +0.0 and add +0.0, which leaves a lane unchanged (a sum of
+ * squares starts at +0.0 and is never -0.0). */
+struct rg_sq_lanes {
+  __m512d v[4];
+};
+
+static inline void rg_sq_add(struct rg_sq_lanes *s, int q, const float *p, __mmask16 k) {
+  __m512d lo, hi;
+  if (k == 0xFFFF) { /* a full block: the halves load straight into the conversions */
+    lo = _mm512_cvtps_pd(_mm256_loadu_ps(p));
+    hi = _mm512_cvtps_pd(_mm256_loadu_ps(p + 8));
+  } else {
+    __m512 x = rg_load(p, k);
+    lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+    hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1));
+  }
+  int a = (2 * q) % 4;
+  s->v[a] = _mm512_fmadd_pd(lo, lo, s->v[a]);
+  s->v[a + 1] = _mm512_fmadd_pd(hi, hi, s->v[a + 1]);
+}
+
+/* lane[i] = lane[i] + lane[i + w] for w = 16, 8 (whole registers), 4, 2, 1. */
+static inline double rg_sq_lanes_sum(struct rg_sq_lanes s) {
+  __m512d v = _mm512_add_pd(_mm512_add_pd(s.v[0], s.v[2]), _mm512_add_pd(s.v[1], s.v[3]));
+  __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+  __m128d q = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+  q = _mm_add_sd(q, _mm_unpackhi_pd(q, q));
+  return _mm_cvtsd_f64(q);
+}
+
+static inline double rg_row_sumsq(int64_t n, const float *x) {
+  struct rg_sq_lanes s = {{_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(),
+                           _mm512_setzero_pd()}};
+#define RG_STEP(q, j, k) rg_sq_add(&s, q, x + (j), k)
+  RG_LANE_WALK(n, RG_STEP);
+#undef RG_STEP
+  return rg_sq_lanes_sum(s);
+}
+
 /* Sum of a row. Masked-off lanes keep their accumulator untouched. */
 static inline float rg_row_sum(int64_t n, const float *x) {
   struct rg_lanes a = rg_lanes_splat(0.0f);

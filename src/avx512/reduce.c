@@ -12,7 +12,7 @@
 
 float rg_sum__avx512(int64_t n, const float *x) { return rg_row_sum(n, x); }
 
-float rg_sumsq__avx512(int64_t n, const float *x) { return rg_row_dot(n, x, x); }
+double rg_sumsq__avx512(int64_t n, const float *x) { return rg_row_sumsq(n, x); }
 
 float rg_dot__avx512(int64_t n, const float *x, const float *y) { return rg_row_dot(n, x, y); }
 
@@ -50,30 +50,34 @@ void rg_amax_bwd__avx512(int64_t n, float m, float g, const float *x, float *dx)
   });
 }
 
-/* One pass over each row: its lanes of x * x (fma) and of |x|, plus the
- * running unsigned max of the |x| bits for stats[2]. */
-void rg_grad_stats__avx512(int64_t m, int64_t n, const float *x, float *row_sumsq,
-                           float *stats) {
-  float sq = 0.0f, ab = 0.0f;
+/* One pass over each row: its double lanes of x * x (lanes.h) and float
+ * lanes of |x|, plus the running unsigned max of the |x| bits for amax. */
+void rg_grad_stats__avx512(int64_t m, int64_t n, const float *x, double *row_sumsq,
+                           struct rg_grad_stats *stats) {
+  double sq = 0.0;
+  float ab = 0.0f;
   __m512i best = _mm512_setzero_si512();
   for (int64_t r = 0; r < m; r++) {
     const float *row = x + r * n;
-    struct rg_lanes s = rg_lanes_splat(0.0f), a = rg_lanes_splat(0.0f);
+    struct rg_sq_lanes s = {{_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(),
+                             _mm512_setzero_pd()}};
+    struct rg_lanes a = rg_lanes_splat(0.0f);
 #define RG_STEP(q, j, k)                                                       \
   do {                                                                         \
     __m512 v_ = rg_load(row + (j), k);                                         \
-    s.v[q] = _mm512_mask3_fmadd_ps(v_, v_, s.v[q], k);                         \
+    rg_sq_add(&s, q, row + (j), k);                                            \
     a.v[q] = _mm512_mask_add_ps(a.v[q], k, a.v[q], rg_abs(v_));                \
     best = _mm512_max_epu32(best, _mm512_castps_si512(rg_abs(v_)));            \
   } while (0)
     RG_LANE_WALK(n, RG_STEP);
 #undef RG_STEP
-    float rs = rg_lanes_sum(s), ra = rg_lanes_sum(a);
+    double rs = rg_sq_lanes_sum(s);
+    float ra = rg_lanes_sum(a);
     if (row_sumsq) row_sumsq[r] = rs;
     sq = sq + rs;
     ab = ab + ra;
   }
-  stats[0] = sq;
-  stats[1] = ab;
-  stats[2] = bits_to_float(_mm512_reduce_max_epu32(best));
+  stats->sumsq = sq;
+  stats->asum = ab;
+  stats->amax = bits_to_float(_mm512_reduce_max_epu32(best));
 }

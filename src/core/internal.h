@@ -191,6 +191,10 @@ float *rg_scratch(rg_ctx *ctx, int64_t n);
 #define RG_CHUNK 16384
 typedef float (*rg_reduce_fn)(int64_t n, const float *x);
 float rg_reduce(rg_ctx *ctx, rg_reduce_fn fn, int64_t n, const float *x);
+/* The sum of squares of x[0, n) in double (the sumsq slot per chunk, the
+ * chunks' double partials added in order): exact squares, no overflow or
+ * underflow for any finite x. An L2 norm is (float)sqrt of it. */
+double rg_reduce_sumsq(rg_ctx *ctx, int64_t n, const float *x);
 float rg_reduce_dot(rg_ctx *ctx, int64_t n, const float *x, const float *y);
 float rg_reduce_amax(rg_ctx *ctx, int64_t n, const float *x);
 

@@ -110,28 +110,51 @@ void rg_parallel_range(rg_ctx *ctx, int64_t n, int64_t grain, rg_range_fn fn, vo
 }
 
 struct reduce_job {
-  rg_reduce_fn fn;
+  rg_reduce_fn fn;       /* float partials, or */
+  rg_sumsq_fn sumsq_fn;  /* double partials (fn NULL) */
   const float *x;
   int64_t n;
   float *partial;
+  double *partial_d;
 };
 
 static void reduce_task(void *vp, int64_t t) {
   const struct reduce_job *j = vp;
   int64_t at = t * RG_CHUNK, len = j->n - at < RG_CHUNK ? j->n - at : RG_CHUNK;
-  j->partial[t] = j->fn(len, j->x + at);
+  if (j->fn)
+    j->partial[t] = j->fn(len, j->x + at);
+  else
+    j->partial_d[t] = j->sumsq_fn(len, j->x + at);
 }
 
 /* Chunks of RG_CHUNK elements, their partial results added in order; chunks
  * run on the pool in batches whose partials fit on the stack. */
+enum { BATCH = 256 };
+
+/* Runs the chunks of the batch at x[at, at + len); returns its chunk count. */
+static int64_t reduce_batch(rg_ctx *ctx, struct reduce_job j, int64_t at, int64_t n) {
+  j.x += at;
+  j.n = n - at < (int64_t)BATCH * RG_CHUNK ? n - at : (int64_t)BATCH * RG_CHUNK;
+  int64_t chunks = (j.n + RG_CHUNK - 1) / RG_CHUNK;
+  rg_pool_run(chunks >= 4 ? ctx->pool : NULL, chunks, reduce_task, &j);
+  return chunks;
+}
+
 float rg_reduce(rg_ctx *ctx, rg_reduce_fn fn, int64_t n, const float *x) {
-  enum { BATCH = 256 };
   float partial[BATCH], total = 0.0f;
+  struct reduce_job j = {.fn = fn, .x = x, .partial = partial};
   for (int64_t at = 0; at < n; at += (int64_t)BATCH * RG_CHUNK) {
-    int64_t len = n - at < (int64_t)BATCH * RG_CHUNK ? n - at : (int64_t)BATCH * RG_CHUNK;
-    struct reduce_job j = {fn, x + at, len, partial};
-    int64_t chunks = (len + RG_CHUNK - 1) / RG_CHUNK;
-    rg_pool_run(chunks >= 4 ? ctx->pool : NULL, chunks, reduce_task, &j);
+    int64_t chunks = reduce_batch(ctx, j, at, n);
+    for (int64_t c = 0; c < chunks; c++) total = total + partial[c];
+  }
+  return total;
+}
+
+double rg_reduce_sumsq(rg_ctx *ctx, int64_t n, const float *x) {
+  double partial[BATCH], total = 0.0;
+  struct reduce_job j = {.sumsq_fn = ctx->k->sumsq, .x = x, .partial_d = partial};
+  for (int64_t at = 0; at < n; at += (int64_t)BATCH * RG_CHUNK) {
+    int64_t chunks = reduce_batch(ctx, j, at, n);
     for (int64_t c = 0; c < chunks; c++) total = total + partial[c];
   }
   return total;

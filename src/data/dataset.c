@@ -243,7 +243,7 @@ rg_standardizer rg_standardizer_fit(const rg_dataset *ds) {
     int64_t len = total - at < FIT_BLOCK ? total - at : FIT_BLOCK;
     for (int64_t i = 0; i < len; i++) centered[i] = -mean;
     k->axpy(len, 1.0f, ds->x + at, centered);
-    sumsq += k->sumsq(len, centered);
+    sumsq += k->sumsq(len, centered); /* double: exact squares */
   }
   double std = sqrt(sumsq / (double)total);
   st.mean = mean;

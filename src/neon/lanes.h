@@ -86,6 +86,47 @@ RG_INLINE float rg_reduce(enum rg_fold kind, int64_t n, const float *x, const fl
   return rg_lanes_reduce(kind, &l);
 }
 
+/* The RG_SQ_LANES = 32 double lanes of the sums of squares as sixteen
+ * float64x2 accumulators: v[p] holds lanes 2p and 2p + 1, so the four floats
+ * at element 32r + 4q land in v[2q] (low pair) and v[2q + 1] (high pair).
+ * A partial last vector loads zeros beyond n, which add +0.0 and leave a lane
+ * unchanged (a sum of squares starts at +0.0 and is never -0.0). */
+#define RG_SQ_NACC (RG_SQ_LANES / 2)
+
+struct rg_sq_lanes {
+  float64x2_t v[RG_SQ_NACC];
+};
+
+RG_INLINE void rg_sq_add(struct rg_sq_lanes *s, int q, float32x4_t x) {
+  float64x2_t lo = vcvt_f64_f32(vget_low_f32(x)), hi = vcvt_high_f64_f32(x);
+  s->v[2 * q] = vfmaq_f64(s->v[2 * q], lo, lo);
+  s->v[2 * q + 1] = vfmaq_f64(s->v[2 * q + 1], hi, hi);
+}
+
+/* Sum of squares of a row: fold, then halve over the accumulators (w = 16,
+ * 8, 4, 2) and add the two lanes of v[0] (w = 1). */
+RG_INLINE double rg_row_sumsq(int64_t n, const float *x) {
+  struct rg_sq_lanes s;
+#pragma GCC unroll 16
+  for (int p = 0; p < RG_SQ_NACC; p++) s.v[p] = vdupq_n_f64(0.0);
+  int64_t j = 0;
+  for (; n - j >= RG_SQ_LANES; j += RG_SQ_LANES) {
+#pragma GCC unroll 8
+    for (int q = 0; q < RG_SQ_LANES / 4; q++) rg_sq_add(&s, q, vld1q_f32(x + j + 4 * q));
+  }
+#pragma GCC unroll 8
+  for (int q = 0; q < RG_SQ_LANES / 4; q++) {
+    int64_t r = n - j - 4 * q;
+    if (r <= 0) break;
+    rg_sq_add(&s, q, rg_ld(x + j + 4 * q, r));
+  }
+#pragma GCC unroll 4
+  for (int h = RG_SQ_NACC / 2; h >= 1; h /= 2)
+#pragma GCC unroll 8
+    for (int p = 0; p < h; p++) s.v[p] = vaddq_f64(s.v[p], s.v[p + h]);
+  return vgetq_lane_f64(s.v[0], 0) + vgetq_lane_f64(s.v[0], 1);
+}
+
 RG_INLINE float rg_row_sum(int64_t n, const float *x) {
   return rg_reduce(RG_FOLD_SUM, n, x, NULL, 0.0f);
 }

@@ -7,7 +7,7 @@
 
 float rg_sum__neon(int64_t n, const float *x) { return rg_row_sum(n, x); }
 
-float rg_sumsq__neon(int64_t n, const float *x) { return rg_row_dot(n, x, x); }
+double rg_sumsq__neon(int64_t n, const float *x) { return rg_row_sumsq(n, x); }
 
 float rg_dot__neon(int64_t n, const float *x, const float *y) { return rg_row_dot(n, x, y); }
 
@@ -51,20 +51,22 @@ void rg_amax_bwd__neon(int64_t n, float m, float g, const float *x, float *dx) {
   }
 }
 
-/* Per row: the sum of squares and the sum of |x| on 64 lanes each; the row
- * results add up in row order; stats[2] is amax over the whole tensor. */
-void rg_grad_stats__neon(int64_t m, int64_t n, const float *x, float *row_sumsq,
-                         float *stats) {
-  float sq = 0.0f, ab = 0.0f;
+/* Per row: the sum of squares on the 32 double lanes and the sum of |x| on
+ * the 64 float lanes; the row results add up in row order; amax over the
+ * whole tensor. */
+void rg_grad_stats__neon(int64_t m, int64_t n, const float *x, double *row_sumsq,
+                         struct rg_grad_stats *stats) {
+  double sq = 0.0;
+  float ab = 0.0f;
   for (int64_t r = 0; r < m; r++) {
     const float *row = x + r * n;
-    float rs = rg_row_dot(n, row, row);
+    double rs = rg_row_sumsq(n, row);
     float ra = rg_asum__neon(n, row);
     if (row_sumsq) row_sumsq[r] = rs;
     sq = sq + rs;
     ab = ab + ra;
   }
-  stats[0] = sq;
-  stats[1] = ab;
-  stats[2] = rg_amax__neon(m * n, x);
+  stats->sumsq = sq;
+  stats->asum = ab;
+  stats->amax = rg_amax__neon(m * n, x);
 }

@@ -104,7 +104,7 @@ rg_tensor *rg_mse(rg_ctx *ctx, rg_tensor *a, rg_tensor *b) {
   rg_tensor *y = diff ? rg_new_output(ctx, fn, rg_shape1(1), in, 2) : NULL;
   if (!y) return NULL;
   ctx->k->sub(a->numel, a->data, b->data, diff);
-  y->data[0] = rg_reduce(ctx, ctx->k->sumsq, a->numel, diff) / (float)a->numel;
+  y->data[0] = (float)(rg_reduce_sumsq(ctx, a->numel, diff) / (double)a->numel);
   rg_node *node = rg_record(ctx, fn, RG_OP_MSE, y, in, 2);
   if (node) node->saved[0] = diff;
   return y;

@@ -1,5 +1,6 @@
 /* Weight penalties (L1, L2, elastic net) over parameter lists, and vector
  * norms of a tensor, as scalar tape nodes. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -22,14 +23,15 @@ static rg_tensor *penalty(rg_ctx *ctx, const char *fn, rg_tensor *const *params,
   }
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape1(1), params, n);
   if (!y) return NULL;
-  float l1 = 0.0f, l2 = 0.0f;
+  float l1 = 0.0f;
+  double l2 = 0.0;
   for (int i = 0; i < n; i++) {
     if (lambda1 != 0.0f) l1 = l1 + rg_reduce(ctx, ctx->k->asum, params[i]->numel, params[i]->data);
-    if (lambda2 != 0.0f) l2 = l2 + rg_reduce(ctx, ctx->k->sumsq, params[i]->numel, params[i]->data);
+    if (lambda2 != 0.0f) l2 = l2 + rg_reduce_sumsq(ctx, params[i]->numel, params[i]->data);
   }
   float value = 0.0f;
   if (lambda1 != 0.0f) value = value + lambda1 * l1;
-  if (lambda2 != 0.0f) value = value + (0.5f * lambda2) * l2;
+  if (lambda2 != 0.0f) value = value + (float)((double)(0.5f * lambda2) * l2);
   y->data[0] = value;
   rg_node *node = rg_record(ctx, fn, RG_OP_PENALTY, y, params, n);
   if (node) node->attr[0] = lambda1, node->attr[1] = lambda2;
@@ -82,17 +84,46 @@ rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord) {
     rg_fail(ctx, RG_EINVAL, fn, "ord is %g, expected 1, 2 or INFINITY", (double)ord);
     return NULL;
   }
+  /* The L2 norm in double, kept for backward: the float result may be inf
+   * (a norm past FLT_MAX) while the gradient x / |x| is still finite. */
+  double *l2 = ord == 2.0f ? rg_arena_get(ctx, fn, sizeof *l2) : NULL;
+  if (ord == 2.0f && !l2) return NULL;
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape1(1), &x, 1);
   if (!y) return NULL;
   if (ord == 1.0f)
     y->data[0] = rg_reduce(ctx, ctx->k->asum, x->numel, x->data);
-  else if (ord == 2.0f)
-    y->data[0] = sqrtf(rg_reduce(ctx, ctx->k->sumsq, x->numel, x->data));
-  else
+  else if (ord == 2.0f) {
+    *l2 = sqrt(rg_reduce_sumsq(ctx, x->numel, x->data));
+    y->data[0] = (float)*l2;
+  } else
     y->data[0] = rg_reduce_amax(ctx, x->numel, x->data);
   rg_node *node = rg_record(ctx, fn, RG_OP_NORM, y, &x, 1);
-  if (node) node->attr[0] = ord;
+  if (node) node->attr[0] = ord, node->saved[0] = l2;
   return y;
+}
+
+/* dx += c x for a double c, |c| in float's normal range or not: c = m 2^e
+ * with m in [1, 2), then dx += (float)m (x 2^e), x 2^e formed by exact
+ * power-of-two scalings (|x 2^e| <= |c x|, which is at most |g| for the L2
+ * gradient, so no step overflows). An ordinary c takes one axpy. */
+static void axpy_wide(rg_ctx *ctx, int64_t n, double c, const float *x, float *dx) {
+  if (c == 0.0 || (fabs(c) >= FLT_MIN && fabs(c) <= FLT_MAX)) {
+    ctx->k->axpy(n, (float)c, x, dx);
+    return;
+  }
+  float *t = rg_scratch(ctx, n);
+  if (!t) return;
+  int e;
+  double m = 2.0 * frexp(c, &e);
+  e -= 1;
+  const float *from = x;
+  while (e != 0) {
+    int step = e > 126 ? 126 : (e < -126 ? -126 : e);
+    ctx->k->scale(n, ldexpf(1.0f, step), from, t);
+    from = t;
+    e -= step;
+  }
+  ctx->k->axpy(n, (float)m, from, dx);
 }
 
 void rg_bwd_NORM(rg_ctx *ctx, const rg_node *node) {
@@ -103,7 +134,8 @@ void rg_bwd_NORM(rg_ctx *ctx, const rg_node *node) {
   if (ord == 1.0f)
     ctx->k->sign_acc(x->numel, g, x->data, dx);
   else if (ord == 2.0f) {
-    if (value > 0.0f) ctx->k->axpy(x->numel, g / value, x->data, dx);
+    double l2 = *(const double *)node->saved[0];
+    if (l2 > 0.0) axpy_wide(ctx, x->numel, (double)g / l2, x->data, dx);
   } else
     ctx->k->amax_bwd(x->numel, value, g, x->data, dx);
 }

@@ -30,6 +30,24 @@ static inline float rg_row_dot(int64_t n, const float *x, const float *y) {
   return rg_lanes_sum(lane);
 }
 
+/* Sums of squares: lane[i % RG_SQ_LANES] = fma(v, v, lane) in double with
+ * v = (double)x[i] (exact), combined by halving w = 16, 8, ..., 1. v * v is
+ * exact, so the fma rounds once, like lane + v * v would. */
+static inline double rg_sq_lanes_sum(double *lane) {
+  for (int w = RG_SQ_LANES / 2; w >= 1; w /= 2)
+    for (int i = 0; i < w; i++) lane[i] = lane[i] + lane[i + w];
+  return lane[0];
+}
+
+static inline double rg_row_sumsq(int64_t n, const float *x) {
+  double lane[RG_SQ_LANES] = {0};
+  for (int64_t i = 0; i < n; i++) {
+    double v = x[i];
+    lane[i % RG_SQ_LANES] = fma(v, v, lane[i % RG_SQ_LANES]);
+  }
+  return rg_sq_lanes_sum(lane);
+}
+
 static inline float rg_row_max(int64_t n, const float *x) {
   float lane[RG_LANES];
   for (int i = 0; i < RG_LANES; i++) lane[i] = -INFINITY;

@@ -7,7 +7,7 @@
 
 float rg_sum__scalar(int64_t n, const float *x) { return rg_row_sum(n, x); }
 
-float rg_sumsq__scalar(int64_t n, const float *x) { return rg_row_dot(n, x, x); }
+double rg_sumsq__scalar(int64_t n, const float *x) { return rg_row_sumsq(n, x); }
 
 float rg_dot__scalar(int64_t n, const float *x, const float *y) { return rg_row_dot(n, x, y); }
 
@@ -48,21 +48,23 @@ void rg_amax_bwd__scalar(int64_t n, float m, float g, const float *x, float *dx)
   }
 }
 
-/* One pass over an [m, n] tensor: row sums of squares (lanes per row, stored
- * when row_sumsq is not NULL), stats[0] = sum of the row sums of squares in
- * row order, stats[1] = the same for |x|, stats[2] = max |x| as amax. */
-void rg_grad_stats__scalar(int64_t m, int64_t n, const float *x, float *row_sumsq,
-                           float *stats) {
-  float sq = 0.0f, ab = 0.0f;
+/* One pass over an [m, n] tensor: row sums of squares in double (lanes per
+ * row, stored when row_sumsq is not NULL), stats->sumsq = their sum in row
+ * order, stats->asum = the same for |x| in float, stats->amax = max |x| as
+ * amax. */
+void rg_grad_stats__scalar(int64_t m, int64_t n, const float *x, double *row_sumsq,
+                           struct rg_grad_stats *stats) {
+  double sq = 0.0;
+  float ab = 0.0f;
   for (int64_t r = 0; r < m; r++) {
     const float *row = x + r * n;
-    float rs = rg_row_dot(n, row, row);
+    double rs = rg_row_sumsq(n, row);
     float ra = rg_asum__scalar(n, row);
     if (row_sumsq) row_sumsq[r] = rs;
     sq = sq + rs;
     ab = ab + ra;
   }
-  stats[0] = sq;
-  stats[1] = ab;
-  stats[2] = rg_amax__scalar(m * n, x);
+  stats->sumsq = sq;
+  stats->asum = ab;
+  stats->amax = rg_amax__scalar(m * n, x);
 }

@@ -63,10 +63,11 @@ static bool params_ok(rg_ctx *ctx, const char *fn, rg_tensor *const *params, int
   return true;
 }
 
-/* The fused pass over one gradient as [m, n] rows; row sums of squares go
- * to rows when not NULL. */
-static void tensor_stats(rg_ctx *ctx, const rg_tensor *p, const float *x, float *rows,
-                         float out[3]) {
+/* The fused pass over one gradient as [m, n] rows; row sums of squares (in
+ * double, so exact squares that neither overflow nor underflow) go to rows
+ * when not NULL. */
+static void tensor_stats(rg_ctx *ctx, const rg_tensor *p, const float *x, double *rows,
+                         struct rg_grad_stats *out) {
   int64_t m, n;
   rg_rows(p, &m, &n);
   ctx->k->grad_stats(m, n, x, rows, out);
@@ -81,20 +82,24 @@ rg_status rg_grad_measure(rg_ctx *ctx, rg_tensor *const *params, int n, rg_grad_
     rg_fail(ctx, RG_EINVAL, fn, "report holds %d tensors, need %d", rep ? rep->n : 0, n);
     return ctx->status;
   }
-  float sq = 0.0f, l1 = 0.0f, linf = 0.0f;
+  /* Norms are (float)sqrt of double sums of squares: rounded once, finite
+   * whenever the norm itself is below FLT_MAX, exact-ish down to the
+   * smallest subnormal gradient. */
+  double sq = 0.0;
+  float l1 = 0.0f, linf = 0.0f;
   bool finite = true;
   for (int i = 0; i < n; i++) {
-    float s[3];
-    tensor_stats(ctx, params[i], params[i]->grad, NULL, s);
-    rep->tensor_l2[i] = sqrtf(s[0]);
-    rep->tensor_l1[i] = s[1];
-    rep->tensor_linf[i] = s[2];
-    sq = sq + s[0];
-    l1 = l1 + s[1];
-    linf = s[2] > linf || isnan(s[2]) ? s[2] : linf;
-    finite = finite && finite_bits(s[2]);
+    struct rg_grad_stats s;
+    tensor_stats(ctx, params[i], params[i]->grad, NULL, &s);
+    rep->tensor_l2[i] = (float)sqrt(s.sumsq);
+    rep->tensor_l1[i] = s.asum;
+    rep->tensor_linf[i] = s.amax;
+    sq = sq + s.sumsq;
+    l1 = l1 + s.asum;
+    linf = s.amax > linf || isnan(s.amax) ? s.amax : linf;
+    finite = finite && finite_bits(s.amax);
   }
-  rep->global_l2 = sqrtf(sq);
+  rep->global_l2 = (float)sqrt(sq);
   rep->global_l1 = l1;
   rep->global_linf = linf;
   rep->finite = finite;
@@ -216,22 +221,26 @@ rg_status rg_clip_grad_norm_per_tensor(rg_ctx *ctx, rg_tensor *const *params, in
   return rg_ctx_status(ctx);
 }
 
-/* Scales each row of p's gradient down to lambda max(|w_row|, eps). */
+/* Scales each row of p's gradient down to lambda max(|w_row|, eps). The row
+ * norms and the limit stay double up to the scale factor (at most 1), so a
+ * row whose norm passes FLT_MAX still gets its own factor, not 0. */
 static int64_t agc_tensor(rg_ctx *ctx, const char *fn, rg_tensor *p, float lambda) {
   int64_t m, n;
   rg_rows(p, &m, &n);
-  float *g_rows = rg_arena_get(ctx, fn, 2 * (size_t)m * sizeof(float));
+  double *g_rows = rg_arena_get(ctx, fn, 2 * (size_t)m * sizeof(double));
   if (!g_rows) return 0;
-  float *w_rows = g_rows + m, unused[3];
-  tensor_stats(ctx, p, p->grad, g_rows, unused);
-  tensor_stats(ctx, p, p->data, w_rows, unused);
+  double *w_rows = g_rows + m;
+  struct rg_grad_stats unused;
+  tensor_stats(ctx, p, p->grad, g_rows, &unused);
+  tensor_stats(ctx, p, p->data, w_rows, &unused);
   int64_t clipped = 0;
   for (int64_t i = 0; i < m; i++) {
-    float wn = sqrtf(w_rows[i]), gn = sqrtf(g_rows[i]);
-    float limit = lambda * (wn > AGC_EPS ? wn : AGC_EPS);
+    double wn = sqrt(w_rows[i]), gn = sqrt(g_rows[i]);
+    double limit = (double)lambda * (wn > AGC_EPS ? wn : AGC_EPS);
     if (!(gn > limit)) continue;
     clipped++;
-    ctx->k->scale(n, limit / (gn > NORM_EPS ? gn : NORM_EPS), p->grad + i * n, p->grad + i * n);
+    float s = (float)(limit / (gn > NORM_EPS ? gn : NORM_EPS));
+    ctx->k->scale(n, s, p->grad + i * n, p->grad + i * n);
   }
   return clipped;
 }

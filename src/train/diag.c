@@ -59,7 +59,7 @@ void rg_diag_free(rg_diag *d) {
 }
 
 static float l2(rg_ctx *ctx, int64_t n, const float *x) {
-  return sqrtf(rg_reduce(ctx, ctx->k->sumsq, n, x));
+  return (float)sqrt(rg_reduce_sumsq(ctx, n, x));
 }
 
 rg_status rg_diag_before_step(rg_diag *d) {

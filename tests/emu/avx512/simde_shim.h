@@ -50,7 +50,9 @@
 typedef union {
   __m512 v;
   __m512i vi;
+  __m512d vd;
   __m256 h[2];
+  __m256d hd[2];
   float f[16];
   uint32_t u[16];
 } rg_emu_lanes;
@@ -118,6 +120,15 @@ static inline __m512 rg_emu_mm512_mask3_fmadd_ps(__m512 a, __m512 b, __m512 c, _
   return simde_mm512_mask_mov_ps(c, k, simde_mm512_fmadd_ps(a, b, c));
 }
 
+/* 8 floats to 8 doubles (exact), as vcvtps2pd: each 128-bit quarter of a
+ * on its own. */
+static inline __m512d rg_emu_mm512_cvtps_pd(__m256 a) {
+  rg_emu_lanes r;
+  r.hd[0] = _mm256_cvtps_pd(_mm256_castps256_ps128(a));
+  r.hd[1] = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
+  return r.vd;
+}
+
 static inline float rg_emu_mm512_cvtss_f32(__m512 a) {
   rg_emu_lanes x = {.v = a};
   return x.f[0];
@@ -171,6 +182,8 @@ static inline void rg_emu_mm512_store_si512(void *p, __m512i a) {
 #define _mm512_cvtepi32_ps rg_emu_mm512_cvtepi32_ps
 #undef _mm512_mask3_fmadd_ps
 #define _mm512_mask3_fmadd_ps rg_emu_mm512_mask3_fmadd_ps
+#undef _mm512_cvtps_pd
+#define _mm512_cvtps_pd rg_emu_mm512_cvtps_pd
 #undef _mm512_cvtss_f32
 #define _mm512_cvtss_f32 rg_emu_mm512_cvtss_f32
 /* SIMDe 0.7.4 has simde_mm512_shuffle_f32x4 but not the native alias. */
