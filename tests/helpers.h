@@ -37,6 +37,19 @@ static inline rg_ctx *th_ctx(uint64_t seed) {
   return ctx;
 }
 
+/* A fresh directory /tmp/rg_<name>.XXXXXX for a test's files (dir holds at
+ * least 64 bytes), and its removal with everything in it. */
+static inline void th_tempdir(char *dir, const char *name) {
+  snprintf(dir, 64, "/tmp/rg_%s.XXXXXX", name);
+  cr_assert(mkdtemp(dir), "mkdtemp %s", dir);
+}
+
+static inline void th_rmtree(const char *dir) {
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
 #ifdef RG_TEST_MAIN
 ReportHook(PRE_ALL)(struct criterion_test_set *set) {
   (void)set;

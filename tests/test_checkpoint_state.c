@@ -17,16 +17,9 @@
 
 static char dir[64];
 
-static void setup(void) {
-  strcpy(dir, "/tmp/rg_ckstate.XXXXXX");
-  cr_assert(mkdtemp(dir));
-}
+static void setup(void) { th_tempdir(dir, "ckstate"); }
 
-static void teardown(void) {
-  char cmd[96];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
-}
+static void teardown(void) { th_rmtree(dir); }
 
 /* A model with an SGD optimizer (momentum), an EMA clipper and a batcher
  * over a small dataset: every kind of state record. */

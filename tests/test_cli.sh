@@ -4,21 +4,7 @@
 # without it they are skipped (exit 77) after the others pass.
 set -u
 regrad=$1 src=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-# Runs the command, keeping stdout, stderr and the exit status in $work.
-run() {
-  "$@" >"$work/out" 2>"$work/err"
-  echo $? >"$work/rc"
-}
-status() { cat "$work/rc"; }
+. "$src/tests/cli_lib.sh"
 
 # --- info: every slot of kernels.def is served by a body -------------------
 run "$regrad" info --kernels

@@ -1,17 +1,11 @@
 #!/bin/sh
 # `regrad train --dist` under mpiexec with 2 ranks. Arguments: mpiexec, the
-# regrad binary. Ranks started with different settings refuse to start and
+# regrad binary and the source directory. Ranks started with different settings refuse to start and
 # name the setting; matching ranks train with every clipping mode, --log and
 # alerts, and the deterministic run equals one process with as many shards.
 set -u
-mpiexec=$1 regrad=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
+mpiexec=$1 regrad=$2 src=$3
+. "$src/tests/cli_lib.sh"
 if [ ! -d /usr/share/datasets/fashion-mnist ]; then
   echo "Fashion-MNIST is not installed: skipping"
   exit 77

@@ -38,16 +38,9 @@ static void make_data(rg_dataset *train, rg_dataset *val) {
                       .x = xs + 150 * FEATURES, .y = ys + 150};
 }
 
-static void setup(void) {
-  strcpy(dir, "/tmp/rg_trainer.XXXXXX");
-  cr_assert(mkdtemp(dir));
-}
+static void setup(void) { th_tempdir(dir, "trainer"); }
 
-static void teardown(void) {
-  char cmd[96];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
-}
+static void teardown(void) { th_rmtree(dir); }
 
 /* A model, optimizer and trainer, made in the same order every time. */
 typedef struct rig {

@@ -253,9 +253,11 @@ static void load_tensors(rg_ctx *ctx, const ck_file *f) {
   }
 }
 
-/* Reads and parses the file: true with *f filled (free it and buf). */
+/* Checks the arguments, reads and parses the file: true with *f filled
+ * (free it and buf with close_file). */
 static bool open_file(rg_ctx *ctx, const char *fn, const char *path, uint8_t **buf,
                       size_t *bytes, ck_file *f) {
+  if (!check_args(ctx, fn, path)) return false;
   size_t size = 0;
   *buf = read_file(ctx, fn, path, &size, bytes);
   if (!*buf) return false;
@@ -272,7 +274,6 @@ static void close_file(rg_ctx *ctx, uint8_t *buf, size_t bytes, ck_file *f) {
 rg_status rg_checkpoint_load(rg_ctx *ctx, const char *path, rg_train_state *st) {
   static const char fn[] = "rg_checkpoint_load";
   if (!ctx) return RG_EINVAL;
-  if (!check_args(ctx, fn, path)) return ctx->status;
   uint8_t *buf;
   size_t bytes;
   ck_file f;
@@ -299,7 +300,6 @@ rg_status rg_checkpoint_load(rg_ctx *ctx, const char *path, rg_train_state *st) 
 rg_status rg_checkpoint_load_model(rg_ctx *ctx, const char *path) {
   static const char fn[] = "rg_checkpoint_load_model";
   if (!ctx) return RG_EINVAL;
-  if (!check_args(ctx, fn, path)) return ctx->status;
   uint8_t *buf;
   size_t bytes;
   ck_file f;
@@ -313,7 +313,7 @@ rg_status rg_checkpoint_read_attr(rg_ctx *ctx, const char *path, const char *key
                                   size_t size) {
   static const char fn[] = "rg_checkpoint_read_attr";
   if (!ctx) return RG_EINVAL;
-  if (!check_args(ctx, fn, path)) return ctx->status;
+  if (ctx->status != RG_OK) return ctx->status;
   if (!key || !out || size == 0) {
     rg_fail(ctx, RG_EINVAL, fn, "key, buf and size > 0 are required");
     return ctx->status;

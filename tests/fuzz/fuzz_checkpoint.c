@@ -23,13 +23,8 @@ static float sum_of(rg_ctx *ctx) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static fuzz_file file;
-  if (size < 1) return 0;
-  uint8_t *copy = malloc(size);
-  if (!copy) return 0;
-  memcpy(copy, data + 1, size - 1);
-  if (data[0] & 1) fuzz_fix_crcs(copy, size - 1);
-  const char *path = fuzz_file_set(&file, copy, size - 1);
-  free(copy);
+  const char *path = fuzz_checkpoint_file(&file, data, size);
+  if (!path) return 0;
   rg_ctx *ctx = rg_ctx_new(&(rg_config){.seed = 7, .isa = "scalar", .mem_limit = 1u << 20});
   if (!ctx) abort();
   rg_param_new(ctx, "w", rg_shape2(2, 3), (const float[]){1, 2, 3, 4, 5, 6});

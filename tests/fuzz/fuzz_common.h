@@ -43,6 +43,20 @@ static inline void fuzz_fix_crcs(uint8_t *b, size_t size) {
   }
 }
 
+/* The fuzz input as a checkpoint file at f's path: the first byte is a mode
+ * (bit 0: fix every section's CRC), the rest the file. NULL for an empty
+ * input. */
+static inline const char *fuzz_checkpoint_file(fuzz_file *f, const uint8_t *data, size_t size) {
+  if (size < 1) return NULL;
+  uint8_t *copy = malloc(size);
+  if (!copy) abort();
+  memcpy(copy, data + 1, size - 1);
+  if (data[0] & 1) fuzz_fix_crcs(copy, size - 1);
+  const char *path = fuzz_file_set(f, copy, size - 1);
+  free(copy);
+  return path;
+}
+
 /* Every failure must leave a status, a message naming the function, and a
  * context that still clears and runs a tiny op. */
 static inline void fuzz_expect_clean(rg_ctx *ctx, const char *fn) {
