@@ -337,7 +337,9 @@ static const struct kcase cases[] = {
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
 /* The slots whose results are doubles, in io->wide. */
-static bool writes_wide(const struct kcase *c) { return c->run == r_sumsq || c->run == r_grad_stats; }
+static bool writes_wide(const struct kcase *c) {
+  return c->run == r_sumsq || c->run == r_grad_stats;
+}
 
 static float *buf_at(float *base, int slot) { return base + PAD + (int64_t)slot * (4 * MAXN + 64); }
 
