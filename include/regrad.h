@@ -494,7 +494,8 @@ typedef enum rg_nonfinite {
  * (tensor results combined in list order) and whether all are finite. L2
  * norms (also AGC's row norms and the diagnostics' |g| |w| |dw|) sum squares
  * in double and round sqrt to float once, so they are right over the whole
- * float range: a gradient of elements around 1e-31 reads about 1e-31, not 0.
+ * float range: a gradient of elements around 1e-31 reads its true norm, not
+ * 0, and one of elements around 1e20 a finite norm, not inf.
  * Arrays are owned by the report and reused by the next call. */
 typedef struct rg_grad_report {
   int n;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act_slots.h"
 #include "core/cpu.h"
 #include "kernels.h"
 
@@ -336,7 +337,9 @@ static const struct kcase cases[] = {
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
 /* The slots whose results are doubles, in io->wide. */
-static bool writes_wide(const struct kcase *c) { return c->run == r_sumsq || c->run == r_grad_stats; }
+static bool writes_wide(const struct kcase *c) {
+  return c->run == r_sumsq || c->run == r_grad_stats;
+}
 
 static float *buf_at(float *base, int slot) { return base + PAD + (int64_t)slot * (4 * MAXN + 64); }
 
@@ -489,6 +492,51 @@ static uint64_t wide_hash(uint64_t h, const struct wide *w, int64_t m) {
     h = fnv_bytes(fnv_bytes(h, &v, sizeof v), f, sizeof f);
   }
   return h;
+}
+
+/* Every activation slot at extreme finite inputs (issue 15 item 7), on every
+ * ISA: no NaN where the mathematical result is finite (act_slots.h), the
+ * scalar bits, and gelu's derivative at its limits: exactly dy for x >= 10,
+ * 0 for x <= -10. Backward slots take dy = 1, -0.5 and 1e30, and sigmoid's
+ * and tanh's (which read y) both the raw values and their forward outputs. */
+Test(kernels, activations_at_extreme_inputs) {
+  static const float mags[] = {FLT_MAX, 1e38f, 1.85e19f, 0x1.000002p+64f, 0x1.fffffep+63f,
+                               1e19f, 1e10f, 100.0f, 20.0f, 10.0f, 5.5f, 1.0f, 1e-3f,
+                               FLT_MIN, 1e-40f, 1e-45f, 0.0f};
+  enum { NM = sizeof mags / sizeof *mags, NX = 2 * NM };
+  static const float dys[] = {1.0f, -0.5f, 1e30f};
+  float x[NX], y[NX], dy[NX], want[NX], got[NX];
+  for (int i = 0; i < NM; i++) x[2 * i] = mags[i], x[2 * i + 1] = -mags[i];
+  const struct rg_kernels *sc = rg_isa_table(RG_ISA_SCALAR);
+  for (int isa = 0; isa < RG_ISA_COUNT; isa++) {
+    if (!rg_isa_usable(isa)) continue;
+    const struct rg_kernels *k = rg_isa_table(isa);
+    for (int s = 0; s < RG_A_COUNT; s++)
+      for (unsigned d = 0; d < sizeof dys / sizeof *dys; d++)
+        for (int from_fwd = 0; from_fwd < 2; from_fwd++) {
+          bool reads_y = s == RG_A_SIGMOID_BWD || s == RG_A_TANH_BWD;
+          if (from_fwd && !reads_y) continue;
+          const float *in = x;
+          if (from_fwd) {
+            rg_act_run(k, s == RG_A_TANH_BWD ? RG_A_TANH_FWD : RG_A_SIGMOID_FWD, NX, x, NULL, y);
+            in = y;
+          }
+          for (int i = 0; i < NX; i++) dy[i] = dys[d];
+          rg_act_run(sc, s, NX, in, dy, want);
+          rg_act_run(k, s, NX, in, dy, got);
+          for (int i = 0; i < NX; i++) {
+            cr_assert(!isnan(got[i]) || rg_act_nan_allowed(s, in[i]),
+                      "%s on %s: NaN at input %a (dy %g)", rg_act_names[s], rg_isa_name(isa),
+                      in[i], dys[d]);
+            cr_assert(same_float(got[i], want[i]), "%s on %s: input %a gives %a, scalar %a",
+                      rg_act_names[s], rg_isa_name(isa), in[i], got[i], want[i]);
+            if (s == RG_A_GELU_BWD && fabsf(x[i]) >= 10.0f)
+              cr_assert(got[i] == (x[i] > 0 ? dys[d] : 0.0f),
+                        "gelu_bwd on %s: input %a gives %a, the limit is %g", rg_isa_name(isa),
+                        x[i], got[i], x[i] > 0 ? dys[d] : 0.0f);
+          }
+        }
+  }
 }
 
 /* Output hash of one slot on fixed inputs, NaNs canonicalized (payloads

@@ -33,7 +33,8 @@ static const char *isa_of(rg_ctx *ctx) { return rg_ctx_isa(ctx); }
 /* |got - want| in float ulps at want (the subnormal spacing below FLT_MIN);
  * a want past FLT_MAX must come out as inf. */
 static double ulps(float got, long double want) {
-  if (fabsl(want) > (long double)FLT_MAX) return isinf(got) && signbit(got) == signbit(want) ? 0 : INFINITY;
+  if (fabsl(want) > (long double)FLT_MAX)
+    return isinf(got) && signbit(got) == signbit(want) ? 0 : INFINITY;
   long double w = fabsl(want);
   int e = w >= (long double)FLT_MIN ? ilogbl(w) : -126;
   return (double)(fabsl((long double)got - want) / ldexpl(1.0L, e - 23));

@@ -154,7 +154,8 @@ Test(threads, sums_of_squares_do_not_depend_on_the_thread_count) {
   uint64_t seed = 3;
   for (unsigned b = 0; b < sizeof bands / sizeof *bands; b++) {
     for (int i = 0; i < N; i++) {
-      double e = bands[b][0] + (bands[b][1] - bands[b][0]) * (double)(th_next(&seed) >> 11) * 0x1p-53;
+      double u = (double)(th_next(&seed) >> 11) * 0x1p-53;
+      double e = bands[b][0] + (bands[b][1] - bands[b][0]) * u;
       x[i] = (float)((th_next(&seed) & 1 ? -1 : 1) * pow(10.0, e));
     }
     uint64_t first = sumsq_run("scalar", 1, x, N);

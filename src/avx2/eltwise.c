@@ -53,11 +53,12 @@ RG_INLINE __m256 gelu_fwd_op(const struct rg_vin *in) {
   return (rg_set(0.5f) * in->a) * (rg_set(1.0f) + t);
 }
 
-/* fma(dy, fma(0.5 x, fma(-t, t, 1) du, 0.5 (1 + t)), dx), du = c0 fma(3 c1, x x, 1) */
+/* fma(dy, fma(0.5 x, fma(-t, t, 1) du, 0.5 (1 + t)), dx), du = c0 fma(3 c1,
+ * min(x x, 100), 1) */
 RG_INLINE __m256 gelu_bwd_op(const struct rg_vin *in) {
   __m256 x = in->a, one = rg_set(1.0f), half = rg_set(0.5f);
   __m256 t = rg_vtanh(rg_vgelu_u(x));
-  __m256 du = rg_set(RG_GELU_C0) * _mm256_fmadd_ps(rg_set(3.0f * RG_GELU_C1), x * x, one);
+  __m256 du = rg_set(RG_GELU_C0) * _mm256_fmadd_ps(rg_set(3.0f * RG_GELU_C1), rg_vgelu_x2(x), one);
   __m256 d = _mm256_fmadd_ps(half * x, _mm256_fmadd_ps(rg_neg(t), t, one) * du, half * (one + t));
   return _mm256_fmadd_ps(in->b, d, in->c);
 }

@@ -56,4 +56,7 @@ RG_INLINE __m256 rg_vsigmoid(__m256 x) {
 RG_INLINE __m256 rg_vgelu_u(__m256 x) {
   return rg_set(RG_GELU_C0) * _mm256_fmadd_ps(rg_set(RG_GELU_C1), (x * x) * x, x);
 }
+
+/* rg_gelu_x2: (x2 > cap) ? cap : x2 is minps(cap, x2), NaN passing. */
+RG_INLINE __m256 rg_vgelu_x2(__m256 x) { return _mm256_min_ps(rg_set(RG_GELU_X2_CAP), x * x); }
 #endif

@@ -88,7 +88,7 @@ void rg_gelu_bwd__avx512(int64_t n, const float *x, const float *dy, float *dx) 
   RG_EACH_BLOCK(n, i, k, {
     __m512 v = rg_load(x + i, k);
     __m512 t = rg_v_tanh(rg_v_gelu_u(v));
-    __m512 du = _mm512_mul_ps(c0, _mm512_fmadd_ps(c13, _mm512_mul_ps(v, v), one));
+    __m512 du = _mm512_mul_ps(c0, _mm512_fmadd_ps(c13, rg_v_gelu_x2(v), one));
     __m512 d = _mm512_fmadd_ps(_mm512_mul_ps(half, v),
                                _mm512_mul_ps(_mm512_fnmadd_ps(t, t, one), du),
                                _mm512_mul_ps(half, _mm512_add_ps(one, t)));

@@ -56,4 +56,9 @@ static inline __m512 rg_v_gelu_u(__m512 x) {
   __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
   return _mm512_mul_ps(rg_splat(RG_GELU_C0), _mm512_fmadd_ps(rg_splat(RG_GELU_C1), x3, x));
 }
+
+/* rg_gelu_x2: (x2 > cap) ? cap : x2 is minps(cap, x2), NaN passing. */
+static inline __m512 rg_v_gelu_x2(__m512 x) {
+  return _mm512_min_ps(rg_splat(RG_GELU_X2_CAP), _mm512_mul_ps(x, x));
+}
 #endif

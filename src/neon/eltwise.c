@@ -70,14 +70,15 @@ void rg_gelu_fwd__neon(int64_t n, const float *x, float *y) {
   }
 }
 
-/* d = fmaf(0.5 x, fmaf(-t, t, 1) * du, 0.5 (1 + t)), du = c0 fmaf(3 c1, x^2, 1). */
+/* d = fmaf(0.5 x, fmaf(-t, t, 1) * du, 0.5 (1 + t)), du = c0 fmaf(3 c1,
+ * min(x^2, 100), 1). */
 void rg_gelu_bwd__neon(int64_t n, const float *x, const float *dy, float *dx) {
   const float32x4_t one = rg_dup(1.0f), half = rg_dup(0.5f);
   for (int64_t i = 0; i < n; i += 4) {
     float32x4_t v = rg_ld(x + i, n - i);
     float32x4_t t = rg_tanh4(rg_gelu_u4(v));
     float32x4_t du = vmulq_f32(rg_dup(RG_GELU_C0),
-                               vfmaq_f32(one, rg_dup(3.0f * RG_GELU_C1), vmulq_f32(v, v)));
+                               vfmaq_f32(one, rg_dup(3.0f * RG_GELU_C1), rg_gelu_x2_4(v)));
     float32x4_t d = vfmaq_f32(vmulq_f32(half, vaddq_f32(one, t)), vmulq_f32(half, v),
                               vmulq_f32(vfmaq_f32(one, vnegq_f32(t), t), du));
     rg_st(dx + i, vfmaq_f32(rg_ld(dx + i, n - i), rg_ld(dy + i, n - i), d), n - i);

@@ -117,4 +117,11 @@ RG_INLINE float32x4_t rg_gelu_u4(float32x4_t x) {
   float32x4_t x3 = vmulq_f32(vmulq_f32(x, x), x);
   return vmulq_f32(rg_dup(RG_GELU_C0), vfmaq_f32(x, rg_dup(RG_GELU_C1), x3));
 }
+
+/* rg_gelu_x2: (x2 > cap) ? cap : x2, NaN passing. */
+RG_INLINE float32x4_t rg_gelu_x2_4(float32x4_t x) {
+  const float32x4_t cap = rg_dup(RG_GELU_X2_CAP);
+  float32x4_t x2 = vmulq_f32(x, x);
+  return rg_sel(vcgtq_f32(x2, cap), cap, x2);
+}
 #endif

@@ -45,11 +45,12 @@ void rg_gelu_fwd__scalar(int64_t n, const float *x, float *y) {
   }
 }
 
-/* d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c0 (1 + 3 c1 x^2) */
+/* d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) c0 (1 + 3 c1 x^2), x^2 capped at
+ * 100 (rg_gelu_x2: where it binds, 1 - t^2 = 0). */
 void rg_gelu_bwd__scalar(int64_t n, const float *x, const float *dy, float *dx) {
   for (int64_t i = 0; i < n; i++) {
     float t = rg_tanhf(rg_gelu_u(x[i]));
-    float du = RG_GELU_C0 * fmaf(3.0f * RG_GELU_C1, x[i] * x[i], 1.0f);
+    float du = RG_GELU_C0 * fmaf(3.0f * RG_GELU_C1, rg_gelu_x2(x[i]), 1.0f);
     float d = fmaf(0.5f * x[i], fmaf(-t, t, 1.0f) * du, 0.5f * (1.0f + t));
     dx[i] = fmaf(dy[i], d, dx[i]);
   }

@@ -93,4 +93,17 @@ static inline float rg_sigmoidf(float x) { return 1.0f / (1.0f + rg_expf(-x)); }
 static inline float rg_gelu_u(float x) {
   return RG_GELU_C0 * fmaf(RG_GELU_C1, (x * x) * x, x);
 }
+
+/* x^2 as gelu's derivative takes it, min(x^2, 100), written
+ * (x2 > cap) ? cap : x2 so that a NaN passes. x^2 overflows for |x| >=
+ * 1.85e19, and du = c0 (1 + 3 c1 x^2) = inf times 1 - t^2 = 0 was NaN. Past
+ * |x| = 10, u >= 43.6 is beyond tanh's cap, t = +-1 exactly and 1 - t^2 is
+ * exactly +0, so any finite du gives the same bits: the cap changes no
+ * result that was not NaN (checked over all 2^32 floats), and the limits
+ * come out exactly, dy for x -> +inf and 0 for x -> -inf. */
+#define RG_GELU_X2_CAP 100.0f
+static inline float rg_gelu_x2(float x) {
+  float x2 = x * x;
+  return (x2 > RG_GELU_X2_CAP) ? RG_GELU_X2_CAP : x2;
+}
 #endif
