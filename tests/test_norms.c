@@ -166,6 +166,33 @@ Test(clip, global_and_tensor_norms_of_huge_gradients) {
   check_measure(1e36f, 1e35f); /* norm 3e37, still below FLT_MAX */
 }
 
+/* A finite gradient whose norm passes FLT_MAX: three elements of FLT_MAX
+ * (norm sqrt(3) FLT_MAX). The float norm is inf, but the coefficient comes
+ * from the double sum, so the clipped gradient has norm 1 (globally and per
+ * tensor) instead of being zeroed. The coefficient, 1.7e-39, is a float
+ * subnormal with 17 significant bits: hence the 1e-4 tolerance. */
+Test(clip, norm_past_flt_max_scales_instead_of_zeroing) {
+  rg_ctx *ctx[8];
+  int nc = contexts(ctx);
+  for (int c = 0; c < nc; c++) {
+    for (int per_tensor = 0; per_tensor < 2; per_tensor++) {
+      rg_tensor *w = rg_param_new(ctx[c], per_tensor ? "t" : "g", rg_shape1(3), NULL);
+      memcpy(rg_tensor_grad(w), (float[]){FLT_MAX, -FLT_MAX, FLT_MAX}, 3 * sizeof(float));
+      rg_clip_result r;
+      rg_status st = per_tensor ? rg_clip_grad_norm_per_tensor(ctx[c], &w, 1, 1.0f, NULL, &r)
+                                : rg_clip_grad_norm(ctx[c], &w, 1, 1.0f, 2.0f, NULL, &r);
+      cr_assert_eq(st, RG_OK, "%s", rg_ctx_message(ctx[c]));
+      cr_assert(isinf(r.norm) && r.finite, "%s: the float norm is inf, the gradient finite",
+                isa_of(ctx[c]));
+      const float *g = rg_tensor_grad(w);
+      for (int i = 0; i < 3; i++)
+        cr_assert(fabs(fabsf(g[i]) - 1.0 / sqrt(3.0)) < 1e-4, "%s %s: element %d is %a",
+                  isa_of(ctx[c]), per_tensor ? "per tensor" : "global", i, g[i]);
+    }
+  }
+  free_all(ctx, nc);
+}
+
 /* AGC with weights and gradients whose row squares pass FLT_MAX: the rows
  * [3e20, 4e20] (|w| 5e20) get the gradient [6e20, 8e20] (|g| 1e21) cut to
  * 0.1 |w|, [3e19, 4e19]. */

@@ -75,16 +75,12 @@ static void tensor_stats(rg_ctx *ctx, const rg_tensor *p, const float *x, double
 
 static bool finite_bits(float v) { return v <= FLT_MAX; }
 
-rg_status rg_grad_measure(rg_ctx *ctx, rg_tensor *const *params, int n, rg_grad_report *rep) {
-  static const char fn[] = "rg_grad_measure";
-  if (!params_ok(ctx, fn, params, n)) return rg_ctx_status(ctx);
-  if (!rep || rep->n < n) {
-    rg_fail(ctx, RG_EINVAL, fn, "report holds %d tensors, need %d", rep ? rep->n : 0, n);
-    return ctx->status;
-  }
-  /* Norms are (float)sqrt of double sums of squares: rounded once, finite
-   * whenever the norm itself is below FLT_MAX, exact-ish down to the
-   * smallest subnormal gradient. */
+/* The fused pass into rep, and the double sums of squares (global, and per
+ * tensor when tensor_sq is not NULL) for norms past FLT_MAX. Norms are
+ * (float)sqrt of double sums of squares: rounded once, finite whenever the
+ * norm itself is below FLT_MAX, exact-ish down to the smallest subnormal. */
+static void measure_into(rg_ctx *ctx, rg_tensor *const *params, int n, rg_grad_report *rep,
+                         double *tensor_sq, double *global_sq) {
   double sq = 0.0;
   float l1 = 0.0f, linf = 0.0f;
   bool finite = true;
@@ -94,6 +90,7 @@ rg_status rg_grad_measure(rg_ctx *ctx, rg_tensor *const *params, int n, rg_grad_
     rep->tensor_l2[i] = (float)sqrt(s.sumsq);
     rep->tensor_l1[i] = s.asum;
     rep->tensor_linf[i] = s.amax;
+    if (tensor_sq) tensor_sq[i] = s.sumsq;
     sq = sq + s.sumsq;
     l1 = l1 + s.asum;
     linf = s.amax > linf || isnan(s.amax) ? s.amax : linf;
@@ -103,18 +100,48 @@ rg_status rg_grad_measure(rg_ctx *ctx, rg_tensor *const *params, int n, rg_grad_
   rep->global_l1 = l1;
   rep->global_linf = linf;
   rep->finite = finite;
+  *global_sq = sq;
+}
+
+rg_status rg_grad_measure(rg_ctx *ctx, rg_tensor *const *params, int n, rg_grad_report *rep) {
+  static const char fn[] = "rg_grad_measure";
+  if (!params_ok(ctx, fn, params, n)) return rg_ctx_status(ctx);
+  if (!rep || rep->n < n) {
+    rg_fail(ctx, RG_EINVAL, fn, "report holds %d tensors, need %d", rep ? rep->n : 0, n);
+    return ctx->status;
+  }
+  double global_sq;
+  measure_into(ctx, params, n, rep, NULL, &global_sq);
   return RG_OK;
 }
 
+/* A report with the double sums of squares beside it. */
+typedef struct wide_report {
+  rg_grad_report rep;
+  double global_sq;
+  double *tensor_sq; /* [n] */
+} wide_report;
+
 /* Measures into a report in the arena (no heap use per step). */
-static rg_grad_report *measure(rg_ctx *ctx, const char *fn, rg_tensor *const *params, int n) {
+static wide_report *measure(rg_ctx *ctx, const char *fn, rg_tensor *const *params, int n) {
   if (!params_ok(ctx, fn, params, n)) return NULL;
-  rg_grad_report *r = rg_arena_get(ctx, fn, sizeof *r);
-  float *arrays = r ? rg_arena_get(ctx, fn, 3 * (size_t)n * sizeof(float)) : NULL;
+  wide_report *w = rg_arena_get(ctx, fn, sizeof *w);
+  double *sq = w ? rg_arena_get(ctx, fn, (size_t)n * sizeof(double)) : NULL;
+  float *arrays = sq ? rg_arena_get(ctx, fn, 3 * (size_t)n * sizeof(float)) : NULL;
   if (!arrays) return NULL;
-  *r = (rg_grad_report){.n = n, .tensor_l2 = arrays, .tensor_l1 = arrays + n,
-                        .tensor_linf = arrays + 2 * n};
-  return rg_grad_measure(ctx, params, n, r) == RG_OK ? r : NULL;
+  w->rep = (rg_grad_report){.n = n, .tensor_l2 = arrays, .tensor_l1 = arrays + n,
+                            .tensor_linf = arrays + 2 * n};
+  w->tensor_sq = sq;
+  measure_into(ctx, params, n, &w->rep, sq, &w->global_sq);
+  return w;
+}
+
+/* max_norm / (norm + 1e-6) in float, as PyTorch computes it; for a finite
+ * gradient whose L2 norm passes FLT_MAX (the float norm is inf) the same
+ * quotient in double, so the gradient is scaled down instead of zeroed. */
+static float norm_coef(float max_norm, float norm, double sumsq) {
+  if (isinf(norm) && sumsq <= DBL_MAX) return (float)(max_norm / (sqrt(sumsq) + NORM_EPS));
+  return max_norm / (norm + NORM_EPS);
 }
 
 /* Applies the non-finite policy; returns true when the clipper should go on
@@ -162,7 +189,8 @@ rg_status rg_clip_grad_value(rg_ctx *ctx, rg_tensor *const *params, int n, float
   rg_clip_result res;
   start(&res);
   if (ctx && !(clip > 0.0f)) rg_fail(ctx, RG_EINVAL, fn, "clip is %g, expected > 0", (double)clip);
-  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  wide_report *w = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  rg_grad_report *rep = w ? &w->rep : NULL;
   if (rep) {
     res.norm = rep->global_linf;
     if (policy_allows(ctx, fn, params, n, rep, o, &res))
@@ -184,12 +212,14 @@ rg_status rg_clip_grad_norm(rg_ctx *ctx, rg_tensor *const *params, int n, float 
     rg_fail(ctx, RG_EINVAL, fn, "max_norm is %g, expected >= 0", (double)max_norm);
   if (ctx && norm_type != 1.0f && norm_type != 2.0f && norm_type != INFINITY)
     rg_fail(ctx, RG_EINVAL, fn, "norm_type is %g, expected 1, 2 or INFINITY", (double)norm_type);
-  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  wide_report *w = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  rg_grad_report *rep = w ? &w->rep : NULL;
   if (rep) {
     res.norm = norm_type == 1.0f ? rep->global_l1
              : norm_type == 2.0f ? rep->global_l2 : rep->global_linf;
     if (policy_allows(ctx, fn, params, n, rep, o, &res)) {
-      float coef = max_norm / (res.norm + NORM_EPS);
+      float coef = norm_type == 2.0f ? norm_coef(max_norm, res.norm, w->global_sq)
+                                     : max_norm / (res.norm + NORM_EPS);
       res.scale = coef < 1.0f ? coef : (isnan(coef) ? coef : 1.0f);
       res.clipped = res.scale < 1.0f;
       if (!(o && o->defer_scale) && res.scale != 1.0f) scale_all(ctx, params, n, res.scale);
@@ -206,12 +236,13 @@ rg_status rg_clip_grad_norm_per_tensor(rg_ctx *ctx, rg_tensor *const *params, in
   start(&res);
   if (ctx && !(max_norm >= 0.0f))
     rg_fail(ctx, RG_EINVAL, fn, "max_norm is %g, expected >= 0", (double)max_norm);
-  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  wide_report *w = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  rg_grad_report *rep = w ? &w->rep : NULL;
   if (rep) {
     res.norm = rep->global_l2;
     if (policy_allows(ctx, fn, params, n, rep, o, &res))
       for (int i = 0; i < n; i++) {
-        float coef = max_norm / (rep->tensor_l2[i] + NORM_EPS);
+        float coef = norm_coef(max_norm, rep->tensor_l2[i], w->tensor_sq[i]);
         if (!(coef < 1.0f)) continue;
         res.clipped++;
         ctx->k->scale(params[i]->numel, coef, params[i]->grad, params[i]->grad);
@@ -252,7 +283,8 @@ rg_status rg_clip_agc(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda
   start(&res);
   if (ctx && !(lambda > 0.0f && lambda < INFINITY))
     rg_fail(ctx, RG_EINVAL, fn, "lambda is %g, expected a finite value > 0", (double)lambda);
-  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  wide_report *w = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  rg_grad_report *rep = w ? &w->rep : NULL;
   if (rep) {
     res.norm = rep->global_l2;
     if (policy_allows(ctx, fn, params, n, rep, o, &res))
@@ -389,7 +421,8 @@ rg_status rg_ema_clip(rg_ema_clipper *c, rg_tensor *const *params, int n, const 
   start(&res);
   if (!c) return RG_EINVAL;
   rg_ctx *ctx = c->ctx;
-  rg_grad_report *rep = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  wide_report *w = opts_ok(ctx, fn, o) ? measure(ctx, fn, params, n) : NULL;
+  rg_grad_report *rep = w ? &w->rep : NULL;
   if (rep) {
     res.norm = rep->global_l2;
     /* A non-finite norm let through (propagate) is neither clipped nor
