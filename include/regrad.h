@@ -39,6 +39,15 @@ typedef enum rg_status {
 } rg_status;
 
 typedef struct rg_ctx rg_ctx;
+/* A tensor handle. A parameter's or buffer's handle stays valid until
+ * rg_ctx_free. A transient's (rg_tensor_new, rg_tensor_view, every op's
+ * output) is valid until the next rg_tape_reset of its context; after it,
+ * every function that takes the handle reports RG_ESTATE ("is a stale
+ * tensor") and the accessors return NULL/0, also when a new tensor of the
+ * next step sits at the same place in memory: handles are never reused for
+ * another tensor (each names a header slot and the slot's generation).
+ * Handles are opaque (a transient's is not an address); == compares
+ * identity. */
 typedef struct rg_tensor rg_tensor;
 
 /* Configuration; zero-initialize and set what you need. seed: every random
@@ -293,7 +302,8 @@ rg_tensor *rg_grad_clip(rg_ctx *ctx, rg_tensor *x, float c);
  * already ran on this tape. */
 rg_status rg_backward(rg_ctx *ctx, rg_tensor *loss);
 
-/* Frees every transient and tape node (the arena is kept for reuse). */
+/* Frees every transient and tape node (the arena is kept for reuse); every
+ * transient handle of the context becomes stale (RG_ESTATE when used). */
 void rg_tape_reset(rg_ctx *ctx);
 
 /* A function from the parameters to a scalar loss, rebuilt at each call. */

@@ -48,7 +48,6 @@ rg_ctx *rg_ctx_new(const rg_config *cfg) {
   ctx->training = true;
   ctx->grad_enabled = true;
   ctx->rules = rg_backward_rules;
-  ctx->epoch = 1;
   ctx->arena.initial = c.arena_bytes ? c.arena_bytes : DEFAULT_ARENA;
   ctx->mem_limit = c.mem_limit;
   ctx->isa = RG_ISA_SCALAR;
@@ -71,6 +70,7 @@ void rg_ctx_free(rg_ctx *ctx) {
   if (!ctx) return;
   rg_tape_reset(ctx);
   rg_arena_release(ctx);
+  rg_slots_release(ctx);
   rg_pool_free(ctx->pool);
   for (int i = 0; i < ctx->n_params; i++) {
     rg_tensor *p = ctx->params[i];
