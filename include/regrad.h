@@ -655,7 +655,9 @@ typedef struct rg_dataset {
  * from the content), into a dataset with pixels scaled by 1/255. The magic
  * numbers, dimensions and the sizes against the file length are validated:
  * RG_EFORMAT with the file name and what is wrong; RG_EIO when a file cannot
- * be opened or read. The counts of the two files must agree. */
+ * be opened or read, or is not a regular file (a FIFO, a directory, a
+ * device: refused at once, "\"path\" is a FIFO, expected a regular file",
+ * never waited on). The counts of the two files must agree. */
 rg_dataset *rg_dataset_load_idx(rg_ctx *ctx, const char *images_path, const char *labels_path);
 
 /* Loads the training or test part of an MNIST-format directory: dir holds
@@ -739,7 +741,9 @@ rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state
  * optimizer first so its state buffers exist) and restores the seed and the
  * dropout stream; gradients are left untouched. The whole file is read into
  * memory and validated before anything changes, so a failed load leaves the
- * context as it was: RG_EIO when the file cannot be opened or read;
+ * context as it was: RG_EIO when the file cannot be opened or read, or is
+ * not a regular file (a FIFO, a directory, a device: refused at once,
+ * never waited on);
  * RG_EFORMAT for a bad magic, a newer version, a CRC mismatch, truncation or
  * an inconsistent size (with the byte offset); RG_ESHAPE naming the first
  * tensor that is missing, extra, of the wrong kind or shaped differently.

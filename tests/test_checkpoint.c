@@ -538,7 +538,7 @@ Test(checkpoint, io_errors_give_eio_and_leave_no_file) {
             rg_ctx_message(ctx));
   rg_ctx_clear_error(ctx);
   cr_assert_eq(dir_entries(dir, NULL), 1, "only sub/ remains");
-  REJECT(ctx, path, RG_EIO, "is not a regular file");
+  REJECT(ctx, path, RG_EIO, "is a directory, expected a regular file");
 
   snprintf(path, sizeof path, "%s/absent.ckpt", dir);
   REJECT(ctx, path, RG_EIO, "cannot open", path, strerror(ENOENT));
@@ -552,6 +552,26 @@ Test(checkpoint, io_errors_give_eio_and_leave_no_file) {
   rg_ctx_clear_error(ctx);
   REJECT(ctx, "", RG_EINVAL, "rg_checkpoint_load: path is empty");
   cr_assert_eq(dir_entries(dir, NULL), 1);
+  rg_ctx_free(ctx);
+  remove_dir(dir);
+}
+
+/* Loading from a FIFO blocked in open() for ever (no writer); a directory
+ * or a device is not a checkpoint either. Each is refused at once, naming
+ * what it is (red-team issue 16, item 2). */
+Test(checkpoint, load_refuses_fifos_directories_and_devices, .timeout = 30) {
+  char dir[256], path[400];
+  make_dir(dir, sizeof dir);
+  rg_ctx *ctx = th_ctx(3);
+  build(ctx, model, MODEL_N, 2, false);
+  snprintf(path, sizeof path, "%s/fifo", dir);
+  cr_assert(mkfifo(path, 0600) == 0, "mkfifo: %s", strerror(errno));
+  REJECT(ctx, path, RG_EIO, "rg_checkpoint_load: \"", path,
+         "\" is a FIFO, expected a regular file");
+  REJECT(ctx, dir, RG_EIO, "\" is a directory, expected a regular file");
+  /* Opening /dev/null to read it is harmless; nothing here writes to it. */
+  REJECT(ctx, "/dev/null", RG_EIO,
+         "rg_checkpoint_load: \"/dev/null\" is a character device, expected a regular file");
   rg_ctx_free(ctx);
   remove_dir(dir);
 }

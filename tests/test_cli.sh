@@ -45,6 +45,17 @@ run "$regrad" train --epochs 0
 run "$regrad" no-such-command
 [ "$(status)" = 2 ] || fail "an unknown command exited $(status), not 2"
 
+# --- input files that are not regular files are refused, never waited on --
+mkdir "$work/fifodata"
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+  mkfifo "$work/fifodata/$f"
+done
+run timeout 20 "$regrad" train --quiet --data "$work/fifodata"
+[ "$(status)" = 1 ] || fail "train on FIFO data exited $(status), not 1: $(cat "$work/err")"
+grep -q 'train-images-idx3-ubyte" is a FIFO, expected a regular file' "$work/err" ||
+  fail "FIFO data not named: $(cat "$work/err")"
+mkfifo "$work/fifo.ckpt"
+
 # --- --help on regrad and every subcommand ----------------------------------
 run "$regrad" --help
 [ "$(status)" = 0 ] && grep -q '^usage: regrad' "$work/out" || fail "regrad --help"
@@ -73,6 +84,11 @@ run "$regrad" eval $small --load "$work/model.ckpt"
 [ "$(status)" = 0 ] || fail "eval exited $(status): $(cat "$work/err")"
 eval_acc=$(sed -n 's/^test accuracy \([0-9.]*\).*/\1/p' "$work/out")
 [ "$eval_acc" = "$train_acc" ] || fail "eval gives test accuracy '$eval_acc', train gave '$train_acc'"
+
+run timeout 20 "$regrad" eval $small --load "$work/fifo.ckpt"
+[ "$(status)" = 1 ] || fail "eval --load FIFO exited $(status), not 1: $(cat "$work/err")"
+grep -q 'fifo.ckpt" is a FIFO, expected a regular file' "$work/err" ||
+  fail "FIFO checkpoint not named: $(cat "$work/err")"
 
 run "$regrad" eval --layers 32 --load "$work/model.ckpt"
 [ "$(status)" = 1 ] || fail "eval of a mismatched checkpoint exited $(status), not 1"

@@ -3,6 +3,7 @@
  * batcher. IDX fixtures are written to a temporary directory per test. */
 #define RG_TEST_MAIN
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -318,8 +319,8 @@ static const bad_file bad_files[] = {
     {"trailing gz", trailing_gz, 0, 0, RG_EFORMAT, true, "holds 53 bytes of label data"},
     {"zero dim", zero_dim, 0, 0, RG_EFORMAT, false, "dimension 1 is 0"},
     {"count mismatch", count_mismatch, 0, 0, RG_EFORMAT, true, "holds 50 images but"},
-    {"missing", as_is, 0, "nothere", RG_EIO, true, "cannot open: No such file or directory"},
-    {"directory", directory, "dir", 0, RG_EIO, false, "Is a directory"},
+    {"missing", as_is, 0, "nothere", RG_EIO, true, "\": No such file or directory"},
+    {"directory", directory, "dir", 0, RG_EIO, false, "is a directory, expected a regular file"},
 };
 
 Test(idx, bad_files_give_documented_errors) {
@@ -342,6 +343,33 @@ Test(idx, bad_files_give_documented_errors) {
     cr_expect_eq(rg_ctx_stats(ctx).heap_bytes, held, "%s: scratch memory kept", bf->what);
     tmp_free(&t);
   }
+  rg_ctx_free(ctx);
+}
+
+/* A FIFO given as a data file blocked in open() for ever; FIFOs, directories
+ * and devices are refused at once, naming what they are (red-team issue 16,
+ * item 2). */
+Test(idx, fifos_directories_and_devices_are_refused, .timeout = 30) {
+  rg_ctx *ctx = th_ctx(1);
+  tmp t = tmp_new();
+  idx_bytes lab = synth_labels(SN);
+  write_idx(tmp_path(&t, "lab"), false, &lab);
+  char fifo[384], labels[384];
+  snprintf(fifo, sizeof fifo, "%s", tmp_path(&t, "fifo"));
+  snprintf(labels, sizeof labels, "%s", tmp_path(&t, "lab"));
+  cr_assert(mkfifo(fifo, 0600) == 0, "mkfifo: %s", strerror(errno));
+  cr_assert_null(rg_dataset_load_idx(ctx, fifo, labels));
+  expect_error(ctx, RG_EIO, "is a FIFO, expected a regular file", fifo);
+  cr_assert_null(rg_dataset_load_idx(ctx, "/dev/null", labels));
+  expect_error(ctx, RG_EIO, "is a character device, expected a regular file", "/dev/null");
+  cr_assert_null(rg_dataset_load_idx(ctx, t.dir, labels));
+  expect_error(ctx, RG_EIO, "is a directory, expected a regular file", t.dir);
+  /* rg_dataset_load_mnist goes through the same check. */
+  rename(fifo, tmp_path(&t, "train-images-idx3-ubyte"));
+  rename(labels, tmp_path(&t, "train-labels-idx1-ubyte"));
+  cr_assert_null(rg_dataset_load_mnist(ctx, t.dir, true));
+  expect_error(ctx, RG_EIO, "is a FIFO, expected a regular file", "train-images-idx3-ubyte");
+  tmp_free(&t);
   rg_ctx_free(ctx);
 }
 

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "data/data.h"
+#include "io/file.h"
 
 #define IDX_UBYTE 0x08
 #define READ_STEP (1 << 30)      /* the most one gzread call is asked for */
@@ -149,13 +150,12 @@ static bool read_payload(rg_ctx *ctx, const char *fn, gzFile f, idx_blob *b) {
 }
 
 static bool idx_read(rg_ctx *ctx, const char *fn, idx_blob *b) {
-  errno = 0;
-  gzFile f = gzopen(b->path, "rb");
+  int fd = rg_open_read(ctx, fn, b->path, NULL);
+  if (fd < 0) return false;
+  gzFile f = gzdopen(fd, "rb");
   if (!f) {
-    if (errno)
-      rg_fail(ctx, RG_EIO, fn, "%s: cannot open: %s", b->path, strerror(errno));
-    else
-      rg_fail(ctx, RG_ENOMEM, fn, "%s: out of memory opening the file", b->path);
+    close(fd);
+    rg_fail(ctx, RG_ENOMEM, fn, "%s: out of memory opening the file", b->path);
     return false;
   }
   gzbuffer(f, 1 << 17);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "io/ckpt_format.h"
+#include "io/file.h"
 
 /* The sticky-error status for a failed system call on path. */
 static rg_status io_fail(rg_ctx *ctx, const char *fn, const char *what, const char *path,
@@ -136,22 +137,9 @@ rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state
  * read). NULL with RG_EIO or RG_ENOMEM set on failure. */
 static uint8_t *read_file(rg_ctx *ctx, const char *fn, const char *path, size_t *size,
                           size_t *bytes) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    io_fail(ctx, fn, "cannot open", path, errno);
-    return NULL;
-  }
   struct stat sb;
-  if (fstat(fd, &sb) != 0) {
-    io_fail(ctx, fn, "cannot stat", path, errno);
-    close(fd);
-    return NULL;
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    close(fd);
-    rg_fail(ctx, RG_EIO, fn, "\"%s\" is not a regular file", path);
-    return NULL;
-  }
+  int fd = rg_open_read(ctx, fn, path, &sb);
+  if (fd < 0) return NULL;
   if ((uint64_t)sb.st_size > SIZE_MAX - 1) {
     close(fd);
     rg_fail(ctx, RG_EOVERFLOW, fn, "\"%s\" is too large to load", path);
