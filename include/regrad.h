@@ -727,13 +727,21 @@ typedef struct rg_train_state {
 /* Saves every parameter and buffer of the context (optimizer state lives in
  * buffers; gradients are not saved), the seed, the dropout stream counter and
  * *st (NULL saves a zero state). Format (docs/checkpoints.md): a versioned
- * header, then sections each with a CRC32, little-endian. Written to
- * "<path>.tmp.<pid>" in the same directory, fsynced, renamed over path, and
- * the directory fsynced, so a crash leaves either the old or the new file (a
- * killed process may leave a temp file behind, safe to delete). Errors:
- * RG_EINVAL for a NULL or empty path; RG_EIO when a write fails (path
- * untouched), or when only the final directory sync fails (the new file is
- * then in place). A pending error is returned without saving. */
+ * header, then sections each with a CRC32, little-endian. path must be a
+ * regular file or a new name; a symbolic link is followed and its target
+ * replaced (the link stays); a directory, FIFO or device is refused
+ * (RG_EIO, nothing written). The data goes to a temporary file in the
+ * target's directory (unnamed with O_TMPFILE where the file system has it,
+ * else ".<name>.XXXXXXXX" with a random suffix, so concurrent savers never
+ * share one), is fsynced, renamed over the target, and the directory
+ * fsynced: a crash leaves either the old or the new file, and concurrent
+ * saves to one path leave one of them complete. A killed process may leave
+ * a ".<name>.XXXXXXXX" behind (only with named temporary files or between
+ * link and rename); a save never deletes one. The new file has mode 0666
+ * minus the umask. Errors: RG_EINVAL for a NULL or empty path; RG_EIO for a
+ * refused target or when a write fails (path untouched, no temporary file
+ * left), or when only the final directory sync fails (the new file is then
+ * in place). A pending error is returned without saving. */
 rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state *st);
 
 /* Loads a checkpoint into a context holding the same model (the same

@@ -231,7 +231,10 @@ ParameterizedTestParameters(alloc_fail, every_allocation) {
 
 ParameterizedTest(int *i, alloc_fail, every_allocation) {
   uint64_t sites = walk(&scenarios[*i]);
-  cr_assert_gt(sites, 0, "%s allocates", scenarios[*i].what);
+  /* A save needs no heap memory (rg_save_atomic keeps its paths on the
+   * stack); every other scenario must reach at least one allocation. */
+  if (scenarios[*i].run != save_checkpoint)
+    cr_assert_gt(sites, 0, "%s allocates", scenarios[*i].what);
   cr_log_info("%s: %llu allocations, each failed once", scenarios[*i].what,
               (unsigned long long)sites);
 }

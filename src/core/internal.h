@@ -138,6 +138,7 @@ struct rg_ctx {
   size_t mem_limit;    /* rg_config.mem_limit: most heap bytes held at once, 0 = none */
   uint64_t alloc_seen; /* counted allocations so far (heap, dataset and arena) */
   uint64_t fail_alloc; /* test hook: the allocation whose count this is fails, 0 = none */
+  bool save_named;     /* test hook: rg_save_atomic skips O_TMPFILE (named temporary files) */
 };
 
 /* Errors. rg_fail sets the sticky error unless one is already set. */
