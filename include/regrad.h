@@ -653,7 +653,11 @@ typedef struct rg_dataset {
 /* Reads an IDX image file (magic 0x00000803, u8 [n, rows, cols]) and an IDX
  * label file (magic 0x00000801, u8 [n]), plain or gzip-compressed (detected
  * from the content), into a dataset with pixels scaled by 1/255. The magic
- * numbers, dimensions and the sizes against the file length are validated:
+ * numbers, dimensions and the sizes against the file length are validated
+ * before any data is read (a gzip file must be large enough to hold what
+ * its header claims, at most 1032 bytes per byte; the data and the dataset
+ * made from it must fit in what mem_limit leaves, else RG_ENOMEM); nothing
+ * may follow the data, nor the last gzip member:
  * RG_EFORMAT with the file name and what is wrong; RG_EIO when a file cannot
  * be opened or read, or is not a regular file (a FIFO, a directory, a
  * device: refused at once, "\"path\" is a FIFO, expected a regular file",

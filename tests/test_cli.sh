@@ -56,6 +56,59 @@ grep -q 'train-images-idx3-ubyte" is a FIFO, expected a regular file' "$work/err
   fail "FIFO data not named: $(cat "$work/err")"
 mkfifo "$work/fifo.ckpt"
 
+# --- a lying data file fails fast and small; the memory limit ---------------
+# u32 big-endian of $1 as 4 bytes.
+be32() {
+  for shift in 24 16 8 0; do
+    printf "\\$(printf %03o $(( ($1 >> shift) & 255 )))"
+  done
+}
+# IDX image header claiming $1 images of $2 x $3.
+idx3_header() { printf '\0\0\10\3'; be32 "$1"; be32 "$2"; be32 "$3"; }
+mkdir "$work/lying"
+printf '\0\0\10\1\0\0\0\1\0' >"$work/lying/train-labels-idx1-ubyte"
+# 2^40 bytes claimed (2^20 images of 1024 x 1024), 100 MB of zeros given.
+{ idx3_header 1048576 1024 1024; head -c 104857600 /dev/zero; } | gzip -9 >"$work/lying/train-images-idx3-ubyte.gz"
+if [ -x /usr/bin/time ]; then
+  run /usr/bin/time -f 'maxrss %M kB' "$regrad" train --quiet --data "$work/lying"
+  rss=$(sed -n 's/^maxrss \([0-9]*\) kB$/\1/p' "$work/err")
+  [ -n "$rss" ] && [ "$rss" -lt 102400 ] || fail "a 2^40-byte claim took ${rss:-?} kB (more than 100 MB)"
+else
+  run "$regrad" train --quiet --data "$work/lying"
+fi
+[ "$(status)" = 1 ] || fail "a 2^40-byte claim exited $(status), not 1"
+grep -q 'claims 1099511627776 bytes of pixel data, more than a gzip file of' "$work/err" ||
+  fail "a 2^40-byte claim is not explained: $(head -1 "$work/err")"
+
+# A claim of the machine's whole memory in a file large enough to hold it:
+# the default limit (3/4 of RAM or of the cgroup limit) refuses it before
+# reading; --mem-limit sets another limit, --mem-limit 0 none.
+ram=$(awk '/^MemTotal:/ { printf "%.0f\n", $2 * 1024 }' /proc/meminfo)
+if [ -n "$ram" ] && [ "$ram" -le 68719476736 ]; then
+  images=$(( ram / 1048576 + 1 ))
+  { idx3_header "$images" 1024 1024; head -c $(( ram / 1000 )) /dev/urandom; } |
+    gzip -1 >"$work/lying/train-images-idx3-ubyte.gz"
+  run "$regrad" train --quiet --data "$work/lying"
+  [ "$(status)" = 1 ] && grep -q "bytes of pixel data; with the dataset made from them that would pass the memory limit of" "$work/err" ||
+    fail "the default memory limit did not refuse a claim of all memory: $(head -1 "$work/err")"
+  run "$regrad" train --quiet --mem-limit 0 --data "$work/lying"
+  [ "$(status)" = 1 ] && grep -q "but the file holds" "$work/err" ||
+    fail "--mem-limit 0 did not lift the limit: $(head -1 "$work/err")"
+else
+  echo "more than 64 GiB of memory: the default memory limit is not checked"
+fi
+{ idx3_header 1000 320 320; head -c 1048576 /dev/urandom; } | gzip -1 >"$work/lying/train-images-idx3-ubyte.gz"
+run "$regrad" train --quiet --mem-limit 64M --data "$work/lying"
+[ "$(status)" = 1 ] && grep -q "claims 102400000 bytes of pixel data; .*memory limit of 67108864 bytes" "$work/err" ||
+  fail "--mem-limit 64M did not refuse a 100 MB claim: $(head -1 "$work/err")"
+run "$regrad" study --mem-limit 64M --data "$work/lying" --grid sigmoid-small --steps 1 --out "$work/study-lying" --figures=false
+[ "$(status)" = 1 ] && grep -q "memory limit of 67108864 bytes" "$work/err" ||
+  fail "study --mem-limit 64M did not refuse a 100 MB claim: $(tail -1 "$work/err")"
+for bad in 12Q 0x10 -5 1.5G '' 99999999999999999999; do
+  run "$regrad" train --mem-limit "$bad"
+  [ "$(status)" = 2 ] || fail "--mem-limit '$bad' exited $(status), not 2"
+done
+
 # --- --help on regrad and every subcommand ----------------------------------
 run "$regrad" --help
 [ "$(status)" = 0 ] && grep -q '^usage: regrad' "$work/out" || fail "regrad --help"

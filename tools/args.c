@@ -58,6 +58,9 @@ static void expected_form(const arg_spec *s, char *buf, size_t size) {
       snprintf(buf, size, "comma-separated integers in [%s, %s] (at most %d), or none", lo, hi,
                ARG_LIST_MAX);
       break;
+    case ARG_BYTES:
+      snprintf(buf, size, "a byte count (digits, optionally with k, M, G or T), or 0 for none");
+      break;
   }
 }
 
@@ -109,6 +112,23 @@ static bool parse_list(const char *text, const arg_spec *s, arg_list *out) {
   return true;
 }
 
+/* "1073741824", "512M", "2G"; 0 (no limit) is stored as UINT64_MAX. */
+static bool parse_bytes(const char *text, uint64_t *out) {
+  uint64_t v = 0;
+  const char *p = text;
+  for (; *p >= '0' && *p <= '9'; p++)
+    if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+      return false;
+  if (p == text) return false;
+  static const char units[] = "kmgt";
+  const char *u = *p ? strchr(units, *p | 0x20) : NULL;
+  if (*p && (!u || p[1])) return false;
+  for (int shift = u ? 10 * (int)(u - units + 1) : 0; shift > 0; shift -= 10)
+    if (__builtin_mul_overflow(v, 1024u, &v)) return false;
+  *out = v ? v : UINT64_MAX;
+  return true;
+}
+
 static bool parse_choice(const char *text, const arg_spec *s, int *out) {
   for (int i = 0; s->choices[i].name; i++)
     if (strcmp(text, s->choices[i].name) == 0) return *out = s->choices[i].value, true;
@@ -136,6 +156,7 @@ static bool store(const arg_spec *s, const char *text) {
     case ARG_STRING: return *text && (*(const char **)s->dest = text, true);
     case ARG_CHOICE: return parse_choice(text, s, s->dest);
     case ARG_LIST: return parse_list(text, s, s->dest);
+    case ARG_BYTES: return parse_bytes(text, s->dest);
   }
   return false;
 }
@@ -211,6 +232,16 @@ static void default_text(const arg_spec *s, char *buf, size_t size) {
     case ARG_CHOICE:
       snprintf(buf, size, "%s", args_choice_name(s->choices, *(int *)s->dest));
       break;
+    case ARG_BYTES: {
+      uint64_t v = *(uint64_t *)s->dest;
+      if (v == 0)
+        snprintf(buf, size, "auto");
+      else if (v == UINT64_MAX)
+        snprintf(buf, size, "none");
+      else
+        snprintf(buf, size, "%llu", (unsigned long long)v);
+      break;
+    }
     case ARG_LIST: {
       const arg_list *l = s->dest;
       size_t used = 0;

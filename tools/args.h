@@ -22,7 +22,10 @@ typedef enum arg_kind {
   ARG_DOUBLE, /* double, in [min, max] */
   ARG_STRING, /* const char * pointing into argv */
   ARG_CHOICE, /* int, the value of the named choice */
-  ARG_LIST    /* arg_list: comma-separated integers, each in [min, max] */
+  ARG_LIST,   /* arg_list: comma-separated integers, each in [min, max] */
+  ARG_BYTES   /* uint64_t byte count: digits with an optional k, M, G or T suffix (powers
+               * of 1024). "0" means no limit and is stored as UINT64_MAX, so a variable
+               * left at 0 means the flag was not given ("auto" in the usage). */
 } arg_kind;
 
 /* One named value of an ARG_CHOICE flag; a table ends with {NULL, 0}. */
