@@ -54,7 +54,8 @@ typedef struct rg_tensor rg_tensor;
  * number (init, dropout) derives from it. threads: worker threads for large
  * kernels (0 = 1). isa: "scalar", "avx2", "avx512", "neon" or NULL/"auto"
  * (the best the CPU has; the environment variable REGRAD_ISA overrides
- * "auto"). arena_bytes: initial size of the transient arena (0 = 1 MiB; it
+ * "auto"); ISA names match in any case ("AVX2", "Scalar") here, in
+ * REGRAD_ISA, rg_set_isa and rg_isa_supported. arena_bytes: initial size of the transient arena (0 = 1 MiB; it
  * grows as needed). mem_limit: the most heap memory the context may hold at
  * once, in bytes (0 = no limit): arena chunks, parameters, buffers,
  * optimizer state and scratch, as rg_ctx_stats().heap_bytes counts them. An

@@ -33,10 +33,48 @@ run env REGRAD_ISA=scalar "$regrad" info
 grep -q '^isa in force: scalar (REGRAD_ISA)' "$work/out" || fail "info ignores REGRAD_ISA"
 
 # --- bad command lines exit 2 and name what is wrong ------------------------
+# One line saying what is wrong and one pointing to --help, not the usage.
 run "$regrad" train --no-such-flag
 [ "$(status)" = 2 ] || fail "an unknown flag exited $(status), not 2"
 grep -q 'regrad train: unknown flag --no-such-flag' "$work/err" || fail "unknown flag not named: $(head -1 "$work/err")"
-grep -q '^usage: regrad train' "$work/err" || fail "no usage after a bad flag"
+[ "$(sed -n 2p "$work/err")" = 'see `regrad train --help`' ] || fail "no --help hint after a bad flag: $(sed -n 2p "$work/err")"
+[ "$(wc -l <"$work/err")" = 2 ] || fail "a bad flag printed $(wc -l <"$work/err") lines, not 2"
+run "$regrad" study --steps x
+[ "$(status)" = 2 ] && [ "$(wc -l <"$work/err")" = 2 ] && grep -q '^see `regrad study --help`$' "$work/err" ||
+  fail "study: a bad flag printed: $(cat "$work/err")"
+# Numbers are decimal: no hex, inf, nan, dangling exponent or spaces, for
+# every numeric kind (real, int, int64, uint64, list).
+run "$regrad" train --lr 0x10
+[ "$(status)" = 2 ] && grep -q -- '--lr: "0x10" is not a number' "$work/err" || fail "--lr 0x10 accepted or not explained: $(head -1 "$work/err")"
+for bad in 0x10 0X1p3 inf -inf INF infinity nan NAN 1e 1e+ 1.2.3 ' 0.1' '0.1 ' '' . - +; do
+  for flag in lr val-fraction; do
+    run "$regrad" train --$flag "$bad"
+    [ "$(status)" = 2 ] || fail "--$flag '$bad' accepted"
+  done
+done
+for bad in 0x10 ' 3' '3 ' 3.0 1e2 '' + -; do
+  for flag in epochs batch seed; do
+    run "$regrad" train --$flag "$bad"
+    [ "$(status)" = 2 ] || fail "--$flag '$bad' accepted"
+  done
+done
+for bad in 0x40 ' 64' '64 ' '64, 32' 64,,32 64.0 1e2; do
+  run "$regrad" train --layers "$bad"
+  [ "$(status)" = 2 ] || fail "--layers '$bad' accepted"
+done
+for good in 0.1 .5 5. 1e-3 1E-3 +0.25 2.5e+1; do
+  run "$regrad" train --lr "$good" --epochs 0
+  grep -q -- '--epochs' "$work/err" || fail "--lr '$good' refused: $(head -1 "$work/err")"
+done
+# ISA names in any case, on the command line and in REGRAD_ISA.
+for isa in SCALAR Scalar scalar Auto; do
+  run "$regrad" train --isa "$isa" --epochs 0
+  grep -q -- '--epochs' "$work/err" || fail "--isa $isa refused: $(head -1 "$work/err")"
+  run "$regrad" study --isa "$isa" --steps x
+  grep -q -- '--steps' "$work/err" || fail "study --isa $isa refused: $(head -1 "$work/err")"
+done
+run env REGRAD_ISA=SCALAR "$regrad" info
+grep -q '^isa in force: scalar (REGRAD_ISA)' "$work/out" || fail "REGRAD_ISA=SCALAR: $(cat "$work/err")"
 run "$regrad" train --lr=fast
 [ "$(status)" = 2 ] || fail "a malformed value exited $(status), not 2"
 grep -q -- '--lr: "fast" is not a number' "$work/err" || fail "bad value not explained: $(head -1 "$work/err")"
@@ -157,6 +195,22 @@ awk -F, 'NR > 1 && (NF != 7 || $1 !~ /^[0-9]+$/ || $3 + 0 != $3 || $6 !~ /^[01]$
 run "$regrad" train $small --epochs 2 --quiet --save "$work/straight.ckpt"
 run "$regrad" train $small --epochs 2 --quiet --load "$work/model.ckpt" --save "$work/resumed.ckpt"
 cmp -s "$work/straight.ckpt" "$work/resumed.ckpt" || fail "a resumed run differs from an uninterrupted one"
+
+# study --out that cannot be written fails before any training.
+run "$regrad" study --grid sigmoid-small --steps 2 --train-limit 600 --test-limit 100 --figures=false --out /proc/self
+[ "$(status)" = 1 ] && grep -q '/proc/self' "$work/err" && ! grep -q '\[1/1\]' "$work/err" ||
+  fail "study --out /proc/self: $(cat "$work/err")"
+if [ "$(id -u)" != 0 ]; then
+  mkdir "$work/readonly" && chmod 555 "$work/readonly"
+  run "$regrad" study --grid sigmoid-small --steps 2 --train-limit 600 --test-limit 100 --figures=false --out "$work/readonly"
+  [ "$(status)" = 1 ] && ! grep -q '\[1/1\]' "$work/err" || fail "study --out read-only: $(cat "$work/err")"
+elif unshare -m true 2>/dev/null; then
+  mkdir "$work/readonly"
+  run unshare -m sh -c 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"' sh "$work/readonly" \
+    "$regrad" study --grid sigmoid-small --steps 2 --train-limit 600 --test-limit 100 --figures=false --out "$work/readonly"
+  [ "$(status)" = 1 ] && grep -q 'Read-only file system' "$work/err" && ! grep -q '\[1/1\]' "$work/err" ||
+    fail "study --out on a read-only file system: $(cat "$work/err")"
+fi
 
 # Divergence stops the run with the step and exit status 1 (policy error).
 run "$regrad" train $small --epochs 1 --quiet --lr 50

@@ -38,6 +38,29 @@ Test(ctx, defaults_and_isa_choice) {
   rg_ctx_free(ctx);
 }
 
+/* ISA names match in any case, in rg_config.isa, rg_set_isa, REGRAD_ISA and
+ * rg_isa_supported (red-team issue 16, item 12). */
+Test(ctx, isa_names_in_any_case) {
+  cr_assert(rg_isa_supported("SCALAR") && rg_isa_supported("Scalar"));
+  rg_ctx *ctx = rg_ctx_new(&(rg_config){.isa = "SCALAR"});
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_str_eq(rg_ctx_isa(ctx), "scalar");
+  cr_assert_eq(rg_set_isa(ctx, "AUTO"), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_eq(rg_set_isa(ctx, "sCaLaR"), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_str_eq(rg_ctx_isa(ctx), "scalar");
+  if (rg_isa_supported("avx2")) {
+    cr_assert_eq(rg_set_isa(ctx, "AVX2"), RG_OK, "%s", rg_ctx_message(ctx));
+    cr_assert_str_eq(rg_ctx_isa(ctx), "avx2");
+  }
+  rg_ctx_free(ctx);
+  setenv("REGRAD_ISA", "Scalar", 1);
+  ctx = rg_ctx_new(NULL);
+  unsetenv("REGRAD_ISA");
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_str_eq(rg_ctx_isa(ctx), "scalar");
+  rg_ctx_free(ctx);
+}
+
 Test(ctx, bad_config_is_reported_not_fatal) {
   rg_config cfg = {.isa = "mmx"};
   rg_ctx *ctx = rg_ctx_new(&cfg);

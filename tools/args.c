@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HELP_COLUMN 28
 
@@ -64,7 +65,39 @@ static void expected_form(const arg_spec *s, char *buf, size_t size) {
   }
 }
 
+/* Numbers are plain decimal: strtoll and strtod alone would also take
+ * leading spaces, and strtod hexadecimal ("0x10"), "inf" and "nan". */
+static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Digits after an optional sign (none for unsigned kinds), up to end (or
+ * the end of the string when end is NULL). */
+static bool integer_syntax(const char *t, const char *end, bool sign) {
+  if (sign && (*t == '-' || *t == '+')) t++;
+  const char *first = t;
+  while (t != end && digit(*t)) t++;
+  return t != first && (end ? t == end : *t == '\0');
+}
+
+/* [sign] digits [. digits] [e|E [sign] digits], at least one digit before
+ * the exponent. */
+static bool real_syntax(const char *t) {
+  if (*t == '-' || *t == '+') t++;
+  int digits = 0;
+  for (; digit(*t); t++) digits++;
+  if (*t == '.')
+    for (t++; digit(*t); t++) digits++;
+  if (!digits) return false;
+  if (*t == 'e' || *t == 'E') {
+    t++;
+    if (*t == '-' || *t == '+') t++;
+    if (!digit(*t)) return false;
+    while (digit(*t)) t++;
+  }
+  return *t == '\0';
+}
+
 static bool parse_integer(const char *text, const arg_spec *s, int64_t *out) {
+  if (!integer_syntax(text, NULL, true)) return false;
   char *end;
   errno = 0;
   long long v = strtoll(text, &end, 10);
@@ -74,6 +107,7 @@ static bool parse_integer(const char *text, const arg_spec *s, int64_t *out) {
 }
 
 static bool parse_real(const char *text, const arg_spec *s, double *out) {
+  if (!real_syntax(text)) return false;
   char *end;
   errno = 0;
   double v = strtod(text, &end);
@@ -96,6 +130,8 @@ static bool parse_list(const char *text, const arg_spec *s, arg_list *out) {
   arg_list l = {0};
   if (*text && strcmp(text, "none") != 0) {
     for (const char *at = text;; at++) {
+      const char *comma = strchr(at, ',');
+      if (!integer_syntax(at, comma ? comma : at + strlen(at), true)) return false;
       char *end;
       errno = 0;
       long long v = strtoll(at, &end, 10);
@@ -129,9 +165,10 @@ static bool parse_bytes(const char *text, uint64_t *out) {
   return true;
 }
 
+/* Choice names in any case ("AVX2", "Scalar"). */
 static bool parse_choice(const char *text, const arg_spec *s, int *out) {
   for (int i = 0; s->choices[i].name; i++)
-    if (strcmp(text, s->choices[i].name) == 0) return *out = s->choices[i].value, true;
+    if (strcasecmp(text, s->choices[i].name) == 0) return *out = s->choices[i].value, true;
   return false;
 }
 
@@ -144,10 +181,11 @@ static bool store(const arg_spec *s, const char *text) {
     case ARG_INT: return parse_integer(text, s, &i) && (*(int *)s->dest = (int)i, true);
     case ARG_INT64: return parse_integer(text, s, &i) && (*(int64_t *)s->dest = i, true);
     case ARG_UINT64: {
+      if (!integer_syntax(text, NULL, false)) return false;
       char *end;
       errno = 0;
       unsigned long long u = strtoull(text, &end, 10);
-      if (end == text || *end || errno == ERANGE || strchr(text, '-')) return false;
+      if (end == text || *end || errno == ERANGE) return false;
       *(uint64_t *)s->dest = u;
       return true;
     }
@@ -180,8 +218,7 @@ static arg_result fail(const arg_command *cmd, const char *fmt, ...) {
   va_start(ap, fmt);
   vcomplain(cmd->name, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
-  args_usage(cmd, stderr);
+  fprintf(stderr, "see `%s --help`\n", cmd->name);
   return ARGS_ERROR;
 }
 

@@ -64,8 +64,11 @@ typedef struct arg_command {
 typedef enum arg_result { ARGS_OK, ARGS_HELP, ARGS_ERROR } arg_result;
 
 /* Parses argv[1..argc) (argv[0] is the subcommand). ARGS_HELP: the usage went
- * to stdout. ARGS_ERROR: "<command>: <what is wrong>" and the usage went to
- * stderr. Positional arguments are errors. */
+ * to stdout. ARGS_ERROR: "<command>: <what is wrong>" and "see `<command>
+ * --help`" went to stderr (two lines, not the whole usage). Positional
+ * arguments are errors. Numbers are plain decimal ([sign] digits, and for
+ * reals an optional fraction and exponent): no hexadecimal, inf, nan or
+ * spaces; choice names match in any case. */
 arg_result args_parse(const arg_command *cmd, int argc, char **argv);
 
 /* Exit status for a parse result that stops the command: 0 for help, 2 for

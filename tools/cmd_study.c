@@ -11,6 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "limits.h"
+#include "outdir.h"
 #include "study_grid.h"
 #include "study_plot.h"
 #include "study_report.h"
@@ -189,7 +190,8 @@ static void fill_meta(study_meta *m, const study_options *o, const rg_ctx *ctx,
 
 static int study(const study_options *o, const study_regime **sel, int n, const char *cmdline) {
   char err[1024];
-  if (!make_dirs(o->out, err, sizeof err)) return command_failed("%s", err);
+  if (!make_dirs(o->out, err, sizeof err) || !outdir_writable(o->out, err, sizeof err))
+    return command_failed("%s", err);
   rg_config cfg = {.seed = o->setup.seed, .threads = o->setup.threads, .isa = o->setup.isa,
                    .mem_limit = limits_mem(o->setup.mem_limit)};
   rg_ctx *ctx = rg_ctx_new(&cfg);
