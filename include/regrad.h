@@ -39,13 +39,23 @@ typedef enum rg_status {
 } rg_status;
 
 typedef struct rg_ctx rg_ctx;
+/* A tensor handle. A parameter's or buffer's handle stays valid until
+ * rg_ctx_free. A transient's (rg_tensor_new, rg_tensor_view, every op's
+ * output) is valid until the next rg_tape_reset of its context; after it,
+ * every function that takes the handle reports RG_ESTATE ("is a stale
+ * tensor") and the accessors return NULL/0, also when a new tensor of the
+ * next step sits at the same place in memory: handles are never reused for
+ * another tensor (each names a header slot and the slot's generation).
+ * Handles are opaque (a transient's is not an address); == compares
+ * identity. */
 typedef struct rg_tensor rg_tensor;
 
 /* Configuration; zero-initialize and set what you need. seed: every random
  * number (init, dropout) derives from it. threads: worker threads for large
  * kernels (0 = 1). isa: "scalar", "avx2", "avx512", "neon" or NULL/"auto"
  * (the best the CPU has; the environment variable REGRAD_ISA overrides
- * "auto"). arena_bytes: initial size of the transient arena (0 = 1 MiB; it
+ * "auto"); ISA names match in any case ("AVX2", "Scalar") here, in
+ * REGRAD_ISA, rg_set_isa and rg_isa_supported. arena_bytes: initial size of the transient arena (0 = 1 MiB; it
  * grows as needed). mem_limit: the most heap memory the context may hold at
  * once, in bytes (0 = no limit): arena chunks, parameters, buffers,
  * optimizer state and scratch, as rg_ctx_stats().heap_bytes counts them. An
@@ -308,7 +318,8 @@ rg_tensor *rg_grad_clip(rg_ctx *ctx, rg_tensor *x, float c);
  * already ran on this tape. */
 rg_status rg_backward(rg_ctx *ctx, rg_tensor *loss);
 
-/* Frees every transient and tape node (the arena is kept for reuse). */
+/* Frees every transient and tape node (the arena is kept for reuse); every
+ * transient handle of the context becomes stale (RG_ESTATE when used). */
 void rg_tape_reset(rg_ctx *ctx);
 
 /* A function from the parameters to a scalar loss, rebuilt at each call. */
@@ -680,9 +691,15 @@ typedef struct rg_dataset {
 /* Reads an IDX image file (magic 0x00000803, u8 [n, rows, cols]) and an IDX
  * label file (magic 0x00000801, u8 [n]), plain or gzip-compressed (detected
  * from the content), into a dataset with pixels scaled by 1/255. The magic
- * numbers, dimensions and the sizes against the file length are validated:
+ * numbers, dimensions and the sizes against the file length are validated
+ * before any data is read (a gzip file must be large enough to hold what
+ * its header claims, at most 1032 bytes per byte; the data and the dataset
+ * made from it must fit in what mem_limit leaves, else RG_ENOMEM); nothing
+ * may follow the data, nor the last gzip member:
  * RG_EFORMAT with the file name and what is wrong; RG_EIO when a file cannot
- * be opened or read. The counts of the two files must agree. */
+ * be opened or read, or is not a regular file (a FIFO, a directory, a
+ * device: refused at once, "\"path\" is a FIFO, expected a regular file",
+ * never waited on). The counts of the two files must agree. */
 rg_dataset *rg_dataset_load_idx(rg_ctx *ctx, const char *images_path, const char *labels_path);
 
 /* Loads the training or test part of an MNIST-format directory: dir holds
@@ -756,13 +773,21 @@ typedef struct rg_train_state {
  * data: what decides the next step, so a resumed run gives the same bytes
  * as an uninterrupted one), the context's attributes (rg_ctx_set_attr) and
  * *st (NULL saves a zero state). Format (docs/checkpoints.md): a versioned
- * header, then sections each with a CRC32, little-endian. Written to
- * "<path>.tmp.<pid>" in the same directory, fsynced, renamed over path, and
- * the directory fsynced, so a crash leaves either the old or the new file (a
- * killed process may leave a temp file behind, safe to delete). Errors:
- * RG_EINVAL for a NULL or empty path; RG_EIO when a write fails (path
- * untouched), or when only the final directory sync fails (the new file is
- * then in place). A pending error is returned without saving. */
+ * header, then sections each with a CRC32, little-endian. path must be a
+ * regular file or a new name; a symbolic link is followed and its target
+ * replaced (the link stays); a directory, FIFO or device is refused
+ * (RG_EIO, nothing written). The data goes to a temporary file in the
+ * target's directory (unnamed with O_TMPFILE where the file system has it,
+ * else ".<name>.XXXXXXXX" with a random suffix, so concurrent savers never
+ * share one), is fsynced, renamed over the target, and the directory
+ * fsynced: a crash leaves either the old or the new file, and concurrent
+ * saves to one path leave one of them complete. A killed process may leave
+ * a ".<name>.XXXXXXXX" behind (only with named temporary files or between
+ * link and rename); a save never deletes one. The new file has mode 0666
+ * minus the umask. Errors: RG_EINVAL for a NULL or empty path; RG_EIO for a
+ * refused target or when a write fails (path untouched, no temporary file
+ * left), or when only the final directory sync fails (the new file is then
+ * in place). A pending error is returned without saving. */
 rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state *st);
 
 /* Loads a checkpoint into a context holding the same model and training
@@ -774,7 +799,8 @@ rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state
  * attributes (added to or replacing the context's); gradients are left
  * untouched. The whole file is read into memory and validated before
  * anything changes, so a failed load leaves the context as it was: RG_EIO
- * when the file cannot be opened or read; RG_EFORMAT for a bad magic, a
+ * when the file cannot be opened or read, or is not a regular file (a FIFO,
+ * a directory, a device: refused at once, never waited on); RG_EFORMAT for a bad magic, a
  * newer version, a CRC mismatch, truncation, an inconsistent size (with the
  * byte offset) or a state record out of range (a negative count, a NaN
  * statistic); RG_ESHAPE naming the first tensor or state record that is

@@ -482,7 +482,7 @@ static const struct api_case cases[] = {
     {"save missing dir", save_no_dir, RG_EIO, "rg_checkpoint_save: cannot create the temporary file"},
     {"load NULL path", load_null, RG_EINVAL, "rg_checkpoint_load: path is NULL"},
     {"load missing", load_missing, RG_EIO, "rg_checkpoint_load: cannot open"},
-    {"load directory", load_directory, RG_EIO, "is not a regular file"},
+    {"load directory", load_directory, RG_EIO, "is a directory, expected a regular file"},
     {"load garbage", load_garbage, RG_EFORMAT, "rg_checkpoint_load:"},
     {"load other model", load_other_model, RG_ESHAPE, "rg_checkpoint_load:"},
     {"mlp NULL cfg", mlp_null_cfg, RG_EINVAL, "rg_mlp_new: prefix and cfg are required"},

@@ -7,6 +7,8 @@
  * and a saver SIGKILLed at random moments always leaves a loadable file. */
 #define RG_TEST_MAIN
 #include <dirent.h>
+#include <sched.h>
+#include <sys/sysmacros.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -570,15 +572,16 @@ Test(checkpoint, io_errors_give_eio_and_leave_no_file) {
   rg_ctx_clear_error(ctx);
   cr_assert_eq(dir_entries(dir, NULL), 0);
 
-  /* path is a directory: the rename fails, the temporary file goes away. */
+  /* path is a directory: refused before anything is written. */
   snprintf(path, sizeof path, "%s/sub", dir);
   cr_assert(mkdir(path, 0700) == 0);
   cr_assert_eq(rg_checkpoint_save(ctx, path, NULL), RG_EIO);
-  cr_assert(strstr(rg_ctx_message(ctx), "rg_checkpoint_save: cannot rename"), "%s",
-            rg_ctx_message(ctx));
+  cr_assert(strstr(rg_ctx_message(ctx), "rg_checkpoint_save: \""), "%s", rg_ctx_message(ctx));
+  cr_assert(strstr(rg_ctx_message(ctx), "\" is a directory; a save replaces only a regular file"),
+            "%s", rg_ctx_message(ctx));
   rg_ctx_clear_error(ctx);
   cr_assert_eq(dir_entries(dir, NULL), 1, "only sub/ remains");
-  REJECT(ctx, path, RG_EIO, "is not a regular file");
+  REJECT(ctx, path, RG_EIO, "is a directory, expected a regular file");
 
   snprintf(path, sizeof path, "%s/absent.ckpt", dir);
   REJECT(ctx, path, RG_EIO, "cannot open", path, strerror(ENOENT));
@@ -592,6 +595,26 @@ Test(checkpoint, io_errors_give_eio_and_leave_no_file) {
   rg_ctx_clear_error(ctx);
   REJECT(ctx, "", RG_EINVAL, "rg_checkpoint_load: path is empty");
   cr_assert_eq(dir_entries(dir, NULL), 1);
+  rg_ctx_free(ctx);
+  remove_dir(dir);
+}
+
+/* Loading from a FIFO blocked in open() for ever (no writer); a directory
+ * or a device is not a checkpoint either. Each is refused at once, naming
+ * what it is (red-team issue 16, item 2). */
+Test(checkpoint, load_refuses_fifos_directories_and_devices, .timeout = 30) {
+  char dir[256], path[400];
+  make_dir(dir, sizeof dir);
+  rg_ctx *ctx = th_ctx(3);
+  build(ctx, model, MODEL_N, 2, false);
+  snprintf(path, sizeof path, "%s/fifo", dir);
+  cr_assert(mkfifo(path, 0600) == 0, "mkfifo: %s", strerror(errno));
+  REJECT(ctx, path, RG_EIO, "rg_checkpoint_load: \"", path,
+         "\" is a FIFO, expected a regular file");
+  REJECT(ctx, dir, RG_EIO, "\" is a directory, expected a regular file");
+  /* Opening /dev/null to read it is harmless; nothing here writes to it. */
+  REJECT(ctx, "/dev/null", RG_EIO,
+         "rg_checkpoint_load: \"/dev/null\" is a character device, expected a regular file");
   rg_ctx_free(ctx);
   remove_dir(dir);
 }
@@ -732,9 +755,7 @@ Test(checkpoint, sigkill_during_save_leaves_old_or_new_file, .timeout = 60) {
               (long long)last);
     newer += got > prev;
     between += got == last + 1 && got > prev; /* killed after the rename */
-    char prefix[64];
-    snprintf(prefix, sizeof prefix, "run.ckpt.tmp.%ld", (long)pid);
-    temps += dir_entries(dir, prefix);
+    temps += dir_entries(dir, ".run.ckpt."); /* a killed saver's temporary file, if any */
     cr_assert_eq(dir_entries(dir, NULL), 1, "only run.ckpt and the child's temporary file");
     prev = got;
   }
@@ -742,16 +763,194 @@ Test(checkpoint, sigkill_during_save_leaves_old_or_new_file, .timeout = 60) {
           "%d stale temporaries, save %.1f ms\n", rounds, newer, between, temps, save_us / 1e3);
   cr_assert_gt(newer, 0, "no save ever completed: the kills all came too early");
 
-  /* A stale temporary file under our own pid's name does not disturb a save. */
+  /* A killed saver's leftover temporary file does not disturb a save, and a
+   * save does not delete it (nothing proves whose it is). */
   char stale[320];
-  snprintf(stale, sizeof stale, "%s.tmp.%ld", path, (long)getpid());
+  snprintf(stale, sizeof stale, "%s/.run.ckpt.AAAAAAAA", dir);
   write_all(stale, (const uint8_t *)"garbage", 7);
   fill_step(ctx, prev + 1);
   rg_train_state st = {prev + 1, 2 * (prev + 1)};
   ctx->seed = (uint64_t)(prev + 1);
   cr_assert_eq(rg_checkpoint_save(ctx, path, &st), RG_OK, "%s", rg_ctx_message(ctx));
   cr_assert_eq(load_consistent(ctx, path), prev + 1);
-  cr_assert_eq(dir_entries(dir, NULL), 1);
+  cr_assert_eq(dir_entries(dir, NULL), 2, "run.ckpt and the leftover");
+  size_t n;
+  uint8_t *left = read_all(stale, &n);
+  cr_assert(n == 7 && !memcmp(left, "garbage", 7));
+  free(left);
   rg_ctx_free(ctx);
   remove_dir(dir);
+}
+
+/* ------------------------------------------------------------ save targets */
+
+/* A save replaces only a regular file. It used to rename its temporary file
+ * over whatever path named, so `--save /dev/null` as root replaced
+ * /dev/null. Here a FIFO, a character device (made with mknod when running
+ * as root; /dev/null itself is never touched), a directory and symbolic
+ * links to them are refused and left in place, and no temporary file stays
+ * behind (red-team issue 16, item 3). */
+static void refuses_special_files(bool named) {
+  char dir[256], path[400], link[400];
+  make_dir(dir, sizeof dir);
+  rg_ctx *ctx = th_ctx(3);
+  ctx->save_named = named;
+  build(ctx, model, MODEL_N, 2, false);
+  struct stat sb;
+
+  snprintf(path, sizeof path, "%s/fifo", dir);
+  cr_assert(mkfifo(path, 0600) == 0, "mkfifo: %s", strerror(errno));
+  cr_assert_eq(rg_checkpoint_save(ctx, path, NULL), RG_EIO, "a FIFO was replaced");
+  cr_assert(strstr(rg_ctx_message(ctx), "is a FIFO; a save replaces only a regular file"), "%s",
+            rg_ctx_message(ctx));
+  rg_ctx_clear_error(ctx);
+  cr_assert(lstat(path, &sb) == 0 && S_ISFIFO(sb.st_mode), "the FIFO is gone");
+  snprintf(link, sizeof link, "%s/to-fifo", dir);
+  cr_assert(symlink("fifo", link) == 0);
+  cr_assert_eq(rg_checkpoint_save(ctx, link, NULL), RG_EIO);
+  cr_assert(strstr(rg_ctx_message(ctx), "is a FIFO"), "%s", rg_ctx_message(ctx));
+  rg_ctx_clear_error(ctx);
+  cr_assert(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode), "the link is gone");
+
+  snprintf(path, sizeof path, "%s/null", dir);
+  bool device = mknod(path, S_IFCHR | 0666, makedev(1, 3)) == 0;
+  if (device) {
+    cr_assert_eq(rg_checkpoint_save(ctx, path, NULL), RG_EIO, "a device was replaced");
+    cr_assert(strstr(rg_ctx_message(ctx), "is a character device"), "%s", rg_ctx_message(ctx));
+    rg_ctx_clear_error(ctx);
+    cr_assert(lstat(path, &sb) == 0 && S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(1, 3),
+              "the device is gone");
+  } else {
+    fprintf(stderr, "save onto a character device: not checked (mknod: %s)\n", strerror(errno));
+  }
+
+  snprintf(path, sizeof path, "%s/sub", dir);
+  cr_assert(mkdir(path, 0700) == 0);
+  cr_assert_eq(rg_checkpoint_save(ctx, path, NULL), RG_EIO);
+  cr_assert(strstr(rg_ctx_message(ctx), "is a directory"), "%s", rg_ctx_message(ctx));
+  rg_ctx_clear_error(ctx);
+  cr_assert(lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
+
+  /* A link to a regular file is followed: the file is replaced, the link
+   * stays; so is a link to a file that does not exist yet. */
+  snprintf(path, sizeof path, "%s/sub/real.ckpt", dir);
+  snprintf(link, sizeof link, "%s/link.ckpt", dir);
+  cr_assert(symlink("sub/real.ckpt", link) == 0);
+  cr_assert_eq(rg_checkpoint_save(ctx, link, &(rg_train_state){1, 1}), RG_OK, "%s",
+               rg_ctx_message(ctx));
+  cr_assert(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode), "the link was replaced");
+  cr_assert(lstat(path, &sb) == 0 && S_ISREG(sb.st_mode), "the link's target was not created");
+  mode_t mask = umask(0);
+  umask(mask);
+  cr_assert_eq(sb.st_mode & 0777, 0666 & ~mask, "mode %o, umask %o", sb.st_mode & 0777, mask);
+  cr_assert_eq(rg_checkpoint_save(ctx, link, &(rg_train_state){2, 2}), RG_OK, "%s",
+               rg_ctx_message(ctx));
+  rg_train_state st;
+  cr_assert_eq(rg_checkpoint_load(ctx, path, &st), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_eq(st.step, 2);
+
+  /* Nothing else was created: no temporary file anywhere. */
+  cr_assert_eq(dir_entries(dir, NULL), device ? 5 : 4, "fifo, to-fifo, null, sub, link.ckpt");
+  snprintf(path, sizeof path, "%s/sub", dir);
+  cr_assert_eq(dir_entries(path, NULL), 1, "sub/ holds real.ckpt only");
+  snprintf(path, sizeof path, "%s/sub/real.ckpt", dir);
+  unlink(path);
+  rg_ctx_free(ctx);
+  remove_dir(dir);
+}
+
+Test(checkpoint, save_refuses_fifos_devices_and_directories, .timeout = 60) {
+  refuses_special_files(false);
+}
+
+Test(checkpoint, named_save_refuses_fifos_devices_and_directories, .timeout = 60) {
+  refuses_special_files(true);
+}
+
+/* Saves rounds checkpoints of steps id * 1000 + r to path; 0 when every save
+ * succeeded (1 when this process was not PID 1 of its own namespace), 3 when
+ * one failed. */
+static int save_rounds(const char *path, int id, int rounds, bool named) {
+  rg_ctx *ctx = big_model((uint64_t)id);
+  if (!ctx) return 2;
+  ctx->save_named = named;
+  for (int r = 0; r < rounds; r++) {
+    int64_t step = (int64_t)id * 1000 + r;
+    fill_step(ctx, step);
+    rg_train_state st = {step, 2 * step};
+    ctx->seed = (uint64_t)step;
+    if (rg_checkpoint_save(ctx, path, &st) != RG_OK) {
+      fprintf(stderr, "saver %d (pid %ld): %s\n", id, (long)getpid(), rg_ctx_message(ctx));
+      return 3;
+    }
+  }
+  rg_ctx_free(ctx);
+  return getpid() == 1 ? 0 : 1;
+}
+
+/* Several processes save to one path at once, each in its own PID namespace
+ * where it is PID 1 (containers on shared storage): "<path>.tmp.<pid>" was
+ * the same name for all of them, so they wrote into one temporary file and
+ * renamed each other's half-written data into place. Every save must
+ * succeed, every load in between must find a complete checkpoint, and the
+ * last one must be one saver's. Without the right to make PID namespaces
+ * the savers are plain processes. */
+static void concurrent_savers(bool named) {
+  enum { SAVERS = 4, ROUNDS = 6 };
+  char dir[256], path[300];
+  make_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/run.ckpt", dir);
+  rg_ctx *ctx = big_model(0);
+  cr_assert(ctx);
+  fill_step(ctx, 0);
+  ctx->seed = 0;
+  cr_assert_eq(rg_checkpoint_save(ctx, path, &(rg_train_state){0, 0}), RG_OK);
+  pid_t pids[SAVERS];
+  for (int k = 0; k < SAVERS; k++) {
+    pids[k] = fork();
+    cr_assert(pids[k] >= 0);
+    if (pids[k] > 0) continue;
+    if (unshare(CLONE_NEWPID) == 0) {
+      pid_t inner = fork();
+      if (inner == 0) _exit(save_rounds(path, k + 1, ROUNDS, named));
+      int status;
+      if (inner < 0 || waitpid(inner, &status, 0) != inner) _exit(2);
+      _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 2);
+    }
+    _exit(save_rounds(path, k + 1, ROUNDS, named));
+  }
+  int running = SAVERS, loads = 0, as_pid1 = 0;
+  while (running > 0) {
+    int64_t step = load_consistent(ctx, path);
+    cr_assert(step == 0 || (step % 1000 < ROUNDS && step / 1000 >= 1 && step / 1000 <= SAVERS),
+              "step %lld is nobody's", (long long)step);
+    loads++;
+    for (int k = 0; k < SAVERS; k++) {
+      int status;
+      if (pids[k] <= 0 || waitpid(pids[k], &status, WNOHANG) != pids[k]) continue;
+      cr_assert(WIFEXITED(status) && WEXITSTATUS(status) <= 1,
+                "saver %d failed (status %d): a save collided with another", k + 1, status);
+      as_pid1 += WEXITSTATUS(status) == 0;
+      pids[k] = 0;
+      running--;
+    }
+  }
+  int64_t last = load_consistent(ctx, path);
+  cr_assert(last % 1000 == ROUNDS - 1, "the file holds step %lld, not a saver's last",
+            (long long)last);
+  fprintf(stderr, "concurrent savers (%s temporary files): %d of %d as PID 1 of their "
+          "namespace, %d loads in between\n", named ? "named" : "O_TMPFILE", as_pid1, SAVERS,
+          loads);
+  cr_assert_eq(dir_entries(dir, NULL), 1, "a temporary file was left behind");
+  rg_ctx_free(ctx);
+  remove_dir(dir);
+}
+
+Test(checkpoint, concurrent_savers_never_corrupt_the_file, .timeout = 240) {
+  concurrent_savers(false);
+}
+
+/* The same through named temporary files (file systems without O_TMPFILE). */
+Test(checkpoint, concurrent_named_savers_never_corrupt_the_file, .timeout = 240) {
+  concurrent_savers(true);
 }

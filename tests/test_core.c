@@ -3,6 +3,7 @@
 #define RG_TEST_MAIN
 #include <math.h>
 
+#include "core/internal.h" /* rg_deref, RG_GEN_LAST: header slot generations */
 #include "core/philox.h"
 #include "helpers.h"
 
@@ -34,6 +35,29 @@ Test(ctx, defaults_and_isa_choice) {
   cr_assert(strstr(rg_ctx_message(ctx), "rg_set_isa: unknown ISA \"sse9\""), "%s",
             rg_ctx_message(ctx));
   cr_assert_str_eq(rg_ctx_isa(ctx), "scalar", "a failed switch keeps the previous ISA");
+  rg_ctx_free(ctx);
+}
+
+/* ISA names match in any case, in rg_config.isa, rg_set_isa, REGRAD_ISA and
+ * rg_isa_supported (red-team issue 16, item 12). */
+Test(ctx, isa_names_in_any_case) {
+  cr_assert(rg_isa_supported("SCALAR") && rg_isa_supported("Scalar"));
+  rg_ctx *ctx = rg_ctx_new(&(rg_config){.isa = "SCALAR"});
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_str_eq(rg_ctx_isa(ctx), "scalar");
+  cr_assert_eq(rg_set_isa(ctx, "AUTO"), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_eq(rg_set_isa(ctx, "sCaLaR"), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_str_eq(rg_ctx_isa(ctx), "scalar");
+  if (rg_isa_supported("avx2")) {
+    cr_assert_eq(rg_set_isa(ctx, "AVX2"), RG_OK, "%s", rg_ctx_message(ctx));
+    cr_assert_str_eq(rg_ctx_isa(ctx), "avx2");
+  }
+  rg_ctx_free(ctx);
+  setenv("REGRAD_ISA", "Scalar", 1);
+  ctx = rg_ctx_new(NULL);
+  unsetenv("REGRAD_ISA");
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK, "%s", rg_ctx_message(ctx));
+  cr_assert_str_eq(rg_ctx_isa(ctx), "scalar");
   rg_ctx_free(ctx);
 }
 
@@ -168,6 +192,111 @@ Test(tape, backward_twice_and_stale_tensors) {
   cr_assert(strstr(rg_ctx_message(ctx), "rg_relu: x is a stale tensor"), "%s", rg_ctx_message(ctx));
   rg_ctx_clear_error(ctx);
   cr_assert(rg_relu(ctx, w), "the context works after the error is cleared");
+  rg_ctx_free(ctx);
+}
+
+/* A tape that outgrew its first arena chunk gets its chunks merged (freed)
+ * on reset: a tensor from before must be reported stale without reading the
+ * freed memory (ASan) (red-team issue 16, item 1). */
+Test(tape, stale_tensor_after_arena_chunks_are_freed) {
+  rg_ctx *ctx = rg_ctx_new(&(rg_config){.arena_bytes = 4096});
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK, "%s", rg_ctx_message(ctx));
+  rg_tensor *w = rg_param_new(ctx, "w", rg_shape1(3), NULL);
+  rg_tensor *h = rg_relu(ctx, w);
+  cr_assert(rg_tensor_new(ctx, rg_shape1(100000), NULL), "%s", rg_ctx_message(ctx));
+  rg_tape_reset(ctx);
+  cr_assert_null(rg_relu(ctx, h));
+  cr_assert_eq(rg_ctx_status(ctx), RG_ESTATE, "%s", rg_ctx_message(ctx));
+  cr_assert(strstr(rg_ctx_message(ctx), "rg_relu: x is a stale tensor"), "%s",
+            rg_ctx_message(ctx));
+  cr_assert_null(rg_tensor_data(h));
+  cr_assert_eq(rg_tensor_numel(h), 0);
+  rg_ctx_clear_error(ctx);
+  cr_assert(rg_relu(ctx, w), "%s", rg_ctx_message(ctx));
+  rg_ctx_free(ctx);
+}
+
+/* In a training loop a new tensor lands where the last step's was: the old
+ * handle must not silently stand for the new tensor. */
+Test(tape, stale_tensor_is_not_the_tensor_at_its_old_address) {
+  rg_ctx *ctx = th_ctx(0);
+  const float one[4] = {1, 2, 3, 4}, two[4] = {-5, 6, -7, 8};
+  rg_tensor *old = rg_tensor_new(ctx, rg_shape1(4), one);
+  for (int step = 0; step < 3; step++) {
+    rg_tape_reset(ctx);
+    rg_tensor *now = rg_tensor_new(ctx, rg_shape1(4), two);
+    cr_assert(now, "%s", rg_ctx_message(ctx));
+    cr_assert_null(rg_tensor_data(old), "step %d: the old handle reads the new tensor's data",
+                   step);
+    cr_assert_null(rg_relu(ctx, old), "step %d: an op accepted the stale tensor", step);
+    cr_assert_eq(rg_ctx_status(ctx), RG_ESTATE, "%s", rg_ctx_message(ctx));
+    cr_assert(strstr(rg_ctx_message(ctx), "rg_relu: x is a stale tensor"), "%s",
+              rg_ctx_message(ctx));
+    rg_ctx_clear_error(ctx);
+    rg_tensor *y = rg_relu(ctx, now);
+    cr_assert(y, "%s", rg_ctx_message(ctx));
+    cr_assert_float_eq(rg_tensor_data(y)[1], 6.0f, 0);
+    cr_assert_float_eq(rg_tensor_data(y)[0], 0.0f, 0);
+    old = now;
+  }
+  rg_ctx_free(ctx);
+}
+
+/* Over many steps no handle ever names two tensors: every handle kept from
+ * an earlier step stays stale while the same header slots are reused. */
+Test(tape, handles_of_every_earlier_step_stay_stale) {
+  enum { STEPS = 300, PER = 3 };
+  static rg_tensor *kept[STEPS][PER];
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *w = rg_param_new(ctx, "w", rg_shape1(2), NULL);
+  for (int step = 0; step < STEPS; step++) {
+    kept[step][0] = rg_tensor_new(ctx, rg_shape1(2), NULL);
+    kept[step][1] = rg_add(ctx, kept[step][0], w);
+    kept[step][2] = rg_sum(ctx, kept[step][1]);
+    cr_assert_eq(rg_backward(ctx, kept[step][2]), RG_OK, "%s", rg_ctx_message(ctx));
+    for (int i = 0; i < PER; i++) cr_assert(rg_tensor_data(kept[step][i]));
+    rg_tape_reset(ctx);
+    if (step % 37 == 0 || step == STEPS - 1)
+      for (int s = 0; s <= step; s++)
+        for (int i = 0; i < PER; i++) {
+          cr_assert_null(rg_tensor_data(kept[s][i]), "step %d tensor %d", s, i);
+          for (int t = 0; t < s; t++) cr_assert_neq(kept[t][i], kept[s][i]);
+        }
+  }
+  cr_assert_eq(rg_backward(ctx, kept[0][2]), RG_ESTATE);
+  rg_ctx_free(ctx);
+}
+
+/* A header slot reused RG_GEN_LAST times is retired, never handed out again,
+ * so even after four million resets no handle value comes back. */
+Test(tape, a_slot_at_its_last_generation_is_retired) {
+  rg_ctx *ctx = th_ctx(0);
+  rg_tensor *first = rg_tensor_new(ctx, rg_shape1(2), NULL);
+  rg_tensor *slot = rg_deref(first);
+  cr_assert(slot);
+  slot->gen = RG_GEN_LAST - 1; /* as if reused four million times */
+  cr_assert_null(rg_tensor_data(first));
+  rg_tape_reset(ctx);
+  rg_tensor *last = rg_tensor_new(ctx, rg_shape1(2), NULL);
+  cr_assert_eq(rg_deref(last), slot, "the slot serves its last generation");
+  cr_assert_eq((uintptr_t)last >> 48, RG_GEN_LAST >> 6);
+  uint64_t allocs = rg_ctx_stats(ctx).heap_allocs;
+  rg_tape_reset(ctx);
+  rg_tensor *next = rg_tensor_new(ctx, rg_shape1(2), NULL);
+  cr_assert(next && rg_deref(next) != slot, "a retired slot is not reused");
+  cr_assert_eq(rg_ctx_stats(ctx).heap_allocs, allocs, "the pool had spare slots");
+  cr_assert_null(rg_tensor_data(last));
+  cr_assert_null(rg_relu(ctx, last));
+  cr_assert_eq(rg_ctx_status(ctx), RG_ESTATE);
+  rg_ctx_clear_error(ctx);
+  /* Every slot of the pool is used once more: the retired one is skipped. */
+  for (int round = 0; round < 3; round++) {
+    rg_tape_reset(ctx);
+    for (int i = 0; i < 200; i++) {
+      rg_tensor *t = rg_tensor_new(ctx, rg_shape1(1), NULL);
+      cr_assert(t && rg_deref(t) != slot, "%s", rg_ctx_message(ctx));
+    }
+  }
   rg_ctx_free(ctx);
 }
 

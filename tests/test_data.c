@@ -3,7 +3,9 @@
  * batcher. IDX fixtures are written to a temporary directory per test. */
 #define RG_TEST_MAIN
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -318,8 +320,8 @@ static const bad_file bad_files[] = {
     {"trailing gz", trailing_gz, 0, 0, RG_EFORMAT, true, "holds 53 bytes of label data"},
     {"zero dim", zero_dim, 0, 0, RG_EFORMAT, false, "dimension 1 is 0"},
     {"count mismatch", count_mismatch, 0, 0, RG_EFORMAT, true, "holds 50 images but"},
-    {"missing", as_is, 0, "nothere", RG_EIO, true, "cannot open: No such file or directory"},
-    {"directory", directory, "dir", 0, RG_EIO, false, "Is a directory"},
+    {"missing", as_is, 0, "nothere", RG_EIO, true, "\": No such file or directory"},
+    {"directory", directory, "dir", 0, RG_EIO, false, "is a directory, expected a regular file"},
 };
 
 Test(idx, bad_files_give_documented_errors) {
@@ -342,6 +344,154 @@ Test(idx, bad_files_give_documented_errors) {
     cr_expect_eq(rg_ctx_stats(ctx).heap_bytes, held, "%s: scratch memory kept", bf->what);
     tmp_free(&t);
   }
+  rg_ctx_free(ctx);
+}
+
+/* A FIFO given as a data file blocked in open() for ever; FIFOs, directories
+ * and devices are refused at once, naming what they are (red-team issue 16,
+ * item 2). */
+Test(idx, fifos_directories_and_devices_are_refused, .timeout = 30) {
+  rg_ctx *ctx = th_ctx(1);
+  tmp t = tmp_new();
+  idx_bytes lab = synth_labels(SN);
+  write_idx(tmp_path(&t, "lab"), false, &lab);
+  char fifo[384], labels[384];
+  snprintf(fifo, sizeof fifo, "%s", tmp_path(&t, "fifo"));
+  snprintf(labels, sizeof labels, "%s", tmp_path(&t, "lab"));
+  cr_assert(mkfifo(fifo, 0600) == 0, "mkfifo: %s", strerror(errno));
+  cr_assert_null(rg_dataset_load_idx(ctx, fifo, labels));
+  expect_error(ctx, RG_EIO, "is a FIFO, expected a regular file", fifo);
+  cr_assert_null(rg_dataset_load_idx(ctx, "/dev/null", labels));
+  expect_error(ctx, RG_EIO, "is a character device, expected a regular file", "/dev/null");
+  cr_assert_null(rg_dataset_load_idx(ctx, t.dir, labels));
+  expect_error(ctx, RG_EIO, "is a directory, expected a regular file", t.dir);
+  /* rg_dataset_load_mnist goes through the same check. */
+  rename(fifo, tmp_path(&t, "train-images-idx3-ubyte"));
+  rename(labels, tmp_path(&t, "train-labels-idx1-ubyte"));
+  cr_assert_null(rg_dataset_load_mnist(ctx, t.dir, true));
+  expect_error(ctx, RG_EIO, "is a FIFO, expected a regular file", "train-images-idx3-ubyte");
+  tmp_free(&t);
+  rg_ctx_free(ctx);
+}
+
+/* -------------------------------------------- lying headers, resources */
+
+/* An IDX image file whose header claims n images of rows x cols and whose
+ * payload is `bytes` bytes (zeros, or pseudo-random bytes zlib cannot
+ * shrink), gzip-compressed, followed by `junk` (NULL: nothing) after the
+ * gzip stream. */
+static void write_lying_gz(const char *path, uint32_t n, uint32_t rows, uint32_t cols,
+                           size_t bytes, bool random, const char *junk) {
+  gzFile f = gzopen(path, "wb9");
+  cr_assert(f);
+  uint8_t head[16] = {0, 0, 0x08, 3};
+  const uint32_t dims[3] = {n, rows, cols};
+  for (int d = 0; d < 3; d++)
+    for (int b = 0; b < 4; b++) head[4 + 4 * d + b] = (uint8_t)(dims[d] >> (24 - 8 * b));
+  cr_assert(gzwrite(f, head, sizeof head) == (int)sizeof head);
+  static uint8_t chunk[1 << 16];
+  uint64_t x = 12345;
+  for (size_t done = 0; done < bytes;) {
+    size_t len = bytes - done < sizeof chunk ? bytes - done : sizeof chunk;
+    for (size_t i = 0; i < len; i++) chunk[i] = random ? (uint8_t)(th_next(&x) >> 56) : 0;
+    cr_assert(gzwrite(f, chunk, (unsigned)len) == (int)len);
+    done += len;
+  }
+  cr_assert(gzclose(f) == Z_OK);
+  if (junk) {
+    FILE *a = fopen(path, "ab");
+    cr_assert(a && fputs(junk, a) >= 0 && fclose(a) == 0);
+  }
+}
+
+/* The most this process has had resident, in bytes. */
+static int64_t peak_rss(void) {
+  struct rusage ru;
+  cr_assert(getrusage(RUSAGE_SELF, &ru) == 0);
+  return (int64_t)ru.ru_maxrss * 1024;
+}
+
+/* A 100 KB gzip of 100 MB of zeros whose header claims 2^40 bytes (2^20
+ * images of 1024 x 1024): the reader used to grow its buffer with the data
+ * (to 128 MB) before it saw the stream end. No gzip stream of that size can
+ * hold 2^40 bytes (deflate packs at most 1032 bytes in one), so the header
+ * is refused before the payload is read (red-team issue 16, item 4). */
+Test(idx, header_claiming_more_than_the_gzip_can_hold_fails_fast) {
+  rg_ctx *ctx = th_ctx(1);
+  tmp t = tmp_new();
+  char img[384], lab[384];
+  snprintf(img, sizeof img, "%s", tmp_path(&t, "img.gz"));
+  snprintf(lab, sizeof lab, "%s", tmp_path(&t, "lab"));
+  write_lying_gz(img, 1u << 20, 1024, 1024, 100u << 20, false, NULL);
+  idx_bytes labels = synth_labels(SN);
+  write_idx(lab, false, &labels);
+  int64_t before = peak_rss();
+  cr_assert_null(rg_dataset_load_idx(ctx, img, lab));
+  int64_t grew = peak_rss() - before;
+  expect_error(ctx, RG_EFORMAT,
+               "the header claims 1099511627776 bytes of pixel data, more than a gzip file of",
+               img);
+  cr_assert_lt(grew, 32 << 20, "loading took %lld MB more memory", (long long)(grew >> 20));
+  tmp_free(&t);
+  rg_ctx_free(ctx);
+}
+
+/* A claim a gzip file could hold but the context's memory limit cannot:
+ * RG_ENOMEM before the payload is read (it used to read it all). */
+Test(idx, header_claiming_more_than_the_memory_limit_fails_fast) {
+  rg_ctx *ctx = rg_ctx_new(&(rg_config){.mem_limit = 64 << 20});
+  cr_assert_eq(rg_ctx_status(ctx), RG_OK);
+  tmp t = tmp_new();
+  char img[384], lab[384];
+  snprintf(img, sizeof img, "%s", tmp_path(&t, "img.gz"));
+  snprintf(lab, sizeof lab, "%s", tmp_path(&t, "lab"));
+  /* 1 MB that does not compress, claiming 100 MB (1000 images of 100 KB). */
+  write_lying_gz(img, 1000, 320, 320, 1u << 20, true, NULL);
+  idx_bytes labels = synth_labels(SN);
+  write_idx(lab, false, &labels);
+  cr_assert_null(rg_dataset_load_idx(ctx, img, lab));
+  expect_error(ctx, RG_ENOMEM, "the header claims 102400000 bytes of pixel data", "memory limit");
+  /* Without a limit the claim is read and found short, with memory for
+   * about what arrived. */
+  rg_ctx *free_ctx = th_ctx(1);
+  int64_t before = peak_rss();
+  cr_assert_null(rg_dataset_load_idx(free_ctx, img, lab));
+  int64_t grew = peak_rss() - before;
+  expect_error(free_ctx, RG_EFORMAT, "but the file holds 1048576 bytes of pixel data", img);
+  cr_assert_lt(grew, 16 << 20, "loading took %lld MB more memory", (long long)(grew >> 20));
+  tmp_free(&t);
+  rg_ctx_free(ctx);
+  rg_ctx_free(free_ctx);
+}
+
+/* Bytes after a plain file's data are refused; bytes after the end of a
+ * gzip stream were ignored (zlib skips them). Both are RG_EFORMAT now. */
+Test(idx, bytes_after_the_gzip_stream_are_refused) {
+  rg_ctx *ctx = th_ctx(1);
+  tmp t = tmp_new();
+  char img[384], lab[384];
+  snprintf(img, sizeof img, "%s", tmp_path(&t, "img.gz"));
+  snprintf(lab, sizeof lab, "%s", tmp_path(&t, "lab"));
+  idx_bytes labels = synth_labels(20);
+  write_idx(lab, false, &labels);
+  write_lying_gz(img, 20, 4, 3, 240, true, "junk!");
+  cr_assert_null(rg_dataset_load_idx(ctx, img, lab));
+  expect_error(ctx, RG_EFORMAT, "5 bytes after the end of the gzip stream", img);
+  /* A second gzip member is data, not junk (gzip -c a b > ab). */
+  write_lying_gz(img, 20, 4, 3, 100, true, NULL);
+  gzFile more = gzopen(tmp_path(&t, "more.gz"), "wb");
+  static const uint8_t rest[140];
+  cr_assert(more && gzwrite(more, rest, sizeof rest) == (int)sizeof rest && gzclose(more) == Z_OK);
+  size_t n;
+  uint8_t *second = read_bytes(tmp_path(&t, "more.gz"), &n);
+  FILE *a = fopen(img, "ab");
+  cr_assert(a && fwrite(second, 1, n, a) == n && fclose(a) == 0);
+  free(second);
+  rg_dataset *ds = rg_dataset_load_idx(ctx, img, lab);
+  cr_assert(ds, "%s", rg_ctx_message(ctx));
+  cr_assert_eq(ds->n, 20);
+  rg_dataset_free(ds);
+  tmp_free(&t);
   rg_ctx_free(ctx);
 }
 

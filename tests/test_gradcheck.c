@@ -80,8 +80,8 @@ static rg_tensor *b_xent_smooth(rg_ctx *c, struct fixture *f) {
   return rg_cross_entropy(c, P(0), f->labels, 0.1f);
 }
 static rg_tensor *b_bce(rg_ctx *c, struct fixture *f) {
-  rg_tensor *t = rg_tensor_new(c, P(0)->shape, NULL);
-  for (int64_t i = 0; t && i < t->numel; i++) t->data[i] = (float)(i % 3) * 0.5f;
+  rg_tensor *t = rg_tensor_new(c, rg_tensor_shape(P(0)), NULL);
+  for (int64_t i = 0; t && i < rg_tensor_numel(t); i++) rg_tensor_data(t)[i] = (float)(i % 3) * 0.5f;
   return rg_bce_with_logits(c, P(0), t);
 }
 /* Targets that are parameters get d/dt = -x / count (values kept in (0, 1)). */
@@ -168,8 +168,8 @@ static rg_tensor *weighted_loss(rg_ctx *ctx, void *user) {
   struct fixture *f = user;
   rg_tensor *y = cases[f->kase].build(ctx, f);
   if (!y) return NULL;
-  if (y->numel == 1) return y;
-  rg_tensor *w = rg_tensor_new(ctx, y->shape, f->weights);
+  if (rg_tensor_numel(y) == 1) return y;
+  rg_tensor *w = rg_tensor_new(ctx, rg_tensor_shape(y), f->weights);
   return rg_sum(ctx, rg_mul(ctx, y, w));
 }
 

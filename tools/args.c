@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HELP_COLUMN 28
 
@@ -58,10 +59,45 @@ static void expected_form(const arg_spec *s, char *buf, size_t size) {
       snprintf(buf, size, "comma-separated integers in [%s, %s] (at most %d), or none", lo, hi,
                ARG_LIST_MAX);
       break;
+    case ARG_BYTES:
+      snprintf(buf, size, "a byte count (digits, optionally with k, M, G or T), or 0 for none");
+      break;
   }
 }
 
+/* Numbers are plain decimal: strtoll and strtod alone would also take
+ * leading spaces, and strtod hexadecimal ("0x10"), "inf" and "nan". */
+static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+/* Digits after an optional sign (none for unsigned kinds), up to end (or
+ * the end of the string when end is NULL). */
+static bool integer_syntax(const char *t, const char *end, bool sign) {
+  if (sign && (*t == '-' || *t == '+')) t++;
+  const char *first = t;
+  while (t != end && digit(*t)) t++;
+  return t != first && (end ? t == end : *t == '\0');
+}
+
+/* [sign] digits [. digits] [e|E [sign] digits], at least one digit before
+ * the exponent. */
+static bool real_syntax(const char *t) {
+  if (*t == '-' || *t == '+') t++;
+  int digits = 0;
+  for (; digit(*t); t++) digits++;
+  if (*t == '.')
+    for (t++; digit(*t); t++) digits++;
+  if (!digits) return false;
+  if (*t == 'e' || *t == 'E') {
+    t++;
+    if (*t == '-' || *t == '+') t++;
+    if (!digit(*t)) return false;
+    while (digit(*t)) t++;
+  }
+  return *t == '\0';
+}
+
 static bool parse_integer(const char *text, const arg_spec *s, int64_t *out) {
+  if (!integer_syntax(text, NULL, true)) return false;
   char *end;
   errno = 0;
   long long v = strtoll(text, &end, 10);
@@ -71,6 +107,7 @@ static bool parse_integer(const char *text, const arg_spec *s, int64_t *out) {
 }
 
 static bool parse_real(const char *text, const arg_spec *s, double *out) {
+  if (!real_syntax(text)) return false;
   char *end;
   errno = 0;
   double v = strtod(text, &end);
@@ -93,6 +130,8 @@ static bool parse_list(const char *text, const arg_spec *s, arg_list *out) {
   arg_list l = {0};
   if (*text && strcmp(text, "none") != 0) {
     for (const char *at = text;; at++) {
+      const char *comma = strchr(at, ',');
+      if (!integer_syntax(at, comma ? comma : at + strlen(at), true)) return false;
       char *end;
       errno = 0;
       long long v = strtoll(at, &end, 10);
@@ -109,9 +148,27 @@ static bool parse_list(const char *text, const arg_spec *s, arg_list *out) {
   return true;
 }
 
+/* "1073741824", "512M", "2G"; 0 (no limit) is stored as UINT64_MAX. */
+static bool parse_bytes(const char *text, uint64_t *out) {
+  uint64_t v = 0;
+  const char *p = text;
+  for (; *p >= '0' && *p <= '9'; p++)
+    if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+      return false;
+  if (p == text) return false;
+  static const char units[] = "kmgt";
+  const char *u = *p ? strchr(units, *p | 0x20) : NULL;
+  if (*p && (!u || p[1])) return false;
+  for (int shift = u ? 10 * (int)(u - units + 1) : 0; shift > 0; shift -= 10)
+    if (__builtin_mul_overflow(v, 1024u, &v)) return false;
+  *out = v ? v : UINT64_MAX;
+  return true;
+}
+
+/* Choice names in any case ("AVX2", "Scalar"). */
 static bool parse_choice(const char *text, const arg_spec *s, int *out) {
   for (int i = 0; s->choices[i].name; i++)
-    if (strcmp(text, s->choices[i].name) == 0) return *out = s->choices[i].value, true;
+    if (strcasecmp(text, s->choices[i].name) == 0) return *out = s->choices[i].value, true;
   return false;
 }
 
@@ -124,10 +181,11 @@ static bool store(const arg_spec *s, const char *text) {
     case ARG_INT: return parse_integer(text, s, &i) && (*(int *)s->dest = (int)i, true);
     case ARG_INT64: return parse_integer(text, s, &i) && (*(int64_t *)s->dest = i, true);
     case ARG_UINT64: {
+      if (!integer_syntax(text, NULL, false)) return false;
       char *end;
       errno = 0;
       unsigned long long u = strtoull(text, &end, 10);
-      if (end == text || *end || errno == ERANGE || strchr(text, '-')) return false;
+      if (end == text || *end || errno == ERANGE) return false;
       *(uint64_t *)s->dest = u;
       return true;
     }
@@ -136,6 +194,7 @@ static bool store(const arg_spec *s, const char *text) {
     case ARG_STRING: return *text && (*(const char **)s->dest = text, true);
     case ARG_CHOICE: return parse_choice(text, s, s->dest);
     case ARG_LIST: return parse_list(text, s, s->dest);
+    case ARG_BYTES: return parse_bytes(text, s->dest);
   }
   return false;
 }
@@ -159,8 +218,7 @@ static arg_result fail(const arg_command *cmd, const char *fmt, ...) {
   va_start(ap, fmt);
   vcomplain(cmd->name, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
-  args_usage(cmd, stderr);
+  fprintf(stderr, "see `%s --help`\n", cmd->name);
   return ARGS_ERROR;
 }
 
@@ -214,6 +272,16 @@ void args_value_text(const arg_spec *s, char *buf, size_t size) {
     case ARG_CHOICE:
       snprintf(buf, size, "%s", args_choice_name(s->choices, *(int *)s->dest));
       break;
+    case ARG_BYTES: {
+      uint64_t v = *(uint64_t *)s->dest;
+      if (v == 0)
+        snprintf(buf, size, "auto");
+      else if (v == UINT64_MAX)
+        snprintf(buf, size, "none");
+      else
+        snprintf(buf, size, "%llu", (unsigned long long)v);
+      break;
+    }
     case ARG_LIST: {
       const arg_list *l = s->dest;
       size_t used = 0;

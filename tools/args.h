@@ -22,7 +22,10 @@ typedef enum arg_kind {
   ARG_DOUBLE, /* double, in [min, max] */
   ARG_STRING, /* const char * pointing into argv */
   ARG_CHOICE, /* int, the value of the named choice */
-  ARG_LIST    /* arg_list: comma-separated integers, each in [min, max] */
+  ARG_LIST,   /* arg_list: comma-separated integers, each in [min, max] */
+  ARG_BYTES   /* uint64_t byte count: digits with an optional k, M, G or T suffix (powers
+               * of 1024). "0" means no limit and is stored as UINT64_MAX, so a variable
+               * left at 0 means the flag was not given ("auto" in the usage). */
 } arg_kind;
 
 /* One named value of an ARG_CHOICE flag; a table ends with {NULL, 0}. */
@@ -61,8 +64,11 @@ typedef struct arg_command {
 typedef enum arg_result { ARGS_OK, ARGS_HELP, ARGS_ERROR } arg_result;
 
 /* Parses argv[1..argc) (argv[0] is the subcommand). ARGS_HELP: the usage went
- * to stdout. ARGS_ERROR: "<command>: <what is wrong>" and the usage went to
- * stderr. Positional arguments are errors. */
+ * to stdout. ARGS_ERROR: "<command>: <what is wrong>" and "see `<command>
+ * --help`" went to stderr (two lines, not the whole usage). Positional
+ * arguments are errors. Numbers are plain decimal ([sign] digits, and for
+ * reals an optional fraction and exponent): no hexadecimal, inf, nan or
+ * spaces; choice names match in any case. */
 arg_result args_parse(const arg_command *cmd, int argc, char **argv);
 
 /* Exit status for a parse result that stops the command: 0 for help, 2 for

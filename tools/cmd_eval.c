@@ -19,6 +19,7 @@ static const arg_choice isas[] = {
 typedef struct eval_options {
   const char *load, *data;
   int isa, threads;
+  uint64_t mem_limit;
 } eval_options;
 
 static int evaluate(const eval_options *o) {
@@ -26,6 +27,7 @@ static int evaluate(const eval_options *o) {
   train_config_defaults(&c);
   c.isa = o->isa ? args_choice_name(isas, o->isa) : NULL;
   c.threads = o->threads;
+  c.mem_limit = o->mem_limit;
   session s;
   rg_dataset *test = NULL;
   double loss = 0.0, accuracy = 0.0;
@@ -59,6 +61,7 @@ int cmd_eval(int argc, char **argv) {
       {"data", ARG_STRING, &o.data, 0, 0, NULL, "DIR", "MNIST-format directory (default " RG_DEFAULT_DATA_DIR ")"},
       {"isa", ARG_CHOICE, &o.isa, 0, 0, isas, NULL, "kernel ISA (auto: best, or REGRAD_ISA)"},
       {"threads", ARG_INT, &o.threads, 1, 256, NULL, "N", "threads"},
+      {"mem-limit", ARG_BYTES, &o.mem_limit, 0, 0, NULL, "BYTES", "most memory the context holds, e.g. 8G (auto: 3/4 of RAM or of the cgroup limit; 0: none)"},
   };
   const arg_command cmd = {"regrad eval", "regrad eval --load FILE [--data DIR]", description,
                            specs, (int)(sizeof specs / sizeof specs[0])};

@@ -10,6 +10,8 @@
 
 #include "args.h"
 #include "commands.h"
+#include "limits.h"
+#include "outdir.h"
 #include "study_grid.h"
 #include "study_plot.h"
 #include "study_report.h"
@@ -69,6 +71,7 @@ static int parse(int argc, char **argv, study_options *o) {
       {"isa", ARG_CHOICE, &o->isa, 0, 0, isas, NULL, "kernel ISA (auto: best, or REGRAD_ISA)"},
       {"threads", ARG_INT, &s->threads, 0, MAX_THREADS, NULL, "N",
        "threads (0: one per online CPU)"},
+      {"mem-limit", ARG_BYTES, &s->mem_limit, 0, 0, NULL, "BYTES", "most memory a context holds, e.g. 8G (auto: 3/4 of RAM or of the cgroup limit; 0: none)"},
   };
   const arg_command cmd = {
       "regrad study", "regrad study [--quick] [--grid a,b,c] [flags]",
@@ -190,8 +193,10 @@ static void fill_meta(study_meta *m, const study_options *o, const rg_ctx *ctx,
 
 static int study(const study_options *o, const study_regime **sel, int n, const char *cmdline) {
   char err[1024];
-  if (!make_dirs(o->out, err, sizeof err)) return command_failed("%s", err);
-  rg_config cfg = {.seed = o->setup.seed, .threads = o->setup.threads, .isa = o->setup.isa};
+  if (!make_dirs(o->out, err, sizeof err) || !outdir_writable(o->out, err, sizeof err))
+    return command_failed("%s", err);
+  rg_config cfg = {.seed = o->setup.seed, .threads = o->setup.threads, .isa = o->setup.isa,
+                   .mem_limit = limits_mem(o->setup.mem_limit)};
   rg_ctx *ctx = rg_ctx_new(&cfg);
   if (!ctx) return command_failed("out of memory");
   if (rg_ctx_status(ctx) != RG_OK) {

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "dist_train.h"
 #include "interrupt.h"
+#include "limits.h"
 #include "train_data.h"
 #include "train_flags.h"
 
@@ -97,7 +98,7 @@ static int run_fold(const train_options *o, rg_ctx *ctx, const rg_dataset *all, 
 
 static int cross_validate(const train_options *o) {
   const train_config *c = &o->config;
-  rg_ctx *ctx = rg_ctx_new(NULL);
+  rg_ctx *ctx = rg_ctx_new(&(rg_config){.mem_limit = limits_mem(c->mem_limit)});
   if (!ctx) return command_failed("out of memory");
   rg_dataset *all = rg_dataset_load_mnist(ctx, c->data_dir, true);
   if (all && c->train_limit > 0 && c->train_limit < all->n) {

@@ -2,6 +2,8 @@
  * (session.h). */
 #include "session.h"
 
+#include "limits.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -18,7 +20,8 @@ const char *session_message(const session *s) {
 
 rg_status session_open(session *s, const train_config *c) {
   memset(s, 0, sizeof *s);
-  rg_config cfg = {.seed = c->seed, .threads = c->threads, .isa = c->isa};
+  rg_config cfg = {.seed = c->seed, .threads = c->threads, .isa = c->isa,
+                   .mem_limit = limits_mem(c->mem_limit)};
   s->ctx = rg_ctx_new(&cfg);
   if (s->ctx) rg_set_anomaly_mode(s->ctx, c->anomaly);
   return session_status(s);

@@ -182,6 +182,7 @@ static rg_schedule schedule_for(rg_sched_kind kind, float lr, int64_t total) {
 void study_regime_config(const study_regime *r, const study_setup *setup, train_config *c) {
   train_config_defaults(c);
   c->train_limit = setup->train_limit;
+  c->mem_limit = setup->mem_limit;
   c->val_fraction = setup->val_fraction;
   c->model.hidden = setup->depth;
   for (int i = 0; i < setup->depth && i < RG_MLP_MAX_LAYERS; i++) c->model.widths[i] = setup->width;

@@ -31,6 +31,7 @@ typedef struct study_setup {
   uint64_t seed;
   const char *isa;
   int threads;
+  uint64_t mem_limit; /* --mem-limit: 0 = the default (limits.h), UINT64_MAX = none */
 } study_setup;
 
 typedef struct study_regime {

@@ -49,7 +49,8 @@ static const arg_choice isas[] = {
 /* Flags that may differ between the ranks of a --dist run: where files
  * are, how the work is done on each host, and what rank 0 alone does. */
 static const char *const per_rank_flags[] = {"data", "threads", "isa", "quiet", "log", "load",
-                                             "save", "save-every", "keep", "alerts", NULL};
+                                             "save", "save-every", "keep", "alerts", "mem-limit",
+                                             NULL};
 
 /* Flag values that need translating into the config. */
 typedef struct flag_values {
@@ -213,6 +214,7 @@ int train_flags_parse(const char *name, const char *synopsis, const char *descri
       {"seed", ARG_UINT64, &c->seed, 0, 0, NULL, "N", "seed of init, dropout, split and shuffling"},
       {"isa", ARG_CHOICE, &v.isa, 0, 0, isas, NULL, "kernel ISA (auto: best, or REGRAD_ISA)"},
       {"threads", ARG_INT, &c->threads, 0, MAX_THREADS, NULL, "N", "threads (0: one per online CPU)"},
+      {"mem-limit", ARG_BYTES, &c->mem_limit, 0, 0, NULL, "BYTES", "most memory a context holds, e.g. 8G (auto: 3/4 of RAM or of the cgroup limit; 0: none)"},
       {"data", ARG_STRING, &c->data_dir, 0, 0, NULL, "DIR", "MNIST-format directory (default " RG_DEFAULT_DATA_DIR ")"},
       {"train-limit", ARG_INT64, &c->train_limit, 0, MAX_COUNT, NULL, "N", "use N random training rows (0: all)"},
       {"val-fraction", ARG_DOUBLE, &c->val_fraction, 0, 0.99, NULL, "F", "fraction of the training rows held out"},

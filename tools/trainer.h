@@ -32,6 +32,7 @@ typedef struct train_config {
   uint64_t seed;           /* init, dropout, data split and order */
   const char *isa;
   int threads;
+  uint64_t mem_limit;      /* --mem-limit: 0 = the default (limits.h), UINT64_MAX = none */
   const char *log_csv;     /* per-step diagnostics CSV, or NULL */
   const char *load_path;   /* checkpoint to resume from, or NULL */
   bool quiet;              /* no progress output */

@@ -3,6 +3,7 @@
 #include "core/cpu.h"
 
 #include <string.h>
+#include <strings.h>
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -53,7 +54,7 @@ const char *rg_isa_name(enum rg_isa isa) {
 
 int rg_isa_from_name(const char *name) {
   for (int i = 0; name && i < RG_ISA_COUNT; i++)
-    if (strcmp(name, isa_names[i]) == 0) return i;
+    if (strcasecmp(name, isa_names[i]) == 0) return i; /* "AVX2", "Scalar" too */
   return -1;
 }
 

@@ -1,6 +1,7 @@
 /* Context lifetime, configuration, modes and ISA choice. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/cpu.h"
 #include "core/pool.h"
@@ -18,9 +19,9 @@ bool rg_isa_supported(const char *isa) {
 /* Resolves a requested ISA name (NULL or "auto": REGRAD_ISA, else the best)
  * into ctx->k, or sets the error and leaves ctx->k unchanged. */
 static rg_status choose_isa(rg_ctx *ctx, const char *fn, const char *want) {
-  if (!want || !*want || strcmp(want, "auto") == 0) {
+  if (!want || !*want || strcasecmp(want, "auto") == 0) {
     const char *env = getenv("REGRAD_ISA");
-    want = (env && *env && strcmp(env, "auto") != 0) ? env : NULL;
+    want = (env && *env && strcasecmp(env, "auto") != 0) ? env : NULL;
   }
   int isa = want ? rg_isa_from_name(want) : (int)rg_isa_best();
   if (isa < 0) {
@@ -48,7 +49,6 @@ rg_ctx *rg_ctx_new(const rg_config *cfg) {
   ctx->training = true;
   ctx->grad_enabled = true;
   ctx->rules = rg_backward_rules;
-  ctx->epoch = 1;
   ctx->arena.initial = c.arena_bytes ? c.arena_bytes : DEFAULT_ARENA;
   ctx->mem_limit = c.mem_limit;
   ctx->isa = RG_ISA_SCALAR;
@@ -71,6 +71,7 @@ void rg_ctx_free(rg_ctx *ctx) {
   if (!ctx) return;
   rg_tape_reset(ctx);
   rg_arena_release(ctx);
+  rg_slots_release(ctx);
   rg_pool_free(ctx->pool);
   for (int i = 0; i < ctx->n_params; i++) {
     rg_tensor *p = ctx->params[i];

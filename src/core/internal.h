@@ -21,26 +21,82 @@ enum rg_op {
 const char *rg_op_name(enum rg_op op);
 
 #define RG_TENSOR_MAGIC 0x52475431u /* "RGT1" */
-#define RG_TENSOR_DEAD 0xDEADBEEFu
 
 enum rg_kind { RG_TRANSIENT, RG_PARAM, RG_BUFFER };
 
 struct rg_node;
 
+/* A tensor's header. Parameters and buffers are heap objects, and the
+ * rg_tensor * users hold is the header's address. Transients have their
+ * header in a slot of the context's header pool (src/core/handle.c), and
+ * users hold an encoded handle (rg_handle) that names the slot and its
+ * generation; library code decodes it (rg_check, rg_ref) before use. */
 struct rg_tensor {
-  uint32_t magic;
+  uint32_t magic; /* RG_TENSOR_MAGIC for parameters and buffers, 0 in slots */
+  uint32_t gen;   /* transients: the slot's generation (0: retired slot) */
   enum rg_kind kind;
-  uint64_t epoch; /* transients: the tape epoch they belong to */
+  bool requires_grad;
   rg_shape shape;
   int64_t numel;
   float *data;
   float *grad;
-  bool requires_grad;
   struct rg_node *node; /* the op that produced it, when recorded */
   char *name;           /* parameters and buffers */
-  struct rg_tensor *next_transient;
   const struct rg_ctx *owner; /* the context that made it */
 };
+
+/* ------------------------------------------------------------ handles
+ *
+ * A transient's handle is its slot address (128-byte aligned, below 2^48)
+ * with the slot's 22-bit generation in the bits the address leaves free:
+ *   bit 0        1 (a transient handle; parameter headers are 64-aligned)
+ *   bits 1-6     generation bits 0-5
+ *   bits 7-47    the slot address
+ *   bits 48-63   generation bits 6-21 (never 0: generations start at 64,
+ *                so a handle dereferenced by mistake is a non-canonical
+ *                address and faults at once)
+ * rg_tape_reset moves every used slot to its next generation, so a handle
+ * from before names a generation its slot no longer has: stale, decided
+ * without reading anything but the slot, which lives until rg_ctx_free. A
+ * slot at the last generation is retired (never reused), so no handle value
+ * ever means two tensors. */
+#define RG_SLOT_BYTES 128
+#define RG_GEN_FIRST 64u
+#define RG_GEN_LAST ((1u << 22) - 1)
+#define RG_HANDLE_ADDR 0x0000FFFFFFFFFF80ull
+_Static_assert(sizeof(struct rg_tensor) <= RG_SLOT_BYTES, "a header fits its slot");
+_Static_assert(sizeof(void *) == 8, "handles need 64-bit pointers");
+
+/* The handle users get for t (a transient's encoded handle, a parameter's
+ * or buffer's address, NULL for NULL). */
+static inline rg_tensor *rg_handle(const struct rg_tensor *t) {
+  if (!t || t->kind != RG_TRANSIENT) return (rg_tensor *)t;
+  uint64_t g = t->gen;
+  return (rg_tensor *)((uintptr_t)t | 1u | (g & 63u) << 1 | (g >> 6) << 48);
+}
+
+/* The header a handle names, when it is current: a transient whose slot
+ * still has the handle's generation, or a live parameter or buffer; NULL
+ * otherwise (stale, retired, not a handle). Reads only the slot or the
+ * parameter's header. */
+static inline struct rg_tensor *rg_deref(const rg_tensor *h) {
+  uintptr_t v = (uintptr_t)h;
+  if (v & 1u) {
+    struct rg_tensor *t = (struct rg_tensor *)(v & RG_HANDLE_ADDR);
+    uint32_t g = (uint32_t)((v >> 1) & 63u) | (uint32_t)(v >> 48) << 6;
+    return t->gen == g ? t : NULL;
+  }
+  struct rg_tensor *t = (struct rg_tensor *)h;
+  return t && t->magic == RG_TENSOR_MAGIC && t->kind != RG_TRANSIENT ? t : NULL;
+}
+
+/* A header slot for a new transient, every field but gen zeroed; NULL with
+ * RG_ENOMEM naming fn when the pool must grow and cannot. */
+struct rg_tensor *rg_slot_new(rg_ctx *ctx, const char *fn);
+/* rg_tape_reset: every slot used since the last reset moves to its next
+ * generation. */
+void rg_slots_retire_all(rg_ctx *ctx);
+void rg_slots_release(rg_ctx *ctx);
 
 /* One recorded op. Inputs are the tensors gradients flow to; attr and saved
  * hold what the backward rule needs beyond the inputs and output. */
@@ -94,11 +150,13 @@ struct rg_ctx {
   int threads;
   bool training, grad_enabled, anomaly;
   rg_arena arena;
-  uint64_t epoch;
+  struct rg_slab *slabs;   /* transient header pool (handle.c) */
+  struct rg_slab *slab_at; /* the slab the next slot comes from */
+  size_t slot_at;          /* its index there */
+  size_t slots_total;
   bool backward_done;
   rg_node *tape; /* last recorded node */
   uint64_t tape_nodes;
-  rg_tensor *transients;
   rg_tensor **params;
   int n_params, cap_params;
   const rg_backward_fn *rules;
@@ -111,6 +169,7 @@ struct rg_ctx {
   size_t mem_limit;    /* rg_config.mem_limit: most heap bytes held at once, 0 = none */
   uint64_t alloc_seen; /* counted allocations so far (heap, dataset and arena) */
   uint64_t fail_alloc; /* test hook: the allocation whose count this is fails, 0 = none */
+  bool save_named;     /* test hook: rg_save_atomic skips O_TMPFILE (named temporary files) */
 };
 
 /* Errors. rg_fail sets the sticky error unless one is already set. */
@@ -147,11 +206,17 @@ rg_status rg_attr_set(rg_ctx *ctx, const char *fn, const char *key, size_t key_l
                       const char *value, size_t value_len);
 void rg_attrs_clear(rg_ctx *ctx);
 
-/* Validation: true when t is usable. A NULL tensor sets RG_EINVAL only when
- * no error is pending (so a failed op upstream gives one message); a stale
- * transient (from before rg_tape_reset) sets RG_ESTATE, a tensor of another
- * context RG_EINVAL. */
-bool rg_check(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor *t);
+/* Validation of a tensor argument: the header the handle *t names, stored
+ * back into *t, and true; or false with the error set. A NULL tensor sets
+ * RG_EINVAL only when no error is pending (so a failed op upstream gives one
+ * message); a stale transient (from before rg_tape_reset) sets RG_ESTATE, a
+ * tensor of another context RG_EINVAL. Library code uses the decoded header
+ * and gives users rg_handle(header). */
+static inline bool rg_check(rg_ctx *ctx, const char *fn, const char *arg, rg_tensor **t);
+/* The same for a handle that is not to be overwritten: the header or NULL. */
+static inline rg_tensor *rg_ref(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor *h);
+/* rg_ref's slow path: sets the error for a handle that failed the check. */
+rg_tensor *rg_ref_fail(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor *h);
 bool rg_ctx_ok(rg_ctx *ctx); /* non-NULL and no pending error */
 bool rg_shape_valid(rg_ctx *ctx, const char *fn, const char *arg, rg_shape s, int64_t *numel);
 bool rg_same_shape(rg_shape a, rg_shape b);
@@ -238,5 +303,20 @@ void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int6
 #define RG_OP(id, name) void rg_bwd_##id(rg_ctx *ctx, const rg_node *node);
 #include "ops/ops.def"
 #undef RG_OP
+
+static inline rg_tensor *rg_ref(rg_ctx *ctx, const char *fn, const char *arg,
+                                const rg_tensor *h) {
+  if (ctx && ctx->status == RG_OK && h) {
+    struct rg_tensor *t = rg_deref(h);
+    if (t && t->owner == ctx) return t;
+  }
+  return rg_ref_fail(ctx, fn, arg, h);
+}
+
+static inline bool rg_check(rg_ctx *ctx, const char *fn, const char *arg, rg_tensor **t) {
+  rg_tensor *h = rg_ref(ctx, fn, arg, *t);
+  if (h) *t = h;
+  return h != NULL;
+}
 
 #endif

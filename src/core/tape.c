@@ -29,17 +29,18 @@ rg_tensor *rg_new_output(rg_ctx *ctx, const char *fn, rg_shape shape, rg_tensor 
                          int n_in) {
   int64_t numel;
   if (!rg_shape_valid(ctx, fn, "output", shape, &numel)) return NULL;
-  rg_tensor *t = rg_arena_get(ctx, fn, sizeof *t);
+  rg_tensor *t = rg_slot_new(ctx, fn);
   float *d = t ? rg_arena_get(ctx, fn, (size_t)numel * sizeof(float)) : NULL;
   if (!d) return NULL;
   bool needs = false;
   for (int i = 0; i < n_in; i++) needs = needs || (in[i] && in[i]->requires_grad);
-  *t = (rg_tensor){.magic = RG_TENSOR_MAGIC, .kind = RG_TRANSIENT, .epoch = ctx->epoch,
-                   .shape = shape, .numel = numel, .data = d,
-                   .requires_grad = needs && ctx->grad_enabled, .owner = ctx};
+  t->kind = RG_TRANSIENT;
+  t->shape = shape;
+  t->numel = numel;
+  t->data = d;
+  t->requires_grad = needs && ctx->grad_enabled;
+  t->owner = ctx;
   for (int i = shape.rank; i < RG_MAX_RANK; i++) t->shape.dim[i] = 0;
-  t->next_transient = ctx->transients;
-  ctx->transients = t;
   return t;
 }
 
@@ -118,7 +119,7 @@ float *rg_scratch(rg_ctx *ctx, int64_t n) {
 
 rg_status rg_backward(rg_ctx *ctx, rg_tensor *loss) {
   static const char fn[] = "rg_backward";
-  if (!rg_check(ctx, fn, "loss", loss)) return ctx ? ctx->status : RG_EINVAL;
+  if (!rg_check(ctx, fn, "loss", &loss)) return ctx ? ctx->status : RG_EINVAL;
   if (loss->numel != 1) {
     rg_fail(ctx, RG_ESHAPE, fn, "loss is %s, expected a single element", RG_SHAPE_STR(loss->shape));
     return ctx->status;
@@ -147,11 +148,9 @@ rg_status rg_backward(rg_ctx *ctx, rg_tensor *loss) {
 
 void rg_tape_reset(rg_ctx *ctx) {
   if (!ctx) return;
-  for (rg_tensor *t = ctx->transients; t; t = t->next_transient) t->magic = RG_TENSOR_DEAD;
-  ctx->transients = NULL;
+  rg_slots_retire_all(ctx);
   ctx->tape = NULL;
   ctx->tape_nodes = 0;
   ctx->backward_done = false;
-  ctx->epoch++;
   rg_arena_reset(ctx);
 }

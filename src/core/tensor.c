@@ -49,26 +49,6 @@ bool rg_shape_valid(rg_ctx *ctx, const char *fn, const char *arg, rg_shape s, in
   return true;
 }
 
-bool rg_check(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor *t) {
-  if (!ctx) return false;
-  if (!t) {
-    rg_fail(ctx, RG_EINVAL, fn, "%s is NULL", arg);
-    return false;
-  }
-  if (ctx->status != RG_OK) return false;
-  if (t->magic != RG_TENSOR_MAGIC || (t->kind == RG_TRANSIENT && t->epoch != ctx->epoch)) {
-    rg_fail(ctx, RG_ESTATE, fn, "%s is a stale tensor (freed by rg_tape_reset)", arg);
-    return false;
-  }
-  if (t->owner != ctx) {
-    /* Its memory (and the gradients backward would give it) belong to
-     * another context, which may be freed or reset independently. */
-    rg_fail(ctx, RG_EINVAL, fn, "%s belongs to another context", arg);
-    return false;
-  }
-  return true;
-}
-
 bool rg_finite_arg(rg_ctx *ctx, const char *fn, const char *arg, float v) {
   if (v - v == 0.0f) return true;
   rg_fail(ctx, RG_EINVAL, fn, "%s is %g, expected a finite value", arg, (double)v);
@@ -80,20 +60,21 @@ void rg_rows(const rg_tensor *t, int64_t *m, int64_t *n) {
   *n = t->numel / *m;
 }
 
-/* A transient's header over d (NULL: numel floats in the arena), in the
- * list that rg_tape_reset retires. */
+/* A transient's header over d (NULL: numel floats in the arena), in a slot
+ * of the header pool (handle.c) that rg_tape_reset retires. */
 static rg_tensor *transient_new(rg_ctx *ctx, const char *fn, rg_shape shape, float *d) {
   int64_t numel;
   if (!rg_ctx_ok(ctx) || !rg_shape_valid(ctx, fn, "shape", shape, &numel)) return NULL;
-  rg_tensor *t = rg_arena_get(ctx, fn, sizeof *t);
+  rg_tensor *t = rg_slot_new(ctx, fn);
   if (!t) return NULL;
   if (!d) d = rg_arena_get(ctx, fn, (size_t)numel * sizeof(float));
   if (!d) return NULL;
-  *t = (rg_tensor){.magic = RG_TENSOR_MAGIC, .kind = RG_TRANSIENT, .epoch = ctx->epoch,
-                   .shape = shape, .numel = numel, .data = d, .owner = ctx};
+  t->kind = RG_TRANSIENT;
+  t->shape = shape;
+  t->numel = numel;
+  t->data = d;
+  t->owner = ctx;
   for (int i = shape.rank; i < RG_MAX_RANK; i++) t->shape.dim[i] = 0;
-  t->next_transient = ctx->transients;
-  ctx->transients = t;
   return t;
 }
 
@@ -104,7 +85,7 @@ rg_tensor *rg_tensor_new(rg_ctx *ctx, rg_shape shape, const float *data) {
     memcpy(t->data, data, (size_t)t->numel * sizeof(float));
   else
     memset(t->data, 0, (size_t)t->numel * sizeof(float));
-  return t;
+  return rg_handle(t);
 }
 
 rg_tensor *rg_tensor_view(rg_ctx *ctx, rg_shape shape, const float *data) {
@@ -116,7 +97,7 @@ rg_tensor *rg_tensor_view(rg_ctx *ctx, rg_shape shape, const float *data) {
   }
   /* The cast is safe: ops only read their inputs (the header says so of
    * rg_tensor_data on a view). */
-  return transient_new(ctx, fn, shape, (float *)data);
+  return rg_handle(transient_new(ctx, fn, shape, (float *)data));
 }
 
 static bool name_free(rg_ctx *ctx, const char *fn, const char *name) {
@@ -191,24 +172,35 @@ rg_tensor *rg_buffer_new(rg_ctx *ctx, const char *name, rg_shape shape, const fl
   return rg_persistent_new(ctx, "rg_buffer_new", RG_BUFFER, name, shape, data);
 }
 
-float *rg_tensor_data(rg_tensor *t) { return t && t->magic == RG_TENSOR_MAGIC ? t->data : NULL; }
-float *rg_tensor_grad(rg_tensor *t) { return t && t->magic == RG_TENSOR_MAGIC ? t->grad : NULL; }
+float *rg_tensor_data(rg_tensor *t) {
+  rg_tensor *h = rg_deref(t);
+  return h ? h->data : NULL;
+}
+
+float *rg_tensor_grad(rg_tensor *t) {
+  rg_tensor *h = rg_deref(t);
+  return h ? h->grad : NULL;
+}
 
 rg_shape rg_tensor_shape(const rg_tensor *t) {
   rg_shape none = {0, {0, 0, 0, 0}};
-  return t && t->magic == RG_TENSOR_MAGIC ? t->shape : none;
+  const rg_tensor *h = rg_deref(t);
+  return h ? h->shape : none;
 }
 
 int64_t rg_tensor_numel(const rg_tensor *t) {
-  return t && t->magic == RG_TENSOR_MAGIC ? t->numel : 0;
+  const rg_tensor *h = rg_deref(t);
+  return h ? h->numel : 0;
 }
 
 const char *rg_tensor_name(const rg_tensor *t) {
-  return t && t->magic == RG_TENSOR_MAGIC ? t->name : NULL;
+  const rg_tensor *h = rg_deref(t);
+  return h ? h->name : NULL;
 }
 
 bool rg_tensor_is_param(const rg_tensor *t) {
-  return t && t->magic == RG_TENSOR_MAGIC && t->kind == RG_PARAM;
+  const rg_tensor *h = rg_deref(t);
+  return h && h->kind == RG_PARAM;
 }
 
 rg_tensor *const *rg_params(rg_ctx *ctx, int *n) {

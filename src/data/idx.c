@@ -1,72 +1,98 @@
-/* IDX files (the MNIST format), plain or gzip-compressed, through zlib, which
- * reads both transparently. A file is: 2 zero bytes, the type byte 0x08
- * (unsigned byte), the number of dimensions, each dimension as a big-endian
- * u32, then exactly the product of the dimensions in bytes. */
+/* IDX files (the MNIST format), plain or gzip-compressed (detected from the
+ * content). A file is: 2 zero bytes, the type byte 0x08 (unsigned byte), the
+ * number of dimensions, each dimension as a big-endian u32, then exactly the
+ * product of the dimensions in bytes, and nothing after (after the last gzip
+ * member either).
+ *
+ * A header's claim is checked before any of the payload is read: a plain
+ * file must be exactly as long as it says; a gzip file must be large enough
+ * to hold it (RG_GZIP_MAX_RATIO); and the claim, with the dataset made from
+ * it, must fit in what the context's memory limit leaves. The payload
+ * buffer then grows with the data that really arrives, so a lying header
+ * costs at most about twice the data the file actually holds. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "data/data.h"
+#include "data/source.h"
 
 #define IDX_UBYTE 0x08
-#define READ_STEP (1 << 30)      /* the most one gzread call is asked for */
-#define FIRST_CAPACITY (1 << 24) /* payload buffer before it grows */
+#define READ_STEP (1 << 30)     /* the most one read is asked for */
+#define FIRST_CAPACITY (1 << 20) /* gzip payload buffer before it grows */
+#define EXTRA_COUNTED (1 << 20) /* bytes beyond the claim counted for a message */
 
 /* The content of one IDX file. */
 typedef struct idx_blob {
   const char *path;
   int ndim;
   uint32_t dim[3];
-  int64_t bytes; /* product of dim */
+  int64_t header; /* bytes */
+  int64_t bytes;  /* product of dim */
   uint8_t *data;
   size_t capacity;
 } idx_blob;
 
-/* Sets the error for a failed gzread: EIO for the system, EFORMAT for bad
- * compressed data. */
-static void gz_failure(rg_ctx *ctx, const char *fn, gzFile f, const char *path) {
-  int err = Z_OK;
-  const char *msg = gzerror(f, &err);
-  if (err == Z_ERRNO)
-    rg_fail(ctx, RG_EIO, fn, "%s: read failed: %s", path, strerror(errno));
-  else if (err == Z_MEM_ERROR)
-    rg_fail(ctx, RG_ENOMEM, fn, "%s: out of memory in zlib", path);
+static const char *kind_of(const idx_blob *b) { return b->ndim == 3 ? "pixel" : "label"; }
+
+/* "50 images of 4x3" or "50 labels". */
+static const char *claim_text(const idx_blob *b, char *buf, size_t size) {
+  if (b->ndim == 3)
+    snprintf(buf, size, "%u images of %ux%u", b->dim[0], b->dim[1], b->dim[2]);
   else
-    rg_fail(ctx, RG_EFORMAT, fn, "%s: corrupt gzip data: %s", path, msg);
+    snprintf(buf, size, "%u labels", b->dim[0]);
+  return buf;
 }
 
-/* Reads up to len bytes; the count read (short at end of file), or -1 with
- * the error set. */
-static int64_t gz_take(rg_ctx *ctx, const char *fn, gzFile f, const char *path, uint8_t *buf,
-                       int64_t len) {
-  int64_t got = 0;
-  while (got < len) {
-    int r = gzread(f, buf + got, (unsigned)(len - got < READ_STEP ? len - got : READ_STEP));
-    if (r < 0) {
-      gz_failure(ctx, fn, f, path);
-      return -1;
-    }
-    if (r == 0) break;
-    got += r;
+/* RG_EFORMAT: the header's claim against the data found (total bytes, more
+ * than the claim when extra data follows it). */
+static void size_mismatch(rg_ctx *ctx, const char *fn, const rg_source *src, const idx_blob *b,
+                          int64_t total, bool at_least) {
+  char what[96];
+  const char *note = total > b->bytes ? " (trailing bytes)"
+                     : src->cut        ? " (the gzip stream is cut short)"
+                                       : "";
+  rg_fail(ctx, RG_EFORMAT, fn, "%s: header says %s but the file holds %s%lld bytes of %s data%s",
+          b->path, claim_text(b, what, sizeof what), at_least ? "more than " : "",
+          (long long)total, kind_of(b), note);
+}
+
+/* The claim of a header against what the file and the memory limit can
+ * hold, before any payload is read. */
+static bool claim_possible(rg_ctx *ctx, const char *fn, const rg_source *src, const idx_blob *b) {
+  if (!src->gz && src->size - b->header != b->bytes) {
+    size_mismatch(ctx, fn, src, b, src->size - b->header, false);
+    return false;
   }
-  return got;
-}
-
-/* " (the gzip stream is cut short)" when zlib saw the compressed data end. */
-static const char *cut_note(gzFile f) {
-  int err = Z_OK;
-  gzerror(f, &err);
-  return err == Z_BUF_ERROR ? " (the gzip stream is cut short)" : "";
+  if (src->gz && b->bytes / RG_GZIP_MAX_RATIO >= src->size) {
+    rg_fail(ctx, RG_EFORMAT, fn,
+            "%s: the header claims %lld bytes of %s data, more than a gzip file of %lld bytes can "
+            "hold (deflate stores at most %d bytes in one)",
+            b->path, (long long)b->bytes, kind_of(b), (long long)src->size, RG_GZIP_MAX_RATIO);
+    return false;
+  }
+  /* The payload is held while the dataset's arrays (4 bytes per byte) are
+   * made, each of which must fit in what the limit leaves. */
+  uint64_t limit = ctx->mem_limit, held = ctx->stats.heap_bytes, need;
+  if (limit && (__builtin_mul_overflow((uint64_t)b->bytes, 5u, &need) || held > limit ||
+                need > limit - held)) {
+    rg_fail(ctx, RG_ENOMEM, fn,
+            "%s: the header claims %lld bytes of %s data; with the dataset made from them that "
+            "would pass the memory limit of %llu bytes (%llu held)",
+            b->path, (long long)b->bytes, kind_of(b), (unsigned long long)limit,
+            (unsigned long long)held);
+    return false;
+  }
+  return true;
 }
 
 /* Magic and dimensions. */
-static bool read_header(rg_ctx *ctx, const char *fn, gzFile f, idx_blob *b) {
+static bool read_header(rg_ctx *ctx, const char *fn, rg_source *src, idx_blob *b) {
   uint8_t head[4 + 4 * 3] = {0};
-  int64_t want = 4 + 4 * (int64_t)b->ndim;
-  int64_t got = gz_take(ctx, fn, f, b->path, head, want);
+  b->header = 4 + 4 * (int64_t)b->ndim;
+  int64_t got = rg_source_read(src, head, b->header);
   if (got < 0) return false;
   uint32_t magic = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 | head[2] << 8 | head[3];
   uint32_t expect = IDX_UBYTE << 8 | (uint32_t)b->ndim;
@@ -76,10 +102,11 @@ static bool read_header(rg_ctx *ctx, const char *fn, gzFile f, idx_blob *b) {
             b->path, magic, expect, b->ndim, b->ndim > 1 ? "s" : "");
     return false;
   }
-  if (got < want) {
+  if (got < b->header) {
     rg_fail(ctx, RG_EFORMAT, fn,
             "%s: the file ends after %lld bytes, inside the %lld-byte header%s", b->path,
-            (long long)got, (long long)want, cut_note(f));
+            (long long)got, (long long)b->header,
+            src->cut ? " (the gzip stream is cut short)" : "");
     return false;
   }
   b->bytes = 1;
@@ -94,7 +121,7 @@ static bool read_header(rg_ctx *ctx, const char *fn, gzFile f, idx_blob *b) {
       return false;
     }
   }
-  return true;
+  return claim_possible(ctx, fn, src, b);
 }
 
 /* Grows the payload buffer to min(2 x capacity, limit) bytes. */
@@ -110,57 +137,49 @@ static bool grow(rg_ctx *ctx, const char *fn, idx_blob *b, size_t used, size_t l
   return true;
 }
 
-/* What follows the header must be exactly b->bytes long. The buffer grows
- * with what the file really holds, so a header claiming terabytes allocates
- * no more than twice the actual data before it is caught. */
-static bool read_payload(rg_ctx *ctx, const char *fn, gzFile f, idx_blob *b) {
-  size_t limit = (size_t)b->bytes + 1, got = 0;
-  for (;;) {
-    if (got == b->capacity && (got == limit || !grow(ctx, fn, b, got, limit))) break;
-    int64_t r = gz_take(ctx, fn, f, b->path, b->data + got, (int64_t)(b->capacity - got));
+/* What follows the header must be exactly b->bytes long. A plain file's
+ * length was checked, so its buffer is allocated at once; a gzip payload's
+ * buffer grows as the data arrives. */
+static bool read_payload(rg_ctx *ctx, const char *fn, rg_source *src, idx_blob *b) {
+  size_t want = (size_t)b->bytes, got = 0;
+  if (!src->gz) {
+    b->data = rg_heap_alloc(ctx, fn, want ? want : 1);
+    if (!b->data) return false;
+    b->capacity = want ? want : 1;
+  }
+  while (got < want && !src->ended) {
+    if (got == b->capacity && !grow(ctx, fn, b, got, want)) return false;
+    size_t room = b->capacity - got;
+    int64_t r = rg_source_read(src, b->data + got, (int64_t)(room < READ_STEP ? room : READ_STEP));
     if (r < 0) return false;
     got += (size_t)r;
-    if (got < b->capacity) break; /* end of file */
   }
-  if (!rg_ctx_ok(ctx)) return false;
-  int64_t total = (int64_t)got;
-  if (got == limit) { /* trailing bytes: count them for the message */
-    uint8_t rest[4096];
-    int64_t r;
-    while ((r = gz_take(ctx, fn, f, b->path, rest, sizeof rest)) > 0) total += r;
-    if (r < 0) return false;
-  }
-  const char *cut = cut_note(f);
-  if (total == b->bytes && !*cut) return true;
-  if (total == b->bytes) {
-    rg_fail(ctx, RG_EFORMAT, fn, "%s: the gzip stream is cut short after its %lld bytes of data",
-            b->path, (long long)total);
+  if (got < want) {
+    size_mismatch(ctx, fn, src, b, (int64_t)got, false);
     return false;
   }
-  char what[96];
-  if (b->ndim == 3)
-    snprintf(what, sizeof what, "%u images of %ux%u", b->dim[0], b->dim[1], b->dim[2]);
-  else
-    snprintf(what, sizeof what, "%u labels", b->dim[0]);
-  rg_fail(ctx, RG_EFORMAT, fn, "%s: header says %s but the file holds %lld bytes of %s data%s",
-          b->path, what, (long long)total, b->ndim == 3 ? "pixel" : "label",
-          total > b->bytes ? " (trailing bytes)" : cut);
-  return false;
+  /* Nothing may follow: count extra data (up to a bound) for the message. */
+  uint8_t rest[4096];
+  int64_t extra = 0, r;
+  while (extra < EXTRA_COUNTED && (r = rg_source_read(src, rest, sizeof rest)) > 0) extra += r;
+  if (!rg_ctx_ok(ctx)) return false;
+  if (extra > 0) {
+    size_mismatch(ctx, fn, src, b, b->bytes + extra, !src->ended);
+    return false;
+  }
+  if (src->cut) {
+    rg_fail(ctx, RG_EFORMAT, fn, "%s: the gzip stream is cut short after its %lld bytes of data",
+            b->path, (long long)b->bytes);
+    return false;
+  }
+  return true;
 }
 
 static bool idx_read(rg_ctx *ctx, const char *fn, idx_blob *b) {
-  errno = 0;
-  gzFile f = gzopen(b->path, "rb");
-  if (!f) {
-    if (errno)
-      rg_fail(ctx, RG_EIO, fn, "%s: cannot open: %s", b->path, strerror(errno));
-    else
-      rg_fail(ctx, RG_ENOMEM, fn, "%s: out of memory opening the file", b->path);
-    return false;
-  }
-  gzbuffer(f, 1 << 17);
-  bool ok = read_header(ctx, fn, f, b) && read_payload(ctx, fn, f, b);
-  gzclose(f);
+  rg_source src;
+  if (!rg_source_open(&src, ctx, fn, b->path)) return false;
+  bool ok = read_header(ctx, fn, &src, b) && read_payload(ctx, fn, &src, b);
+  rg_source_close(&src);
   return ok;
 }
 

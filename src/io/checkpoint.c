@@ -3,13 +3,17 @@
  * rg_train_state, in the versioned, CRC-checked format described at the top
  * of ckpt_format.c (and in docs/checkpoints.md).
  *
- * Saving writes "<path>.tmp.<pid>" in the same directory, checks every write,
- * flushes, fsyncs and closes it, renames it over path and fsyncs the
- * directory: a crash at any moment leaves path with either its old or its new
- * content. On any failure before the rename the temporary file is removed and
- * path is untouched (RG_EIO naming the path and the system's reason).
+ * Saving goes through rg_save_atomic (src/io/file.c): the target must be a
+ * regular file or a new name (a symbolic link is followed), the data goes
+ * to a uniquely named (or unnamed, O_TMPFILE) temporary file in the target's
+ * directory, is flushed and fsynced, renamed over the target, and the
+ * directory is fsynced: a crash at any moment leaves the target with either
+ * its old or its new content. On any failure before the rename the
+ * temporary file is removed and the target is untouched (RG_EIO naming the
+ * path and the system's reason).
  *
- * Loading reads the whole file, validates every byte of it (ck_parse) and
+ * Loading reads the whole file (opened by rg_open_read, which refuses
+ * anything but a regular file), validates every byte of it (ck_parse) and
  * matches its tensors against the context by name, kind and shape, and its
  * state records by name, size and the owning object's range checks, before
  * it changes anything: a failed load leaves the context's tensors, states,
@@ -24,6 +28,7 @@
 #include <unistd.h>
 
 #include "io/ckpt_format.h"
+#include "io/file.h"
 
 /* The sticky-error status for a failed system call on path. */
 static rg_status io_fail(rg_ctx *ctx, const char *fn, const char *what, const char *path,
@@ -43,59 +48,17 @@ static bool check_args(rg_ctx *ctx, const char *fn, const char *path) {
 
 /* ------------------------------------------------------------ save */
 
-/* fsync of the directory holding path, so that the rename survives a power
- * loss. File systems that cannot sync a directory (EINVAL, ENOTSUP) pass. */
-static int sync_parent_dir(rg_ctx *ctx, const char *fn, const char *path) {
-  const char *slash = strrchr(path, '/');
-  size_t len = !slash ? 1 : slash == path ? 1 : (size_t)(slash - path);
-  char *dir = rg_heap_alloc(ctx, fn, len + 1);
-  if (!dir) return ENOMEM;
-  if (!slash)
-    strcpy(dir, ".");
-  else {
-    memcpy(dir, path, len);
-    dir[len] = '\0';
-  }
-  int err = 0;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    err = errno;
-  else {
-    if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP) err = errno;
-    close(fd);
-  }
-  rg_heap_free(ctx, dir, len + 1);
-  return err;
-}
+struct save_job {
+  const rg_ctx *ctx;
+  const rg_train_state *st;
+};
 
-/* Writes the whole checkpoint to tmp. Returns 0 or the errno of the first
- * failure, with *step naming the call that failed. */
-static int write_temp(const rg_ctx *ctx, const char *tmp, const rg_train_state *st,
-                      const char **step) {
-  *step = "cannot create the temporary file for";
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
-  if (fd < 0) return errno;
-  FILE *f = fdopen(fd, "wb");
-  if (!f) {
-    int err = errno;
-    close(fd);
-    return err;
-  }
+/* The whole checkpoint into f (rg_save_atomic's writer). */
+static int write_checkpoint(FILE *f, void *arg) {
+  const struct save_job *job = arg;
   ck_writer w = {.f = f};
-  *step = "cannot write";
   ck_write_header(&w);
-  ck_write_body(&w, ctx, st);
-  errno = 0;
-  if (!w.err && fflush(f) != 0) w.err = errno ? errno : EIO;
-  if (!w.err) {
-    *step = "cannot sync";
-    if (fsync(fileno(f)) != 0) w.err = errno;
-  }
-  errno = 0;
-  if (fclose(f) != 0 && !w.err) {
-    *step = "cannot close";
-    w.err = errno ? errno : EIO;
-  }
+  ck_write_body(&w, job->ctx, job->st);
   return w.err;
 }
 
@@ -109,26 +72,8 @@ rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state
       return ctx->status;
     }
   const rg_train_state zero = {0, 0};
-  if (!st) st = &zero;
-
-  size_t tmp_len = strlen(path) + 32;
-  char *tmp = rg_heap_alloc(ctx, fn, tmp_len);
-  if (!tmp) return ctx->status;
-  snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
-  const char *step;
-  int err = write_temp(ctx, tmp, st, &step);
-  if (!err && rename(tmp, path) != 0) {
-    err = errno;
-    step = "cannot rename the temporary file over";
-  }
-  if (err) unlink(tmp);
-  rg_heap_free(ctx, tmp, tmp_len);
-  if (err) return io_fail(ctx, fn, step, path, err);
-  err = sync_parent_dir(ctx, fn, path);
-  if (err)
-    return io_fail(ctx, fn, "saved, but cannot sync the directory (the rename may not survive "
-                   "a power loss) of", path, err);
-  return RG_OK;
+  struct save_job job = {ctx, st ? st : &zero};
+  return rg_save_atomic(ctx, fn, path, write_checkpoint, &job);
 }
 
 /* ------------------------------------------------------------ load */
@@ -137,22 +82,9 @@ rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state
  * read). NULL with RG_EIO or RG_ENOMEM set on failure. */
 static uint8_t *read_file(rg_ctx *ctx, const char *fn, const char *path, size_t *size,
                           size_t *bytes) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    io_fail(ctx, fn, "cannot open", path, errno);
-    return NULL;
-  }
   struct stat sb;
-  if (fstat(fd, &sb) != 0) {
-    io_fail(ctx, fn, "cannot stat", path, errno);
-    close(fd);
-    return NULL;
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    close(fd);
-    rg_fail(ctx, RG_EIO, fn, "\"%s\" is not a regular file", path);
-    return NULL;
-  }
+  int fd = rg_open_read(ctx, fn, path, &sb);
+  if (fd < 0) return NULL;
   if ((uint64_t)sb.st_size > SIZE_MAX - 1) {
     close(fd);
     rg_fail(ctx, RG_EOVERFLOW, fn, "\"%s\" is too large to load", path);

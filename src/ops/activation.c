@@ -54,7 +54,7 @@ static void unary_run(rg_ctx *ctx, int64_t n, struct unary_job *j) {
 }
 
 static rg_tensor *unary(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *x, float alpha) {
-  if (!rg_check(ctx, fn, "x", x)) return NULL;
+  if (!rg_check(ctx, fn, "x", &x)) return NULL;
   rg_tensor *y = rg_new_output(ctx, fn, x->shape, &x, 1);
   if (!y) return NULL;
   struct unary_job j = {.k = ctx->k, .op = op, .alpha = alpha, .x = x->data, .y = y->data,
@@ -62,7 +62,7 @@ static rg_tensor *unary(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *x
   unary_run(ctx, x->numel, &j);
   rg_node *node = rg_record(ctx, fn, op, y, &x, 1);
   if (node) node->attr[0] = alpha;
-  return y;
+  return rg_handle(y);
 }
 
 rg_tensor *rg_relu(rg_ctx *ctx, rg_tensor *x) { return unary(ctx, "rg_relu", RG_OP_RELU, x, 0); }
@@ -121,7 +121,7 @@ UNARY_BWD(EXP)
 UNARY_BWD(LOG)
 
 static rg_tensor *rowwise(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *x) {
-  if (!rg_check(ctx, fn, "x", x)) return NULL;
+  if (!rg_check(ctx, fn, "x", &x)) return NULL;
   if (x->shape.rank != 2) {
     rg_fail(ctx, RG_ESHAPE, fn, "x is %s, expected rank 2 [rows, classes]", RG_SHAPE_STR(x->shape));
     return NULL;
@@ -134,7 +134,7 @@ static rg_tensor *rowwise(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor 
   else
     ctx->k->log_softmax_fwd(m, n, x->data, y->data);
   rg_record(ctx, fn, op, y, &x, 1);
-  return y;
+  return rg_handle(y);
 }
 
 rg_tensor *rg_softmax(rg_ctx *ctx, rg_tensor *x) { return rowwise(ctx, "rg_softmax", RG_OP_SOFTMAX, x); }

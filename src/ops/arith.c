@@ -8,8 +8,9 @@ enum { SAME = 0, ROWS = 1 };
 
 /* Checks a and b for an elementwise op; *mode is SAME or ROWS (b is [n] or
  * [1,n] and a's last dimension is n, a viewed as [numel / n, n]). */
-static bool binary_shapes(rg_ctx *ctx, const char *fn, rg_tensor *a, rg_tensor *b, int *mode) {
-  if (!rg_check(ctx, fn, "a", a) || !rg_check(ctx, fn, "b", b)) return false;
+static bool binary_shapes(rg_ctx *ctx, const char *fn, rg_tensor **pa, rg_tensor **pb, int *mode) {
+  if (!rg_check(ctx, fn, "a", pa) || !rg_check(ctx, fn, "b", pb)) return false;
+  const rg_tensor *a = *pa, *b = *pb;
   if (rg_same_shape(a->shape, b->shape)) {
     *mode = SAME;
     return true;
@@ -28,7 +29,7 @@ static bool binary_shapes(rg_ctx *ctx, const char *fn, rg_tensor *a, rg_tensor *
 
 static rg_tensor *binary(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *a, rg_tensor *b) {
   int mode;
-  if (!binary_shapes(ctx, fn, a, b, &mode)) return NULL;
+  if (!binary_shapes(ctx, fn, &a, &b, &mode)) return NULL;
   rg_tensor *in[2] = {a, b};
   rg_tensor *y = rg_new_output(ctx, fn, a->shape, in, 2);
   if (!y) return NULL;
@@ -37,7 +38,7 @@ static rg_tensor *binary(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *
   for (int64_t at = 0; at < a->numel; at += n) k(n, a->data + at, b->data, y->data + at);
   rg_node *node = rg_record(ctx, fn, op, y, in, 2);
   if (node) node->iattr[0] = mode;
-  return y;
+  return rg_handle(y);
 }
 
 rg_tensor *rg_add(rg_ctx *ctx, rg_tensor *a, rg_tensor *b) { return binary(ctx, "rg_add", RG_OP_ADD, a, b); }
@@ -85,13 +86,13 @@ void rg_bwd_MUL(rg_ctx *ctx, const rg_node *node) {
 
 rg_tensor *rg_scale(rg_ctx *ctx, rg_tensor *x, float s) {
   static const char fn[] = "rg_scale";
-  if (!rg_check(ctx, fn, "x", x) || !rg_finite_arg(ctx, fn, "s", s)) return NULL;
+  if (!rg_check(ctx, fn, "x", &x) || !rg_finite_arg(ctx, fn, "s", s)) return NULL;
   rg_tensor *y = rg_new_output(ctx, fn, x->shape, &x, 1);
   if (!y) return NULL;
   ctx->k->scale(x->numel, s, x->data, y->data);
   rg_node *node = rg_record(ctx, fn, RG_OP_SCALE, y, &x, 1);
   if (node) node->attr[0] = s;
-  return y;
+  return rg_handle(y);
 }
 
 void rg_bwd_SCALE(rg_ctx *ctx, const rg_node *node) {
@@ -100,13 +101,13 @@ void rg_bwd_SCALE(rg_ctx *ctx, const rg_node *node) {
 }
 
 static rg_tensor *reduce_all(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *x) {
-  if (!rg_check(ctx, fn, "x", x)) return NULL;
+  if (!rg_check(ctx, fn, "x", &x)) return NULL;
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape1(1), &x, 1);
   if (!y) return NULL;
   float s = rg_reduce(ctx, ctx->k->sum, x->numel, x->data);
   y->data[0] = op == RG_OP_MEAN ? s / (float)x->numel : s;
   rg_record(ctx, fn, op, y, &x, 1);
-  return y;
+  return rg_handle(y);
 }
 
 rg_tensor *rg_sum(rg_ctx *ctx, rg_tensor *x) { return reduce_all(ctx, "rg_sum", RG_OP_SUM, x); }

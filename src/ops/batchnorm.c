@@ -5,25 +5,27 @@
 
 #include "core/internal.h"
 
-static bool feature_vec(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor *t,
-                        int64_t f) {
-  if (!rg_check(ctx, fn, arg, t)) return false;
+static bool feature_vec(rg_ctx *ctx, const char *fn, const char *arg, rg_tensor **pt, int64_t f) {
+  if (!rg_check(ctx, fn, arg, pt)) return false;
+  const rg_tensor *t = *pt;
   if (t->numel == f && t->shape.rank == 1) return true;
   rg_fail(ctx, RG_ESHAPE, fn, "%s is %s, expected [%lld]", arg, RG_SHAPE_STR(t->shape),
           (long long)f);
   return false;
 }
 
-static bool bn_args(rg_ctx *ctx, const char *fn, rg_tensor *x, rg_tensor *const *vecs,
+/* Decodes *px and vecs[0..3] in place. */
+static bool bn_args(rg_ctx *ctx, const char *fn, rg_tensor **px, rg_tensor **vecs,
                     float momentum, float eps) {
   static const char *const names[4] = {"gamma", "beta", "running_mean", "running_var"};
-  if (!rg_check(ctx, fn, "x", x)) return false;
+  if (!rg_check(ctx, fn, "x", px)) return false;
+  const rg_tensor *x = *px;
   if (x->shape.rank != 2) {
     rg_fail(ctx, RG_ESHAPE, fn, "x is %s, expected [batch, features]", RG_SHAPE_STR(x->shape));
     return false;
   }
   for (int i = 0; i < 4; i++)
-    if (!feature_vec(ctx, fn, names[i], vecs[i], x->shape.dim[1])) return false;
+    if (!feature_vec(ctx, fn, names[i], &vecs[i], x->shape.dim[1])) return false;
   if (!(momentum >= 0.0f && momentum <= 1.0f) || !(eps > 0.0f) || isinf(eps)) {
     rg_fail(ctx, RG_EINVAL, fn, "momentum is %g and eps %g, expected momentum in [0, 1], eps > 0",
             (double)momentum, (double)eps);
@@ -51,7 +53,8 @@ rg_tensor *rg_batch_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *gamma, rg_tensor 
                          float eps) {
   static const char fn[] = "rg_batch_norm";
   rg_tensor *vecs[4] = {gamma, beta, running_mean, running_var};
-  if (!bn_args(ctx, fn, x, vecs, momentum, eps)) return NULL;
+  if (!bn_args(ctx, fn, &x, vecs, momentum, eps)) return NULL;
+  gamma = vecs[0], beta = vecs[1], running_mean = vecs[2], running_var = vecs[3];
   int64_t n = x->shape.dim[0], f = x->shape.dim[1];
   float *stats = rg_arena_get(ctx, fn, (size_t)(3 * f) * sizeof(float));
   rg_tensor *in[3] = {x, gamma, beta};
@@ -73,7 +76,7 @@ rg_tensor *rg_batch_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *gamma, rg_tensor 
     node->saved[1] = invstd;
     node->iattr[0] = ctx->training;
   }
-  return y;
+  return rg_handle(y);
 }
 
 /* Eval mode is an affine map per feature: dx = dy gamma invstd. */

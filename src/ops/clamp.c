@@ -6,7 +6,7 @@
 
 rg_tensor *rg_clamp(rg_ctx *ctx, rg_tensor *x, float lo, float hi) {
   static const char fn[] = "rg_clamp";
-  if (!rg_check(ctx, fn, "x", x)) return NULL;
+  if (!rg_check(ctx, fn, "x", &x)) return NULL;
   if (!(lo <= hi)) {
     rg_fail(ctx, RG_EINVAL, fn, "lo is %g and hi %g, expected lo <= hi", (double)lo, (double)hi);
     return NULL;
@@ -16,7 +16,7 @@ rg_tensor *rg_clamp(rg_ctx *ctx, rg_tensor *x, float lo, float hi) {
   ctx->k->clamp_fwd(x->numel, lo, hi, x->data, y->data);
   rg_node *node = rg_record(ctx, fn, RG_OP_CLAMP, y, &x, 1);
   if (node) node->attr[0] = lo, node->attr[1] = hi;
-  return y;
+  return rg_handle(y);
 }
 
 void rg_bwd_CLAMP(rg_ctx *ctx, const rg_node *node) {
@@ -28,7 +28,7 @@ void rg_bwd_CLAMP(rg_ctx *ctx, const rg_node *node) {
 
 rg_tensor *rg_grad_clip(rg_ctx *ctx, rg_tensor *x, float c) {
   static const char fn[] = "rg_grad_clip";
-  if (!rg_check(ctx, fn, "x", x)) return NULL;
+  if (!rg_check(ctx, fn, "x", &x)) return NULL;
   if (!(c > 0.0f) || isinf(c)) {
     rg_fail(ctx, RG_EINVAL, fn, "c is %g, expected a finite value > 0", (double)c);
     return NULL;
@@ -38,7 +38,7 @@ rg_tensor *rg_grad_clip(rg_ctx *ctx, rg_tensor *x, float c) {
   memcpy(y->data, x->data, (size_t)x->numel * sizeof(float));
   rg_node *node = rg_record(ctx, fn, RG_OP_GRAD_CLIP, y, &x, 1);
   if (node) node->attr[0] = c;
-  return y;
+  return rg_handle(y);
 }
 
 void rg_bwd_GRAD_CLIP(rg_ctx *ctx, const rg_node *node) {

@@ -4,12 +4,12 @@
 
 rg_tensor *rg_dropout(rg_ctx *ctx, rg_tensor *x, float p) {
   static const char fn[] = "rg_dropout";
-  if (!rg_check(ctx, fn, "x", x)) return NULL;
+  if (!rg_check(ctx, fn, "x", &x)) return NULL;
   if (!(p >= 0.0f && p < 1.0f)) {
     rg_fail(ctx, RG_EINVAL, fn, "p is %g, expected a probability in [0, 1)", (double)p);
     return NULL;
   }
-  if (!ctx->training || p == 0.0f) return x;
+  if (!ctx->training || p == 0.0f) return rg_handle(x);
   struct rg_rng_key *key = rg_arena_get(ctx, fn, sizeof *key);
   rg_tensor *y = key ? rg_new_output(ctx, fn, x->shape, &x, 1) : NULL;
   if (!y) return NULL;
@@ -24,7 +24,7 @@ rg_tensor *rg_dropout(rg_ctx *ctx, rg_tensor *x, float p) {
     node->iattr[0] = (int)threshold;
     node->attr[0] = scale;
   }
-  return y;
+  return rg_handle(y);
 }
 
 void rg_bwd_DROPOUT(rg_ctx *ctx, const rg_node *node) {

@@ -12,7 +12,7 @@ static bool rank2(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor 
 
 rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb) {
   static const char fn[] = "rg_matmul";
-  if (!rg_check(ctx, fn, "a", a) || !rg_check(ctx, fn, "b", b) || !rank2(ctx, fn, "a", a) ||
+  if (!rg_check(ctx, fn, "a", &a) || !rg_check(ctx, fn, "b", &b) || !rank2(ctx, fn, "a", a) ||
       !rank2(ctx, fn, "b", b))
     return NULL;
   int64_t m = a->shape.dim[ta], k = a->shape.dim[!ta];
@@ -28,7 +28,7 @@ rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb) 
   rg_gemm(ctx, m, n, k, ta, tb, a->data, a->shape.dim[1], b->data, b->shape.dim[1], y->data, n, 0);
   rg_node *node = rg_record(ctx, fn, RG_OP_MATMUL, y, in, 2);
   if (node) node->iattr[0] = ta, node->iattr[1] = tb;
-  return y;
+  return rg_handle(y);
 }
 
 /* With C = op(A) op(B): dop(A) = dC op(B)^T and dop(B) = op(A)^T dC, written
@@ -48,19 +48,21 @@ void rg_bwd_MATMUL(rg_ctx *ctx, const rg_node *node) {
 }
 
 /* The checks of rg_linear and rg_linear_act. */
-static bool linear_args(rg_ctx *ctx, const char *fn, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
-  if (!rg_check(ctx, fn, "x", x) || !rg_check(ctx, fn, "w", w) || !rank2(ctx, fn, "x", x) ||
-      !rank2(ctx, fn, "w", w))
+static bool linear_args(rg_ctx *ctx, const char *fn, rg_tensor **px, rg_tensor **pw,
+                        rg_tensor **pb) {
+  if (!rg_check(ctx, fn, "x", px) || !rg_check(ctx, fn, "w", pw) || !rank2(ctx, fn, "x", *px) ||
+      !rank2(ctx, fn, "w", *pw))
     return false;
+  const rg_tensor *x = *px, *w = *pw;
   int64_t in_f = x->shape.dim[1], out_f = w->shape.dim[0];
   if (w->shape.dim[1] != in_f) {
     rg_fail(ctx, RG_ESHAPE, fn, "x is %s but w is %s, expected w [out,%lld]",
             RG_SHAPE_STR(x->shape), RG_SHAPE_STR(w->shape), (long long)in_f);
     return false;
   }
-  if (b && (!rg_check(ctx, fn, "b", b) || b->numel != out_f || b->shape.rank != 1)) {
+  if (*pb && (!rg_check(ctx, fn, "b", pb) || (*pb)->numel != out_f || (*pb)->shape.rank != 1)) {
     if (ctx->status == RG_OK)
-      rg_fail(ctx, RG_ESHAPE, fn, "b is %s, expected [%lld]", RG_SHAPE_STR(b->shape),
+      rg_fail(ctx, RG_ESHAPE, fn, "b is %s, expected [%lld]", RG_SHAPE_STR((*pb)->shape),
               (long long)out_f);
     return false;
   }
@@ -69,7 +71,7 @@ static bool linear_args(rg_ctx *ctx, const char *fn, rg_tensor *x, rg_tensor *w,
 
 rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
   static const char fn[] = "rg_linear";
-  if (!linear_args(ctx, fn, x, w, b)) return NULL;
+  if (!linear_args(ctx, fn, &x, &w, &b)) return NULL;
   int64_t batch = x->shape.dim[0], in_f = x->shape.dim[1], out_f = w->shape.dim[0];
   rg_tensor *in[3] = {x, w, b};
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(batch, out_f), in, b ? 3 : 2);
@@ -81,7 +83,7 @@ rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
   else
     rg_gemm(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, 0);
   rg_record(ctx, fn, RG_OP_LINEAR, y, in, b ? 3 : 2);
-  return y;
+  return rg_handle(y);
 }
 
 /* The gradients of x W^T + b for the gradient dy of that sum. */
@@ -105,7 +107,7 @@ static const enum rg_act act_of[] = {
 rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
                          rg_nonlinearity act, float alpha) {
   static const char fn[] = "rg_linear_act";
-  if (!linear_args(ctx, fn, x, w, b)) return NULL;
+  if (!linear_args(ctx, fn, &x, &w, &b)) return NULL;
   bool bad_alpha = act == RG_LEAKY_RELU && !(alpha >= 0.0f && alpha < INFINITY);
   if ((unsigned)act > RG_SIGMOID || bad_alpha) {
     rg_fail(ctx, RG_EINVAL, fn, "act is %d and alpha %g, expected a known activation and, for "
@@ -120,7 +122,7 @@ rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
   rg_gemm_epi(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, &ep);
   rg_node *node = rg_record(ctx, fn, RG_OP_LINEAR_ACT, y, in, b ? 3 : 2);
   if (node) node->iattr[0] = act, node->attr[0] = alpha;
-  return y;
+  return rg_handle(y);
 }
 
 /* The activation's derivative from the output, into a zeroed scratch: the

@@ -13,7 +13,7 @@ static bool unit_interval(rg_ctx *ctx, const char *fn, const char *arg, float v)
 rg_tensor *rg_cross_entropy(rg_ctx *ctx, rg_tensor *logits, const int32_t *labels,
                             float smoothing) {
   static const char fn[] = "rg_cross_entropy";
-  if (!rg_check(ctx, fn, "logits", logits) || !unit_interval(ctx, fn, "smoothing", smoothing))
+  if (!rg_check(ctx, fn, "logits", &logits) || !unit_interval(ctx, fn, "smoothing", smoothing))
     return NULL;
   if (logits->shape.rank != 2) {
     rg_fail(ctx, RG_ESHAPE, fn, "logits is %s, expected [batch, classes]",
@@ -45,7 +45,7 @@ rg_tensor *rg_cross_entropy(rg_ctx *ctx, rg_tensor *logits, const int32_t *label
     node->saved[0] = probs;
     node->saved[1] = lab;
   }
-  return y;
+  return rg_handle(y);
 }
 
 void rg_bwd_CROSS_ENTROPY(rg_ctx *ctx, const rg_node *node) {
@@ -59,7 +59,8 @@ void rg_bwd_CROSS_ENTROPY(rg_ctx *ctx, const rg_node *node) {
 
 rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets) {
   static const char fn[] = "rg_bce_with_logits";
-  if (!rg_check(ctx, fn, "logits", logits) || !rg_check(ctx, fn, "targets", targets)) return NULL;
+  if (!rg_check(ctx, fn, "logits", &logits) || !rg_check(ctx, fn, "targets", &targets))
+    return NULL;
   if (!rg_same_shape(logits->shape, targets->shape)) {
     rg_fail(ctx, RG_ESHAPE, fn, "logits is %s but targets is %s", RG_SHAPE_STR(logits->shape),
             RG_SHAPE_STR(targets->shape));
@@ -78,7 +79,7 @@ rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets
   ctx->k->bce_fwd(logits->numel, logits->data, targets->data, elems);
   y->data[0] = rg_reduce(ctx, ctx->k->sum, logits->numel, elems) / (float)logits->numel;
   rg_record(ctx, fn, RG_OP_BCE, y, in, 2);
-  return y;
+  return rg_handle(y);
 }
 
 /* d/dx = (sigmoid(x) - t) g / count; d/dt = -x g / count (the loss is
@@ -93,7 +94,7 @@ void rg_bwd_BCE(rg_ctx *ctx, const rg_node *node) {
 
 rg_tensor *rg_mse(rg_ctx *ctx, rg_tensor *a, rg_tensor *b) {
   static const char fn[] = "rg_mse";
-  if (!rg_check(ctx, fn, "a", a) || !rg_check(ctx, fn, "b", b)) return NULL;
+  if (!rg_check(ctx, fn, "a", &a) || !rg_check(ctx, fn, "b", &b)) return NULL;
   if (!rg_same_shape(a->shape, b->shape)) {
     rg_fail(ctx, RG_ESHAPE, fn, "a is %s but b is %s", RG_SHAPE_STR(a->shape),
             RG_SHAPE_STR(b->shape));
@@ -107,7 +108,7 @@ rg_tensor *rg_mse(rg_ctx *ctx, rg_tensor *a, rg_tensor *b) {
   y->data[0] = (float)(rg_reduce_sumsq(ctx, a->numel, diff) / (double)a->numel);
   rg_node *node = rg_record(ctx, fn, RG_OP_MSE, y, in, 2);
   if (node) node->saved[0] = diff;
-  return y;
+  return rg_handle(y);
 }
 
 /* d/da = 2 (a - b) / count, d/db the negative. */

@@ -8,19 +8,23 @@
 
 /* lambda1 sum |w| + (lambda2 / 2) sum w^2 over the list, summed in list
  * order; a zero coefficient's term is left out (so 0 * inf never appears). */
-static rg_tensor *penalty(rg_ctx *ctx, const char *fn, rg_tensor *const *params, int n,
+static rg_tensor *penalty(rg_ctx *ctx, const char *fn, rg_tensor *const *handles, int n,
                           float lambda1, float lambda2) {
   if (!rg_ctx_ok(ctx)) return NULL;
-  if (!params || n < 1) {
+  if (!handles || n < 1) {
     rg_fail(ctx, RG_EINVAL, fn, "params is %s with n = %d, expected a list of at least one",
-            params ? "a list" : "NULL", n);
+            handles ? "a list" : "NULL", n);
     return NULL;
   }
   for (int i = 0; i < n; i++) {
     char arg[32];
     snprintf(arg, sizeof arg, "params[%d]", i);
-    if (!rg_check(ctx, fn, arg, params[i])) return NULL;
+    if (!rg_ref(ctx, fn, arg, handles[i])) return NULL;
   }
+  /* The headers the handles name (the list may hold transients). */
+  rg_tensor **params = rg_arena_get(ctx, fn, (size_t)n * sizeof *params);
+  if (!params) return NULL;
+  for (int i = 0; i < n; i++) params[i] = rg_deref(handles[i]);
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape1(1), params, n);
   if (!y) return NULL;
   float l1 = 0.0f;
@@ -35,7 +39,7 @@ static rg_tensor *penalty(rg_ctx *ctx, const char *fn, rg_tensor *const *params,
   y->data[0] = value;
   rg_node *node = rg_record(ctx, fn, RG_OP_PENALTY, y, params, n);
   if (node) node->attr[0] = lambda1, node->attr[1] = lambda2;
-  return y;
+  return rg_handle(y);
 }
 
 void rg_bwd_PENALTY(rg_ctx *ctx, const rg_node *node) {
@@ -79,7 +83,7 @@ rg_tensor *rg_elastic_net_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, 
 
 rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord) {
   static const char fn[] = "rg_norm";
-  if (!rg_check(ctx, fn, "x", x)) return NULL;
+  if (!rg_check(ctx, fn, "x", &x)) return NULL;
   if (ord != 1.0f && ord != 2.0f && ord != INFINITY) {
     rg_fail(ctx, RG_EINVAL, fn, "ord is %g, expected 1, 2 or INFINITY", (double)ord);
     return NULL;
@@ -99,7 +103,7 @@ rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord) {
     y->data[0] = rg_reduce_amax(ctx, x->numel, x->data);
   rg_node *node = rg_record(ctx, fn, RG_OP_NORM, y, &x, 1);
   if (node) node->attr[0] = ord, node->saved[0] = l2;
-  return y;
+  return rg_handle(y);
 }
 
 /* dx += c x for a double c, |c| in float's normal range or not: c = m 2^e

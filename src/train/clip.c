@@ -54,9 +54,10 @@ static bool params_ok(rg_ctx *ctx, const char *fn, rg_tensor *const *params, int
     return false;
   }
   for (int i = 0; i < n; i++) {
-    if (!rg_check(ctx, fn, "params[i]", params[i])) return false;
-    if (params[i]->kind != RG_PARAM) {
-      rg_fail(ctx, RG_EINVAL, fn, "params[%d] (\"%s\") has no gradient", i, params[i]->name);
+    const rg_tensor *p = rg_ref(ctx, fn, "params[i]", params[i]);
+    if (!p) return false;
+    if (p->kind != RG_PARAM) {
+      rg_fail(ctx, RG_EINVAL, fn, "params[%d] (\"%s\") has no gradient", i, p->name);
       return false;
     }
   }

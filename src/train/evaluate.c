@@ -27,8 +27,10 @@ rg_status rg_mlp_evaluate(rg_mlp *m, const rg_dataset *ds, int64_t max_rows, dou
     rg_tensor *logits = rg_mlp_forward(m, x);
     rg_tensor *xent = rg_cross_entropy(ctx, logits, ds->y + at, 0.0f);
     if (xent) {
-      loss_sum += (double)xent->data[0] * (double)rows;
-      correct += rg_count_correct(logits->data, rows, logits->shape.dim[1], ds->y + at);
+      /* Op outputs are handles (internal.h): read them through the accessors. */
+      loss_sum += (double)rg_tensor_data(xent)[0] * (double)rows;
+      correct += rg_count_correct(rg_tensor_data(logits), rows, rg_tensor_shape(logits).dim[1],
+                                  ds->y + at);
     }
     rg_tape_reset(ctx);
   }

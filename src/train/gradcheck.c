@@ -22,7 +22,7 @@ static double eval_loss(struct probe *p) {
   rg_tape_reset(p->ctx);
   p->ctx->dropout_stream = p->stream;
   bool was = rg_set_grad_enabled(p->ctx, false);
-  rg_tensor *loss = p->fn(p->ctx, p->user);
+  const rg_tensor *loss = rg_deref(p->fn(p->ctx, p->user));
   rg_set_grad_enabled(p->ctx, was);
   if (!loss || p->ctx->status != RG_OK || loss->numel != 1) return NAN;
   return loss->data[0];
@@ -34,11 +34,13 @@ static bool params_ok(rg_ctx *ctx, rg_loss_fn fn, rg_tensor *const *params, int 
     rg_fail(ctx, RG_EINVAL, fn_name, "fn, params and n >= 1 are required (n is %d)", n);
     return false;
   }
-  for (int i = 0; i < n; i++)
-    if (!rg_check(ctx, fn_name, "params[i]", params[i]) || params[i]->kind != RG_PARAM) {
+  for (int i = 0; i < n; i++) {
+    const rg_tensor *p = rg_ref(ctx, fn_name, "params[i]", params[i]);
+    if (!p || p->kind != RG_PARAM) {
       rg_fail(ctx, RG_EINVAL, fn_name, "params[%d] is not a parameter", i);
       return false;
     }
+  }
   return true;
 }
 
@@ -129,9 +131,10 @@ rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const 
   rg_tensor *loss = fn(ctx, user);
   if (!loss && ctx->status == RG_OK)
     rg_fail(ctx, RG_EINVAL, fn_name, "fn returned NULL without setting an error");
-  if (loss && rg_check(ctx, fn_name, "the loss fn returned", loss) && loss->numel != 1)
+  const rg_tensor *l = loss ? rg_ref(ctx, fn_name, "the loss fn returned", loss) : NULL;
+  if (l && l->numel != 1)
     rg_fail(ctx, RG_ESHAPE, fn_name, "fn returned a %s loss, expected a single element",
-            RG_SHAPE_STR(loss->shape));
+            RG_SHAPE_STR(l->shape));
   if (rg_backward(ctx, loss) != RG_OK) return ctx->status;
   float *saved = snapshot(ctx, params, n, &len);
   if (!saved) return ctx->status;

@@ -25,14 +25,8 @@ float rg_calculate_gain(rg_nonlinearity nl, float a) {
   }
 }
 
-void rg_fans(const rg_tensor *t, int64_t *fan_in, int64_t *fan_out) {
-  int64_t unused;
-  if (!fan_in) fan_in = &unused;
-  if (!fan_out) fan_out = &unused;
-  if (!t || t->magic != RG_TENSOR_MAGIC) {
-    *fan_in = *fan_out = 0;
-    return;
-  }
+/* The fans of a decoded header. */
+static void fans(const rg_tensor *t, int64_t *fan_in, int64_t *fan_out) {
   if (t->shape.rank == 1) {
     *fan_in = *fan_out = t->numel;
     return;
@@ -42,7 +36,20 @@ void rg_fans(const rg_tensor *t, int64_t *fan_in, int64_t *fan_out) {
   *fan_out = t->shape.dim[0] * field;
 }
 
-static bool target_ok(rg_ctx *ctx, const char *fn, rg_tensor *t) {
+void rg_fans(const rg_tensor *t, int64_t *fan_in, int64_t *fan_out) {
+  int64_t unused;
+  if (!fan_in) fan_in = &unused;
+  if (!fan_out) fan_out = &unused;
+  t = rg_deref(t);
+  if (!t) {
+    *fan_in = *fan_out = 0;
+    return;
+  }
+  fans(t, fan_in, fan_out);
+}
+
+/* Decodes the handle *t in place (each function below takes a handle). */
+static bool target_ok(rg_ctx *ctx, const char *fn, rg_tensor **t) {
   return rg_check(ctx, fn, "t", t);
 }
 
@@ -52,7 +59,7 @@ static bool finite_args(rg_ctx *ctx, const char *fn, const char *a_name, float a
 }
 
 static rg_status constant(rg_ctx *ctx, const char *fn, rg_tensor *t, float value) {
-  if (!target_ok(ctx, fn, t) || !rg_finite_arg(ctx, fn, "value", value)) return rg_ctx_status(ctx);
+  if (!target_ok(ctx, fn, &t) || !rg_finite_arg(ctx, fn, "value", value)) return rg_ctx_status(ctx);
   for (int64_t i = 0; i < t->numel; i++) t->data[i] = value;
   return RG_OK;
 }
@@ -65,7 +72,7 @@ rg_status rg_init_zeros(rg_ctx *ctx, rg_tensor *t) { return constant(ctx, "rg_in
 
 /* The initializers below take the public function's name for messages. */
 static rg_status uniform(rg_ctx *ctx, const char *fn, rg_tensor *t, float lo, float hi) {
-  if (!target_ok(ctx, fn, t) || !finite_args(ctx, fn, "lo", lo, "hi", hi))
+  if (!target_ok(ctx, fn, &t) || !finite_args(ctx, fn, "lo", lo, "hi", hi))
     return rg_ctx_status(ctx);
   if (!(lo <= hi) || !(hi - lo <= FLT_MAX)) {
     rg_fail(ctx, RG_EINVAL, fn, "lo is %g and hi %g, expected lo <= hi with hi - lo finite",
@@ -92,7 +99,7 @@ static bool std_ok(rg_ctx *ctx, const char *fn, float mean, float std) {
 }
 
 static rg_status normal(rg_ctx *ctx, const char *fn, rg_tensor *t, float mean, float std) {
-  if (!target_ok(ctx, fn, t) || !std_ok(ctx, fn, mean, std)) return rg_ctx_status(ctx);
+  if (!target_ok(ctx, fn, &t) || !std_ok(ctx, fn, mean, std)) return rg_ctx_status(ctx);
   struct rg_rng_key key = {ctx->seed, name_stream(t), 0};
   ctx->k->rand_normal(t->numel, &key, mean, std, t->data);
   return RG_OK;
@@ -113,7 +120,7 @@ static double normal_mass(float mean, float std, float lo, float hi) {
 rg_status rg_init_trunc_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std, float lo,
                                float hi) {
   static const char fn[] = "rg_init_trunc_normal";
-  if (!target_ok(ctx, fn, t) || !std_ok(ctx, fn, mean, std) ||
+  if (!target_ok(ctx, fn, &t) || !std_ok(ctx, fn, mean, std) ||
       !finite_args(ctx, fn, "lo", lo, "hi", hi))
     return rg_ctx_status(ctx);
   /* Redrawing needs a fair chance to land inside: an interval far in a tail
@@ -137,8 +144,8 @@ rg_status rg_init_trunc_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std,
 }
 
 static bool fans_for(rg_ctx *ctx, const char *fn, rg_tensor *t, int64_t *in, int64_t *out) {
-  if (!target_ok(ctx, fn, t)) return false;
-  rg_fans(t, in, out);
+  if (!target_ok(ctx, fn, &t)) return false;
+  fans(t, in, out);
   return true;
 }
 
@@ -169,14 +176,14 @@ rg_status rg_init_xavier_normal(rg_ctx *ctx, rg_tensor *t, float gain) {
  * mode or nonlinearity. */
 static float kaiming_std(rg_ctx *ctx, const char *fn, rg_tensor *t, float a, rg_fan_mode mode,
                          rg_nonlinearity nl) {
-  if (!target_ok(ctx, fn, t) || !rg_finite_arg(ctx, fn, "a", a)) return -1.0f;
+  if (!target_ok(ctx, fn, &t) || !rg_finite_arg(ctx, fn, "a", a)) return -1.0f;
   if ((mode != RG_FAN_IN && mode != RG_FAN_OUT) || (unsigned)nl > RG_SIGMOID) {
     rg_fail(ctx, RG_EINVAL, fn, "mode is %d and nl %d, expected RG_FAN_IN or RG_FAN_OUT and an "
             "rg_nonlinearity", (int)mode, (int)nl);
     return -1.0f;
   }
   int64_t in, out;
-  rg_fans(t, &in, &out);
+  fans(t, &in, &out);
   return rg_calculate_gain(nl, a) / sqrtf((float)(mode == RG_FAN_IN ? in : out));
 }
 
@@ -214,7 +221,7 @@ static void gram_schmidt(double *q, int64_t count, int64_t len, int64_t vs, int6
 
 rg_status rg_init_orthogonal(rg_ctx *ctx, rg_tensor *t, float gain) {
   static const char fn[] = "rg_init_orthogonal";
-  if (!target_ok(ctx, fn, t)) return rg_ctx_status(ctx);
+  if (!target_ok(ctx, fn, &t)) return rg_ctx_status(ctx);
   if (t->shape.rank < 2) {
     rg_fail(ctx, RG_ESHAPE, fn, "t is %s, expected rank >= 2", RG_SHAPE_STR(t->shape));
     return ctx->status;
@@ -223,7 +230,7 @@ rg_status rg_init_orthogonal(rg_ctx *ctx, rg_tensor *t, float gain) {
   if (!rg_finite_arg(ctx, fn, "gain", gain)) return ctx->status;
   double *q = rg_heap_alloc(ctx, fn, (size_t)t->numel * sizeof(double));
   if (!q) return ctx->status;
-  normal(ctx, fn, t, 0.0f, 1.0f);
+  normal(ctx, fn, rg_handle(t), 0.0f, 1.0f);
   for (int64_t i = 0; i < t->numel; i++) q[i] = t->data[i];
   /* Orthonormal rows when rows <= cols, orthonormal columns otherwise. */
   if (rows <= cols)

@@ -129,9 +129,10 @@ static rg_tensor *activate(rg_mlp *m, rg_tensor *h) {
 
 rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x) {
   static const char fn[] = "rg_mlp_forward";
-  if (!m || !rg_check(m->ctx, fn, "x", x)) return NULL;
-  if (x->shape.rank != 2 || x->shape.dim[1] != m->cfg.in) {
-    rg_fail(m->ctx, RG_ESHAPE, fn, "x is %s, expected [batch,%d]", RG_SHAPE_STR(x->shape),
+  const rg_tensor *xt = m ? rg_ref(m->ctx, fn, "x", x) : NULL;
+  if (!xt) return NULL;
+  if (xt->shape.rank != 2 || xt->shape.dim[1] != m->cfg.in) {
+    rg_fail(m->ctx, RG_ESHAPE, fn, "x is %s, expected [batch,%d]", RG_SHAPE_STR(xt->shape),
             m->cfg.in);
     return NULL;
   }

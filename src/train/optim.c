@@ -146,8 +146,8 @@ rg_status rg_optim_add(rg_optim *opt, rg_tensor *const *params, int n, const rg_
     return ctx->status;
   }
   for (int i = 0; i < n; i++) {
-    rg_tensor *p = params[i];
-    if (!rg_check(ctx, fn, "params[i]", p)) return ctx->status;
+    rg_tensor *p = rg_ref(ctx, fn, "params[i]", params[i]);
+    if (!p) return ctx->status;
     if (p->kind != RG_PARAM || already_added(opt, p) || listed(params, i, p)) {
       rg_fail(ctx, RG_EINVAL, fn, "params[%d] (\"%s\") is %s", i, p->name ? p->name : "",
               p->kind != RG_PARAM ? "not a parameter" : "already in a group or listed twice");

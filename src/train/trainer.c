@@ -55,8 +55,9 @@ static rg_status gradient(rg_trainer *t, int64_t rows, float *loss, int64_t *cor
   rg_tensor *logits = rg_mlp_forward(t->mlp, in);
   rg_tensor *l = objective(t, logits, t->y);
   if (rg_backward(ctx, l) != RG_OK) return ctx->status;
-  *loss = l->data[0];
-  *correct = rg_count_correct(logits->data, rows, logits->shape.dim[1], t->y);
+  /* Op outputs are handles (internal.h): read them through the accessors. */
+  *loss = rg_tensor_data(l)[0];
+  *correct = rg_count_correct(rg_tensor_data(logits), rows, rg_tensor_shape(logits).dim[1], t->y);
   return RG_OK;
 }
 

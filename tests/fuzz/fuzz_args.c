@@ -1,6 +1,6 @@
 /* libFuzzer target: the `regrad` flag parser (tools/args.c). The input is
  * split at NUL bytes into argv[1..]; a table with one flag of every kind
- * (the ranges of `regrad train`'s flags) receives them. Any input gives
+ * (the ranges of `regrad train`'s flags; a byte count) receives them. Any input gives
  * ARGS_OK, ARGS_HELP or ARGS_ERROR, and on ARGS_OK every value is within
  * its declared range. */
 #include <stdbool.h>
@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   double frac = 0.1;
   const char *out = NULL;
   arg_list widths = {0};
+  uint64_t mem = 0;
   const arg_spec specs[] = {
       {"bn", ARG_BOOL, &flag, 0, 0, NULL, NULL, "batch norm"},
       {"epochs", ARG_INT, &epochs, 1, 1e6, NULL, "N", "epochs"},
@@ -34,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       {"out", ARG_STRING, &out, 0, 0, NULL, "PATH", "checkpoint"},
       {"act", ARG_CHOICE, &act, 0, 0, acts, NULL, "activation"},
       {"widths", ARG_LIST, &widths, 1, 65536, NULL, "W,W,...", "hidden widths"},
+      {"mem", ARG_BYTES, &mem, 0, 0, NULL, "BYTES", "memory limit"},
   };
   const arg_command cmd = {"regrad fuzz", "regrad fuzz [flags]", "fuzzing", specs,
                            (int)(sizeof specs / sizeof specs[0])};
