@@ -49,7 +49,7 @@ SKIP_TESTS=installed-example run_suite asan build-asan -Db_sanitize=address,unde
 if printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
     clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1; then
   CC=clang MTEST_ARGS="--suite fuzz --no-rebuild" NINJA_TARGETS="$(printf 'tests/fuzz/fuzz_%s ' \
-    idx checkpoint args resume options tape)" run_suite fuzz build-fuzz -Db_sanitize=address,undefined \
+    idx checkpoint args resume options tape flags)" run_suite fuzz build-fuzz -Db_sanitize=address,undefined \
     -Db_lundef=false -Dc_args='-D__FP_FAST_FMA -fno-sanitize-recover=all' -Dbenchmarks=disabled ||
     fail=1
 else

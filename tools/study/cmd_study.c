@@ -12,86 +12,11 @@
 #include "commands.h"
 #include "limits.h"
 #include "outdir.h"
+#include "study_flags.h"
 #include "study_grid.h"
 #include "study_plot.h"
 #include "study_report.h"
 #include "study_run.h"
-
-#define MAX_THREADS 256
-#define NO_COUNT 9e18
-/* Steps per regime: at most 2^40, so regimes x steps (the progress total)
- * and every per-step array size stay far from overflow. */
-#define MAX_STEPS 1099511627776.0
-
-/* Defaults of the full study and of --quick (flags given explicitly win). */
-#define FULL_STEPS 3000
-#define QUICK_STEPS 600
-#define QUICK_TRAIN_LIMIT 12000
-#define SAMPLE_POINTS 120 /* per-layer samples over a run, when --sample-every is 0 */
-
-static const arg_choice isas[] = {{"auto", 0},   {"scalar", 1}, {"avx2", 2},
-                                  {"avx512", 3}, {"neon", 4},   {NULL, 0}};
-
-typedef struct study_options {
-  study_setup setup;
-  bool quick, list, figures;
-  const char *grid, *data, *out;
-  int64_t test_limit;
-  int isa;
-} study_options;
-
-static int parse(int argc, char **argv, study_options *o) {
-  study_setup *s = &o->setup;
-  *o = (study_options){
-      .setup = {.depth = 20, .width = 128, .batch = 128, .seed = 1, .val_fraction = 1.0 / 12.0},
-      .figures = true,
-      .data = RG_DEFAULT_DATA_DIR,
-      .out = "study-out"};
-  const arg_spec specs[] = {
-      {"quick", ARG_BOOL, &o->quick, 0, 0, NULL, NULL,
-       "the headline regimes, "
-       "600 steps on 12000 rows (about 2 minutes)"},
-      {"grid", ARG_STRING, &o->grid, 0, 0, NULL, "a,b,c", "regimes to run, by name (see --list)"},
-      {"list", ARG_BOOL, &o->list, 0, 0, NULL, NULL, "print the regimes and exit"},
-      {"depth", ARG_INT, &s->depth, 1, RG_MLP_MAX_LAYERS, NULL, "N", "hidden layers"},
-      {"width", ARG_INT, &s->width, 1, 1 << 16, NULL, "N", "width of every hidden layer"},
-      {"steps", ARG_INT64, &s->steps, 0, MAX_STEPS, NULL, "N",
-       "optimizer steps per regime (0: 3000, or 600 with --quick)"},
-      {"batch", ARG_INT64, &s->batch, 2, NO_COUNT, NULL, "N", "batch size"},
-      {"test-limit", ARG_INT64, &o->test_limit, 0, NO_COUNT, NULL, "N",
-       "test rows evaluated: the first N (0: all)"},
-      {"train-limit", ARG_INT64, &s->train_limit, 0, NO_COUNT, NULL, "N",
-       "training rows used (0: all, or 12000 with --quick)"},
-      {"sample-every", ARG_INT, &s->sample_every, 0, 1 << 30, NULL, "N",
-       "keep per-layer gradient norms every N steps (0: 120 samples a run)"},
-      {"seed", ARG_UINT64, &s->seed, 0, 0, NULL, "N", "seed of init, shuffling and dropout"},
-      {"data", ARG_STRING, &o->data, 0, 0, NULL, "DIR", "MNIST-format data directory"},
-      {"out", ARG_STRING, &o->out, 0, 0, NULL, "DIR", "output directory (created)"},
-      {"figures", ARG_BOOL, &o->figures, 0, 0, NULL, NULL, "draw figures with gnuplot"},
-      {"isa", ARG_CHOICE, &o->isa, 0, 0, isas, NULL, "kernel ISA (auto: best, or REGRAD_ISA)"},
-      {"threads", ARG_INT, &s->threads, 0, MAX_THREADS, NULL, "N",
-       "threads (0: one per online CPU)"},
-      {"mem-limit", ARG_BYTES, &s->mem_limit, 0, 0, NULL, "BYTES", "most memory a context holds, e.g. 8G (auto: 3/4 of RAM or of the cgroup limit; 0: none)"},
-  };
-  const arg_command cmd = {
-      "regrad study", "regrad study [--quick] [--grid a,b,c] [flags]",
-      "Trains a deep MLP once per regime (failing baselines, inits, batch norm, penalties, "
-      "clipping, schedules) with the same data, seed and step budget, and writes report.md, "
-      "CSV files and figures comparing how each keeps its gradients alive.",
-      specs, (int)(sizeof specs / sizeof specs[0])};
-  arg_result r = args_parse(&cmd, argc, argv);
-  if (r != ARGS_OK) return args_exit_code(r);
-  if (s->steps == 0) s->steps = o->quick ? QUICK_STEPS : FULL_STEPS;
-  if (s->train_limit == 0 && o->quick) s->train_limit = QUICK_TRAIN_LIMIT;
-  if (s->sample_every == 0)
-    s->sample_every = (int)(s->steps / SAMPLE_POINTS > 0 ? s->steps / SAMPLE_POINTS : 1);
-  if (s->threads == 0) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    s->threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
-  }
-  s->isa = o->isa ? args_choice_name(isas, o->isa) : NULL;
-  return -1;
-}
 
 static void list_regimes(const study_setup *setup) {
   int n;
@@ -254,7 +179,7 @@ static int study(const study_options *o, const study_regime **sel, int n, const 
 
 int cmd_study(int argc, char **argv) {
   study_options o;
-  int rc = parse(argc, argv, &o);
+  int rc = study_flags_parse(argc, argv, &o);
   if (rc >= 0) return rc;
   if (o.list) {
     list_regimes(&o.setup);

@@ -17,9 +17,7 @@ static const command commands[] = {
     {"train", cmd_train, "train an MLP on Fashion-MNIST (or an MNIST-format directory)"},
     {"eval", cmd_eval, "test accuracy of a checkpoint"},
     {"gradcheck", cmd_gradcheck, "check the gradient of the configured model numerically"},
-#ifdef RG_HAVE_STUDY
     {"study", cmd_study, "train a grid of configurations and compare their gradients"},
-#endif
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
