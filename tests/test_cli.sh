@@ -125,6 +125,11 @@ fi
 run "$regrad" train --quiet --mem-limit 64M --data "$work/lying"
 [ "$(status)" = 1 ] && grep -q "claims 102400000 bytes of pixel data; .*memory limit of 67108864 bytes" "$work/err" ||
   fail "--mem-limit 64M did not refuse a 100 MB claim: $(head -1 "$work/err")"
+cp "$work/lying/train-images-idx3-ubyte.gz" "$work/lying/t10k-images-idx3-ubyte.gz"
+cp "$work/lying/train-labels-idx1-ubyte" "$work/lying/t10k-labels-idx1-ubyte"
+run "$regrad" eval --mem-limit 64M --data "$work/lying" --load "$work/no-such.ckpt"
+[ "$(status)" = 1 ] && grep -q "memory limit of 67108864 bytes" "$work/err" ||
+  fail "eval --mem-limit 64M did not refuse a 100 MB claim: $(head -1 "$work/err")"
 run "$regrad" study --mem-limit 64M --data "$work/lying" --grid sigmoid-small --steps 1 --out "$work/study-lying" --figures=false
 [ "$(status)" = 1 ] && grep -q "memory limit of 67108864 bytes" "$work/err" ||
   fail "study --mem-limit 64M did not refuse a 100 MB claim: $(tail -1 "$work/err")"
