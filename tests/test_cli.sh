@@ -127,7 +127,8 @@ run "$regrad" train --quiet --mem-limit 64M --data "$work/lying"
   fail "--mem-limit 64M did not refuse a 100 MB claim: $(head -1 "$work/err")"
 cp "$work/lying/train-images-idx3-ubyte.gz" "$work/lying/t10k-images-idx3-ubyte.gz"
 cp "$work/lying/train-labels-idx1-ubyte" "$work/lying/t10k-labels-idx1-ubyte"
-run "$regrad" eval --mem-limit 64M --data "$work/lying" --load "$work/no-such.ckpt"
+"$regrad" train --layers 4 --train-limit 200 --max-steps 1 --quiet --threads 1 --save "$work/tiny.ckpt" >/dev/null 2>&1
+run "$regrad" eval --mem-limit 64M --data "$work/lying" --load "$work/tiny.ckpt"
 [ "$(status)" = 1 ] && grep -q "memory limit of 67108864 bytes" "$work/err" ||
   fail "eval --mem-limit 64M did not refuse a 100 MB claim: $(head -1 "$work/err")"
 run "$regrad" study --mem-limit 64M --data "$work/lying" --grid sigmoid-small --steps 1 --out "$work/study-lying" --figures=false
