@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,12 @@ static void check_outputs(const char *dir) {
             strstr(md, "**sigmoid-small**") && strstr(md, "**batchnorm**"),
         "report.md has the command, ISA, ranking, findings and figures");
   free(md);
+  /* Every file is written to a temporary name and renamed: none is left. */
+  DIR *d = opendir(dir);
+  int left = 0;
+  for (struct dirent *e; d && (e = readdir(d));) left += e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+  if (d) closedir(d);
+  check(d && left == 0, "no temporary files are left in the output directory (%d)", left);
 }
 
 static void check_same_csvs(const char *a, const char *b) {

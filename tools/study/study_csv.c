@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "study_report.h"
 
 const char *study_csv_number(char buf[32], double v) {
@@ -169,18 +170,13 @@ static bool write_file(const char *dir, const char *name, csv_writer w, const st
                        int n, const int *order, char *err, size_t err_size) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    snprintf(err, err_size, "%s: cannot open for writing: %s", path, strerror(errno));
-    return false;
-  }
-  bool ok = w(f, runs, n, order);
-  ok = !ferror(f) && ok;
-  if (fclose(f) != 0 || !ok) {
-    snprintf(err, err_size, "%s: write failed: %s", path, strerror(errno));
-    return false;
-  }
-  return true;
+  atomic_file a;
+  FILE *f = atomic_open(&a, path, err, err_size);
+  if (!f) return false;
+  if (w(f, runs, n, order)) return atomic_commit(&a, true, err, err_size);
+  atomic_commit(&a, false, err, err_size);
+  snprintf(err, err_size, "%s: the data could not be written", path);
+  return false;
 }
 
 bool study_write_csvs(const char *dir, const study_run *runs, int n, const int *order, char *err,

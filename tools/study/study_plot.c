@@ -1,6 +1,8 @@
 /* Figures of `regrad study` through gnuplot (study_plot.h). */
 #include "study_plot.h"
 
+#include "atomic_file.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -264,27 +266,51 @@ static void sh_quote(const char *s, char *out, size_t size) {
   out[k] = '\0';
 }
 
+/* Moves every figure gnuplot drew in tmp into dir (each rename atomic),
+ * then removes tmp; false with a note when one is missing. */
+static bool move_figures(const char *tmp, const char *dir, char *note, size_t note_size) {
+  char from[4200], to[4200];
+  bool ok = true;
+  for (int f = 0; f < FIG_COUNT; f++)
+    for (int e = 0; e < 2; e++) {
+      const char *ext = e ? "svg" : "png";
+      snprintf(from, sizeof from, "%s/%s.%s", tmp, figure_list[f].name, ext);
+      snprintf(to, sizeof to, "%s/%s.%s", dir, figure_list[f].name, ext);
+      if (ok && rename(from, to) != 0) {
+        snprintf(note, note_size, "gnuplot did not write %s.%s (%s)", figure_list[f].name, ext,
+                 strerror(errno));
+        ok = false;
+      }
+      unlink(from);
+    }
+  rmdir(tmp);
+  return ok;
+}
+
 bool study_plot(const char *dir, const study_run *runs, int n, const int *order, int classes,
                 char *note, size_t note_size) {
-  char prog[4096], path[4096], qdir[8192], qprog[8192], cmd[17000];
+  char prog[4096], path[4096], tmp[4200], qtmp[8400], qprog[8192], cmd[17000];
   if (!find_gnuplot(prog, sizeof prog, note, note_size)) return false;
   snprintf(path, sizeof path, "%s/figures.gp", dir);
-  FILE *g = fopen(path, "w");
-  if (!g) {
-    snprintf(note, note_size, "%s: cannot open for writing: %s", path, strerror(errno));
-    return false;
-  }
+  atomic_file a;
+  FILE *g = atomic_open(&a, path, note, note_size);
+  if (!g) return false;
   write_script(g, runs, n, order, classes);
-  if (fclose(g) != 0) {
-    snprintf(note, note_size, "%s: write failed", path);
+  if (!atomic_commit(&a, true, note, note_size)) return false;
+  /* gnuplot draws into a scratch directory beside the figures; each is then
+   * renamed into place, so a figure is never seen half drawn. */
+  snprintf(tmp, sizeof tmp, "%s/.figures.XXXXXX", dir);
+  if (!mkdtemp(tmp)) {
+    snprintf(note, note_size, "%s: cannot make a scratch directory: %s", dir, strerror(errno));
     return false;
   }
-  sh_quote(dir, qdir, sizeof qdir);
+  sh_quote(tmp, qtmp, sizeof qtmp);
   sh_quote(prog, qprog, sizeof qprog);
-  snprintf(cmd, sizeof cmd, "cd %s && %s figures.gp 2>&1", qdir, qprog);
+  snprintf(cmd, sizeof cmd, "cd %s && %s ../figures.gp 2>&1", qtmp, qprog);
   FILE *p = popen(cmd, "r");
   if (!p) {
     snprintf(note, note_size, "cannot run %s: %s", prog, strerror(errno));
+    rmdir(tmp);
     return false;
   }
   char line[512], first_error[512] = "";
@@ -297,15 +323,8 @@ bool study_plot(const char *dir, const study_run *runs, int n, const int *order,
     snprintf(note, note_size, "gnuplot failed (status %d)%s%s",
              WIFEXITED(status) ? WEXITSTATUS(status) : status, first_error[0] ? ": " : "",
              first_error);
+    move_figures(tmp, dir, line, sizeof line); /* clears the scratch directory */
     return false;
   }
-  for (int f = 0; f < FIG_COUNT; f++)
-    for (int e = 0; e < 2; e++) {
-      snprintf(path, sizeof path, "%s/%s.%s", dir, figure_list[f].name, e ? "svg" : "png");
-      if (access(path, R_OK) != 0) {
-        snprintf(note, note_size, "gnuplot did not write %s", path);
-        return false;
-      }
-    }
-  return true;
+  return move_figures(tmp, dir, note, note_size);
 }

@@ -6,6 +6,8 @@
 #include "study_plot.h"
 #include "study_report.h"
 
+#include "atomic_file.h"
+
 static void header(FILE *f, const study_meta *m) {
   const study_setup *s = m->setup;
   char wall[32];
@@ -155,11 +157,9 @@ bool study_write_report(const char *dir, const study_meta *meta, const study_run
                         const int *order, char *err, size_t err_size) {
   char path[4096];
   snprintf(path, sizeof path, "%s/report.md", dir);
-  FILE *f = fopen(path, "w");
-  if (!f) {
-    snprintf(err, err_size, "%s: cannot open for writing: %s", path, strerror(errno));
-    return false;
-  }
+  atomic_file a;
+  FILE *f = atomic_open(&a, path, err, err_size);
+  if (!f) return false;
   header(f, meta);
   summary(f, runs, n, order, meta->classes);
   ranking(f, runs, n, order);
@@ -167,10 +167,5 @@ bool study_write_report(const char *dir, const study_meta *meta, const study_run
   findings(f, meta, runs, n);
   configurations(f, runs, n);
   files(f);
-  bool ok = !ferror(f);
-  if (fclose(f) != 0 || !ok) {
-    snprintf(err, err_size, "%s: write failed: %s", path, strerror(errno));
-    return false;
-  }
-  return true;
+  return atomic_commit(&a, true, err, err_size);
 }
