@@ -264,7 +264,8 @@ static void check_outputs(const char *dir) {
   /* Every file is written to a temporary name and renamed: none is left. */
   DIR *d = opendir(dir);
   int left = 0;
-  for (struct dirent *e; d && (e = readdir(d));) left += e->d_name[0] == '.' && strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+  for (struct dirent *e; d && (e = readdir(d));)
+    left += e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
   if (d) closedir(d);
   check(d && left == 0, "no temporary files are left in the output directory (%d)", left);
 }
