@@ -63,8 +63,10 @@ int study_flags_parse(int argc, char **argv, study_options *o) {
   if (r != ARGS_OK) return args_exit_code(r);
   if (s->steps == 0) s->steps = o->quick ? QUICK_STEPS : FULL_STEPS;
   if (s->train_limit == 0 && o->quick) s->train_limit = QUICK_TRAIN_LIMIT;
-  if (s->sample_every == 0)
-    s->sample_every = (int)(s->steps / SAMPLE_POINTS > 0 ? s->steps / SAMPLE_POINTS : 1);
+  if (s->sample_every == 0) { /* found by fuzz_flags: steps / 120 passes INT_MAX */
+    int64_t every = s->steps / SAMPLE_POINTS;
+    s->sample_every = every < 1 ? 1 : every > (1 << 30) ? 1 << 30 : (int)every;
+  }
   if (s->threads == 0) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     s->threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
