@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "regrad.h"
+#include "regrad_dist.h"
 
 #define ROWS 256
 #define IN 12

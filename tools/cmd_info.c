@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "core/cpu.h"
 #include "regrad.h"
+#include "regrad_dist.h"
 
 /* Choice values are enum rg_isa + 1; 0 is the ISA in force. */
 static const arg_choice isa_choices[] = {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "regrad.h"
+#include "regrad_dist.h"
 
 typedef struct train_config {
   /* data: preloaded sets (not owned; standardized copies are made), or

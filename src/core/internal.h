@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "kernels.h"
 #include "regrad.h"
+#include "regrad_dist.h"
 
 /* Every op, with the name shown in messages and the diagnostics. */
 enum rg_op {
@@ -284,7 +285,7 @@ void rg_rows(const rg_tensor *t, int64_t *m, int64_t *n);
 
 extern const rg_backward_fn rg_backward_rules[RG_OP_COUNT];
 
-/* The context of a distributed run (src/dist/dist.c). */
+/* The context of a distributed run (src/distributed/dist.c). */
 rg_ctx *rg_dist_context(const rg_dist *d);
 
 /* Rows of logits [rows, classes] whose first largest value is at the

@@ -1,11 +1,11 @@
-/* Library-internal state of rg_dist, shared by the files of src/dist/. */
+/* Library-internal state of rg_dist, shared by the files of src/distributed/. */
 #ifndef RG_DIST_DIST_H
 #define RG_DIST_DIST_H
 
 #include <time.h>
 
 #include "core/internal.h"
-#include "dist/comm.h"
+#include "distributed/comm.h"
 
 /* The fused gradient buffer starts with META floats, reduced like the
  * gradients: the weighted loss, the number of ranks that failed, and the

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dist/dist.h"
+#include "distributed/dist.h"
 
 #define DEFAULT_BUCKET_BYTES ((size_t)4 << 20)
 #define MIN_BUCKET_BYTES ((size_t)4 << 10)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "dist/comm.h"
+#include "distributed/comm.h"
 
 /* Elements per MPI call: MPI counts are int. */
 #define MAX_CALL (1 << 30)

@@ -11,7 +11,7 @@
  * vectorizing them does not change a bit. */
 #include <string.h>
 
-#include "dist/dist.h"
+#include "distributed/dist.h"
 
 static void add(float *out, const float *a, const float *b, int64_t n) {
   for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];

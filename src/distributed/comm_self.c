@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "dist/comm.h"
+#include "distributed/comm.h"
 
 struct rg_comm {
   rg_ctx *ctx;

@@ -4,7 +4,7 @@
  * exactly its rows [r B / N, (r + 1) B / N). Each shard starts from zero
  * gradients and from its own dropout streams, base + s * 2^16, so a shard's
  * gradient does not depend on which rank computes it or what ran before. */
-#include "dist/dist.h"
+#include "distributed/dist.h"
 
 /* One shard's forward and backward; false (with the context's error set)
  * on failure. *loss gets the shard's loss. */

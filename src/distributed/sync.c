@@ -4,7 +4,7 @@
  * rank, so a failure on one rank never leaves another waiting. */
 #include <string.h>
 
-#include "dist/dist.h"
+#include "distributed/dist.h"
 
 /* FNV-1a over 64-bit words (the tail byte by byte). */
 static uint64_t hash(uint64_t h, const void *p, size_t n) {
