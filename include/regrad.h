@@ -22,6 +22,14 @@
 extern "C" {
 #endif
 
+/* RG_API marks the functions libregrad exports; everything else in the
+ * shared library is hidden (built with -fvisibility=hidden). */
+#if defined(__GNUC__) || defined(__clang__)
+#define RG_API __attribute__((visibility("default")))
+#else
+#define RG_API
+#endif
+
 /* ---------------------------------------------------------------- context */
 
 typedef enum rg_status {
@@ -75,20 +83,20 @@ typedef struct rg_config {
  * when memory runs out. A configuration error (an unknown ISA, or one the CPU
  * lacks) still returns a context, whose sticky status says what is wrong and
  * whose ops all fail: check rg_ctx_status after creating. */
-rg_ctx *rg_ctx_new(const rg_config *cfg);
+RG_API rg_ctx *rg_ctx_new(const rg_config *cfg);
 
 /* Frees the context with its parameters, arena and optimizer state. NULL is
  * accepted. */
-void rg_ctx_free(rg_ctx *ctx);
+RG_API void rg_ctx_free(rg_ctx *ctx);
 
 /* The sticky status: RG_OK or the first error since creation or the last
  * rg_ctx_clear_error. rg_ctx_message gives "function: what, with values". */
-rg_status rg_ctx_status(const rg_ctx *ctx);
-const char *rg_ctx_message(const rg_ctx *ctx);
-void rg_ctx_clear_error(rg_ctx *ctx);
+RG_API rg_status rg_ctx_status(const rg_ctx *ctx);
+RG_API const char *rg_ctx_message(const rg_ctx *ctx);
+RG_API void rg_ctx_clear_error(rg_ctx *ctx);
 
 /* Name of a status code, e.g. "RG_ESHAPE". */
-const char *rg_status_name(rg_status s);
+RG_API const char *rg_status_name(rg_status s);
 
 /* Counters: heap allocations the context made (arena chunks, parameters,
  * saved state) and bytes currently held; a training loop whose shapes do
@@ -99,28 +107,42 @@ typedef struct rg_stats {
   uint64_t arena_bytes_used;
   uint64_t tape_nodes;
 } rg_stats;
-rg_stats rg_ctx_stats(const rg_ctx *ctx);
+RG_API rg_stats rg_ctx_stats(const rg_ctx *ctx);
 
 /* Training mode (default true) makes dropout random and batch norm use batch
  * statistics; eval mode makes dropout the identity and batch norm use running
  * statistics. */
-void rg_set_training(rg_ctx *ctx, bool training);
-bool rg_is_training(const rg_ctx *ctx);
+RG_API void rg_set_training(rg_ctx *ctx, bool training);
+RG_API bool rg_is_training(const rg_ctx *ctx);
 
 /* With grad disabled (inference), ops compute but record nothing. Returns the
  * previous setting. */
-bool rg_set_grad_enabled(rg_ctx *ctx, bool enabled);
+RG_API bool rg_set_grad_enabled(rg_ctx *ctx, bool enabled);
 
 /* Forces the kernel ISA ("scalar", "avx2", "avx512", "neon", "auto").
  * RG_EUNSUPPORTED if the CPU lacks it, RG_EINVAL for an unknown name; the
  * previous ISA stays in force on error. */
-rg_status rg_set_isa(rg_ctx *ctx, const char *isa);
+RG_API rg_status rg_set_isa(rg_ctx *ctx, const char *isa);
 /* The ISA in force, e.g. "avx512". */
-const char *rg_ctx_isa(const rg_ctx *ctx);
+RG_API const char *rg_ctx_isa(const rg_ctx *ctx);
 /* Whether this CPU and OS can run an ISA (false for unknown names). */
-bool rg_isa_supported(const char *isa);
+RG_API bool rg_isa_supported(const char *isa);
 /* The library version, "major.minor.patch". */
-const char *rg_version(void);
+RG_API const char *rg_version(void);
+/* Whether this build of the library contains an ISA's kernels (whether
+ * this CPU can run them is rg_isa_supported). */
+RG_API bool rg_isa_built(const char *isa);
+/* The CPU features the library looks at and this machine has, as a
+ * space-separated list ("fma avx avx2 avx512f ... os-zmm"), into buf (size
+ * bytes, NUL-terminated, truncated if short); returns the length of the
+ * whole list. */
+RG_API size_t rg_cpu_describe(char *buf, size_t size);
+/* The kernel slots (src/kernels.def): how many, the name of slot i, and
+ * the body serving it in an ISA's table (e.g. "rg_gemm__avx512"); NULL for
+ * a slot out of range or an ISA not built in. */
+RG_API int rg_kernel_slot_count(void);
+RG_API const char *rg_kernel_slot_name(int slot);
+RG_API const char *rg_kernel_body(const char *isa, int slot);
 
 /* Text attributes of the context, saved in its checkpoints and restored by
  * rg_checkpoint_load: a description of the model, of the data, anything an
@@ -128,8 +150,8 @@ const char *rg_version(void);
  * most 65536 bytes; NULL value removes the key. RG_EINVAL for a bad key or
  * value. rg_ctx_attr returns the value (valid until the key is set again)
  * or NULL. */
-rg_status rg_ctx_set_attr(rg_ctx *ctx, const char *key, const char *value);
-const char *rg_ctx_attr(const rg_ctx *ctx, const char *key);
+RG_API rg_status rg_ctx_set_attr(rg_ctx *ctx, const char *key, const char *value);
+RG_API const char *rg_ctx_attr(const rg_ctx *ctx, const char *key);
 
 /* ------------------------------------------------- tensors and parameters */
 
@@ -156,40 +178,40 @@ static inline rg_shape rg_shape4(int64_t a, int64_t b, int64_t c, int64_t d) {
  * NULL). It lives until rg_tape_reset; using it afterwards is RG_ESTATE.
  * Errors: RG_EINVAL for a rank outside 1..4 or a dimension < 1, RG_EOVERFLOW
  * when the element count overflows. */
-rg_tensor *rg_tensor_new(rg_ctx *ctx, rg_shape shape, const float *data);
+RG_API rg_tensor *rg_tensor_new(rg_ctx *ctx, rg_shape shape, const float *data);
 /* A transient tensor over the caller's memory, not copied (for a batch an
  * input copy is a pass over memory every step): data holds numel floats and
  * must stay alive and unchanged until rg_tape_reset. Ops only read it;
  * rg_tensor_data returns data itself. Errors as rg_tensor_new, and
  * RG_EINVAL for a NULL data. */
-rg_tensor *rg_tensor_view(rg_ctx *ctx, rg_shape shape, const float *data);
+RG_API rg_tensor *rg_tensor_view(rg_ctx *ctx, rg_shape shape, const float *data);
 
 /* A persistent, named parameter with a gradient buffer (zeroed). It lives
  * until rg_ctx_free. data may be NULL (zeros; initialize with rg_init_*).
  * Names are copied and must be unique and non-empty (RG_EINVAL). */
-rg_tensor *rg_param_new(rg_ctx *ctx, const char *name, rg_shape shape, const float *data);
+RG_API rg_tensor *rg_param_new(rg_ctx *ctx, const char *name, rg_shape shape, const float *data);
 
 /* A persistent tensor without gradient (e.g. batch-norm running statistics),
  * saved in checkpoints like a parameter but never updated by optimizers. */
-rg_tensor *rg_buffer_new(rg_ctx *ctx, const char *name, rg_shape shape, const float *data);
+RG_API rg_tensor *rg_buffer_new(rg_ctx *ctx, const char *name, rg_shape shape, const float *data);
 
 /* Accessors. data is writable for parameters, buffers and inputs; grad is
  * NULL until backward reaches the tensor (always non-NULL for parameters). */
-float *rg_tensor_data(rg_tensor *t);
-float *rg_tensor_grad(rg_tensor *t);
-rg_shape rg_tensor_shape(const rg_tensor *t);
-int64_t rg_tensor_numel(const rg_tensor *t);
-const char *rg_tensor_name(const rg_tensor *t); /* NULL for transients */
-bool rg_tensor_is_param(const rg_tensor *t);
+RG_API float *rg_tensor_data(rg_tensor *t);
+RG_API float *rg_tensor_grad(rg_tensor *t);
+RG_API rg_shape rg_tensor_shape(const rg_tensor *t);
+RG_API int64_t rg_tensor_numel(const rg_tensor *t);
+RG_API const char *rg_tensor_name(const rg_tensor *t); /* NULL for transients */
+RG_API bool rg_tensor_is_param(const rg_tensor *t);
 
 /* The parameters in creation order (count in *n). The array stays valid
  * until the next rg_param_new. */
-rg_tensor *const *rg_params(rg_ctx *ctx, int *n);
+RG_API rg_tensor *const *rg_params(rg_ctx *ctx, int *n);
 /* The parameter or buffer with this name, or NULL. */
-rg_tensor *rg_param_find(rg_ctx *ctx, const char *name);
+RG_API rg_tensor *rg_param_find(rg_ctx *ctx, const char *name);
 
 /* Zeroes the gradients of every parameter. */
-void rg_zero_grad(rg_ctx *ctx);
+RG_API void rg_zero_grad(rg_ctx *ctx);
 
 /* ------------------------------------------------------------------- ops */
 /* Each op allocates its output in the arena and, when grad is enabled and an
@@ -198,10 +220,10 @@ void rg_zero_grad(rg_ctx *ctx);
 /* op(A) op(B), op = transpose when ta / tb. A [m,k] (or [k,m] when ta), B
  * [k,n] (or [n,k] when tb); result [m,n]. RG_ESHAPE if not rank 2 or the
  * inner dimensions differ. */
-rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb);
+RG_API rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb);
 
 /* x W^T + b: x [batch,in], W [out,in], b [out] or NULL; result [batch,out]. */
-rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b);
+RG_API rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b);
 
 /* Activations of the dense layers: identity, ReLU, leaky ReLU, tanh, sigmoid
  * (also the gains of the init functions). */
@@ -219,59 +241,59 @@ typedef enum rg_nonlinearity {
  * is bit-identical to rg_linear followed by the activation op. The backward
  * rule takes the activation's derivative from the output, which for leaky
  * ReLU needs alpha >= 0 (alpha: the leaky slope; ignored otherwise). */
-rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
+RG_API rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
                          rg_nonlinearity act, float alpha);
 
 /* Elementwise a + b, a - b, a * b. b has a's shape, or is a row vector
  * (shape [n], or [1,n]) broadcast over the rows of a [m,n]. */
-rg_tensor *rg_add(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
-rg_tensor *rg_sub(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
-rg_tensor *rg_mul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
+RG_API rg_tensor *rg_add(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
+RG_API rg_tensor *rg_sub(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
+RG_API rg_tensor *rg_mul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
 /* s * x. */
-rg_tensor *rg_scale(rg_ctx *ctx, rg_tensor *x, float s);
+RG_API rg_tensor *rg_scale(rg_ctx *ctx, rg_tensor *x, float s);
 /* Sum and mean of all elements: a [1] tensor. Long reductions use fixed
  * lanes and chunks, so the result is the same on every ISA and thread count. */
-rg_tensor *rg_sum(rg_ctx *ctx, rg_tensor *x);
-rg_tensor *rg_mean(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_sum(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_mean(rg_ctx *ctx, rg_tensor *x);
 
 /* Activations, elementwise: max(x, 0); x or alpha x for x < 0; 1/(1+e^-x);
  * tanh; gelu(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); e^x; ln x.
  * relu'(0) = 0 and leaky_relu'(0) = alpha. NaN inputs propagate. */
-rg_tensor *rg_relu(rg_ctx *ctx, rg_tensor *x);
-rg_tensor *rg_leaky_relu(rg_ctx *ctx, rg_tensor *x, float alpha);
-rg_tensor *rg_sigmoid(rg_ctx *ctx, rg_tensor *x);
-rg_tensor *rg_tanh(rg_ctx *ctx, rg_tensor *x);
-rg_tensor *rg_gelu(rg_ctx *ctx, rg_tensor *x);
-rg_tensor *rg_exp(rg_ctx *ctx, rg_tensor *x);
-rg_tensor *rg_log(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_relu(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_leaky_relu(rg_ctx *ctx, rg_tensor *x, float alpha);
+RG_API rg_tensor *rg_sigmoid(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_tanh(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_gelu(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_exp(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_log(rg_ctx *ctx, rg_tensor *x);
 
 /* Row-wise softmax and log-softmax over the last dimension of a rank-2
  * tensor [m,n]. */
-rg_tensor *rg_softmax(rg_ctx *ctx, rg_tensor *x);
-rg_tensor *rg_log_softmax(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_softmax(rg_ctx *ctx, rg_tensor *x);
+RG_API rg_tensor *rg_log_softmax(rg_ctx *ctx, rg_tensor *x);
 
 /* Softmax cross-entropy of logits [m,n] against int32 labels[m] in [0,n),
  * mean over the batch; a [1] tensor. With label smoothing s in [0,1) the
  * target is (1 - s) one-hot + s / n. Labels are copied. RG_ERANGE for a label
  * out of range, RG_EINVAL for s outside [0,1). Backward is fused: probs -
  * target. */
-rg_tensor *rg_cross_entropy(rg_ctx *ctx, rg_tensor *logits, const int32_t *labels,
+RG_API rg_tensor *rg_cross_entropy(rg_ctx *ctx, rg_tensor *logits, const int32_t *labels,
                             float smoothing);
 
 /* Binary cross-entropy of logits against targets of the same shape (values
  * in [0,1]), mean over elements: max(x,0) - x t + log(1 + e^-|x|). Both
  * inputs are differentiated: d/dx = (sigmoid(x) - t) / count and d/dt =
  * -x / count (as PyTorch), so targets may be parameters. */
-rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets);
+RG_API rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets);
 
 /* Mean squared error, mean over elements of (a - b)^2; same shapes. */
-rg_tensor *rg_mse(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
+RG_API rg_tensor *rg_mse(rg_ctx *ctx, rg_tensor *a, rg_tensor *b);
 
 /* Inverted dropout: in training mode each element is kept with probability
  * 1 - p and scaled by 1/(1-p); in eval mode, or with p = 0, the identity.
  * p must be in [0,1) (RG_EINVAL). Masks come from Philox4x32-10 keyed by
  * (seed, stream, element index); each call takes the next stream. */
-rg_tensor *rg_dropout(rg_ctx *ctx, rg_tensor *x, float p);
+RG_API rg_tensor *rg_dropout(rg_ctx *ctx, rg_tensor *x, float p);
 
 /* Batch normalization of x [n,f] per feature. Training: normalizes with the
  * batch mean and biased variance (n >= 2, else RG_ESHAPE), then updates
@@ -280,7 +302,7 @@ rg_tensor *rg_dropout(rg_ctx *ctx, rg_tensor *x, float p);
  * y = (x - mean) / sqrt(var + eps) * gamma + beta; gamma, beta are [f]
  * parameters, running_mean, running_var [f] buffers (PyTorch: momentum 0.1,
  * eps 1e-5). */
-rg_tensor *rg_batch_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *gamma, rg_tensor *beta,
+RG_API rg_tensor *rg_batch_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *gamma, rg_tensor *beta,
                          rg_tensor *running_mean, rg_tensor *running_var, float momentum,
                          float eps);
 
@@ -289,9 +311,9 @@ rg_tensor *rg_batch_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *gamma, rg_tensor 
  * lambda w, matching coupled weight decay); elastic net = lambda (ratio sum
  * |w| + (1 - ratio)/2 sum w^2), ratio in [0,1]. The subgradient of |w| at 0
  * is 0. lambda must be finite and >= 0. */
-rg_tensor *rg_l1_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda);
-rg_tensor *rg_l2_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda);
-rg_tensor *rg_elastic_net_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda,
+RG_API rg_tensor *rg_l1_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda);
+RG_API rg_tensor *rg_l2_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda);
+RG_API rg_tensor *rg_elastic_net_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda,
                                   float l1_ratio);
 
 /* Vector norm of all elements: ord 1, 2, or INFINITY; a [1] tensor. The L2
@@ -301,13 +323,13 @@ rg_tensor *rg_elastic_net_penalty(rg_ctx *ctx, rg_tensor *const *params, int n, 
  * gradient x / |x| uses the double norm, so it stays finite even then. The
  * L2 gradient at 0 is 0; the L-infinity gradient is shared equally by the
  * elements of largest magnitude. */
-rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord);
+RG_API rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord);
 
 /* min(max(x, lo), hi), lo <= hi; the gradient passes where lo <= x <= hi. */
-rg_tensor *rg_clamp(rg_ctx *ctx, rg_tensor *x, float lo, float hi);
+RG_API rg_tensor *rg_clamp(rg_ctx *ctx, rg_tensor *x, float lo, float hi);
 
 /* Identity forward; the gradient flowing back is clamped to [-c, c], c > 0. */
-rg_tensor *rg_grad_clip(rg_ctx *ctx, rg_tensor *x, float c);
+RG_API rg_tensor *rg_grad_clip(rg_ctx *ctx, rg_tensor *x, float c);
 
 /* --------------------------------------------------- backward, gradcheck */
 
@@ -316,11 +338,11 @@ rg_tensor *rg_grad_clip(rg_ctx *ctx, rg_tensor *x, float c);
  * RG_ESHAPE if loss is not a single element, RG_ESTATE if it was not
  * recorded (no parameter feeds it, or grad was disabled) or if backward
  * already ran on this tape. */
-rg_status rg_backward(rg_ctx *ctx, rg_tensor *loss);
+RG_API rg_status rg_backward(rg_ctx *ctx, rg_tensor *loss);
 
 /* Frees every transient and tape node (the arena is kept for reuse); every
  * transient handle of the context becomes stale (RG_ESTATE when used). */
-void rg_tape_reset(rg_ctx *ctx);
+RG_API void rg_tape_reset(rg_ctx *ctx);
 
 /* A function from the parameters to a scalar loss, rebuilt at each call. */
 typedef rg_tensor *(*rg_loss_fn)(rg_ctx *ctx, void *user);
@@ -348,7 +370,7 @@ typedef struct rg_gradcheck_report {
  * differences of fn in double precision. Returns RG_OK when every checked
  * element passes, RG_ENONFINITE if fn gives a non-finite loss, RG_EINVAL
  * (with the worst element in the message) otherwise. Resets the tape. */
-rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const *params,
+RG_API rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const *params,
                        int n, const rg_gradcheck_opts *opts, rg_gradcheck_report *report);
 
 /* -------------------------------------------------------- initialization */
@@ -359,36 +381,36 @@ rg_status rg_gradcheck(rg_ctx *ctx, rg_loss_fn fn, void *user, rg_tensor *const 
 
 /* PyTorch's calculate_gain: linear and sigmoid 1, relu sqrt(2), tanh 5/3,
  * leaky_relu sqrt(2 / (1 + a^2)) with slope a. */
-float rg_calculate_gain(rg_nonlinearity nl, float a);
+RG_API float rg_calculate_gain(rg_nonlinearity nl, float a);
 
 /* fan_in and fan_out of a weight [out, in, ...]: in * receptive field and
  * out * receptive field (rank 1: both are the length). */
-void rg_fans(const rg_tensor *t, int64_t *fan_in, int64_t *fan_out);
+RG_API void rg_fans(const rg_tensor *t, int64_t *fan_in, int64_t *fan_out);
 
-rg_status rg_init_zeros(rg_ctx *ctx, rg_tensor *t);
-rg_status rg_init_constant(rg_ctx *ctx, rg_tensor *t, float value);
+RG_API rg_status rg_init_zeros(rg_ctx *ctx, rg_tensor *t);
+RG_API rg_status rg_init_constant(rg_ctx *ctx, rg_tensor *t, float value);
 /* U[lo, hi). */
-rg_status rg_init_uniform(rg_ctx *ctx, rg_tensor *t, float lo, float hi);
+RG_API rg_status rg_init_uniform(rg_ctx *ctx, rg_tensor *t, float lo, float hi);
 /* N(mean, std^2). */
-rg_status rg_init_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std);
+RG_API rg_status rg_init_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std);
 /* N(mean, std^2) restricted to [lo, hi] (values outside are redrawn from
  * further streams until inside). */
-rg_status rg_init_trunc_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std, float lo,
+RG_API rg_status rg_init_trunc_normal(rg_ctx *ctx, rg_tensor *t, float mean, float std, float lo,
                                float hi);
 /* Glorot: U(-b, b), b = gain sqrt(6 / (fan_in + fan_out)); normal std =
  * gain sqrt(2 / (fan_in + fan_out)). */
-rg_status rg_init_xavier_uniform(rg_ctx *ctx, rg_tensor *t, float gain);
-rg_status rg_init_xavier_normal(rg_ctx *ctx, rg_tensor *t, float gain);
+RG_API rg_status rg_init_xavier_uniform(rg_ctx *ctx, rg_tensor *t, float gain);
+RG_API rg_status rg_init_xavier_normal(rg_ctx *ctx, rg_tensor *t, float gain);
 /* He: std = gain / sqrt(fan), gain = rg_calculate_gain(nl, a); uniform
  * bound sqrt(3) std. */
 typedef enum rg_fan_mode { RG_FAN_IN, RG_FAN_OUT } rg_fan_mode;
-rg_status rg_init_kaiming_uniform(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
+RG_API rg_status rg_init_kaiming_uniform(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
                                   rg_nonlinearity nl);
-rg_status rg_init_kaiming_normal(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
+RG_API rg_status rg_init_kaiming_normal(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
                                  rg_nonlinearity nl);
 /* A (semi-)orthogonal matrix of shape [rows, numel / rows] times gain, by
  * modified Gram-Schmidt on a normal draw (in double precision). */
-rg_status rg_init_orthogonal(rg_ctx *ctx, rg_tensor *t, float gain);
+RG_API rg_status rg_init_orthogonal(rg_ctx *ctx, rg_tensor *t, float gain);
 
 /* ----------------------------------------------------------- optimizers */
 
@@ -429,27 +451,27 @@ typedef struct rg_param_group {
 typedef struct rg_optim rg_optim;
 
 /* Creates an optimizer; its state buffers are made by rg_optim_add. */
-rg_optim *rg_optim_new(rg_ctx *ctx, const rg_optim_config *cfg);
+RG_API rg_optim *rg_optim_new(rg_ctx *ctx, const rg_optim_config *cfg);
 /* Adds parameters as one group; group NULL takes the config's decay and
  * proximal settings. The state (momentum, moments) is allocated here, once,
  * as buffers named "<param>.momentum", "<param>.exp_avg", "<param>.exp_avg_sq"
  * so checkpoints carry it. A parameter may be in one group only. */
-rg_status rg_optim_add(rg_optim *opt, rg_tensor *const *params, int n, const rg_param_group *group);
+RG_API rg_status rg_optim_add(rg_optim *opt, rg_tensor *const *params, int n, const rg_param_group *group);
 /* Adds every parameter: rank >= 2 ones with the config's decay, rank-1 ones
  * (biases, batch-norm gamma and beta) with none. */
-rg_status rg_optim_add_all(rg_optim *opt);
+RG_API rg_status rg_optim_add_all(rg_optim *opt);
 /* One update of every parameter with learning rate lr (from a schedule) and
  * the gradient multiplied by grad_scale (a clipping coefficient, 1 for
  * none): the scale is fused into the update, no extra pass. */
-rg_status rg_optim_step(rg_optim *opt, float lr, float grad_scale);
+RG_API rg_status rg_optim_step(rg_optim *opt, float lr, float grad_scale);
 /* Steps taken (Adam's bias-correction t). Checkpoints carry it (the state
  * record "optim.<n>"), so rg_checkpoint_load restores it; setting it is for
  * a caller's own bookkeeping: 0 to 2^53, else RG_EINVAL. A step past 2^53 is
  * RG_EOVERFLOW. */
-int64_t rg_optim_steps(const rg_optim *opt);
-rg_status rg_optim_set_steps(rg_optim *opt, int64_t steps);
+RG_API int64_t rg_optim_steps(const rg_optim *opt);
+RG_API rg_status rg_optim_set_steps(rg_optim *opt, int64_t steps);
 /* Frees the optimizer (before its context). */
-void rg_optim_free(rg_optim *opt);
+RG_API void rg_optim_free(rg_optim *opt);
 
 /* -------------------------------------------------------- LR schedules */
 /* lr(t) for step t >= 0, a pure function (formulas in docs/schedules.md):
@@ -484,9 +506,9 @@ typedef struct rg_schedule {
 } rg_schedule;
 
 /* Validates a schedule: RG_EINVAL naming the field otherwise. */
-rg_status rg_schedule_check(rg_ctx *ctx, const rg_schedule *s);
+RG_API rg_status rg_schedule_check(rg_ctx *ctx, const rg_schedule *s);
 /* The learning rate at step t (the schedule must be valid). */
-float rg_schedule_lr(const rg_schedule *s, int64_t t);
+RG_API float rg_schedule_lr(const rg_schedule *s, int64_t t);
 
 /* ---------------------------------------------------- gradient clipping */
 
@@ -531,21 +553,21 @@ typedef struct rg_clip_opts {
 } rg_clip_opts;
 
 /* g = clamp(g, -clip, clip), clip > 0. */
-rg_status rg_clip_grad_value(rg_ctx *ctx, rg_tensor *const *params, int n, float clip,
+RG_API rg_status rg_clip_grad_value(rg_ctx *ctx, rg_tensor *const *params, int n, float clip,
                              const rg_clip_opts *o, rg_clip_result *r);
 /* PyTorch clip_grad_norm_: norm over all gradients (type 1, 2 or INFINITY),
  * scale = min(1, max_norm / (norm + 1e-6)); max_norm >= 0 (negative:
  * RG_EINVAL). r->norm is the pre-clip norm. */
-rg_status rg_clip_grad_norm(rg_ctx *ctx, rg_tensor *const *params, int n, float max_norm,
+RG_API rg_status rg_clip_grad_norm(rg_ctx *ctx, rg_tensor *const *params, int n, float max_norm,
                             float norm_type, const rg_clip_opts *o, rg_clip_result *r);
 /* Each tensor clipped to L2 norm max_norm on its own. */
-rg_status rg_clip_grad_norm_per_tensor(rg_ctx *ctx, rg_tensor *const *params, int n,
+RG_API rg_status rg_clip_grad_norm_per_tensor(rg_ctx *ctx, rg_tensor *const *params, int n,
                                        float max_norm, const rg_clip_opts *o, rg_clip_result *r);
 /* Adaptive gradient clipping (Brock et al. 2021): each row i of a rank >= 2
  * parameter has its gradient scaled so that |g_i| <= lambda max(|w_i|, eps),
  * eps = 1e-3; rank-1 parameters are treated as one row. exempt[i] true skips
  * params[i] (e.g. the classifier); exempt may be NULL. */
-rg_status rg_clip_agc(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda,
+RG_API rg_status rg_clip_agc(rg_ctx *ctx, rg_tensor *const *params, int n, float lambda,
                       const bool *exempt, const rg_clip_opts *o, rg_clip_result *r);
 
 /* History-adaptive clipping: the global L2 norm is clipped to factor x an
@@ -570,16 +592,16 @@ typedef struct rg_ema_clip_config {
   int64_t max_skips;
 } rg_ema_clip_config;
 typedef struct rg_ema_clipper rg_ema_clipper;
-rg_ema_clipper *rg_ema_clipper_new(rg_ctx *ctx, const rg_ema_clip_config *cfg);
-rg_status rg_ema_clip(rg_ema_clipper *c, rg_tensor *const *params, int n, const rg_clip_opts *o,
+RG_API rg_ema_clipper *rg_ema_clipper_new(rg_ctx *ctx, const rg_ema_clip_config *cfg);
+RG_API rg_status rg_ema_clip(rg_ema_clipper *c, rg_tensor *const *params, int n, const rg_clip_opts *o,
                       rg_clip_result *r);
 /* Frees the clipper (before its context). */
-void rg_ema_clipper_free(rg_ema_clipper *c);
+RG_API void rg_ema_clipper_free(rg_ema_clipper *c);
 
 /* The fused statistics pass itself. */
-rg_grad_report *rg_grad_report_new(rg_ctx *ctx, int n);
-rg_status rg_grad_measure(rg_ctx *ctx, rg_tensor *const *params, int n, rg_grad_report *rep);
-void rg_grad_report_free(rg_grad_report *rep);
+RG_API rg_grad_report *rg_grad_report_new(rg_ctx *ctx, int n);
+RG_API rg_status rg_grad_measure(rg_ctx *ctx, rg_tensor *const *params, int n, rg_grad_report *rep);
+RG_API void rg_grad_report_free(rg_grad_report *rep);
 
 /* ---------------------------------------------------------- diagnostics */
 
@@ -595,24 +617,24 @@ typedef struct rg_param_diag {
 typedef struct rg_diag rg_diag;
 /* Watches every parameter of the context (create after the model);
  * thresholds 0 mean 1e-7 and 1e3. */
-rg_diag *rg_diag_new(rg_ctx *ctx, float vanish, float explode);
+RG_API rg_diag *rg_diag_new(rg_ctx *ctx, float vanish, float explode);
 /* Call after backward and before rg_optim_step (records |g| and the weights),
  * then rg_diag_after_step after it (measures the update). */
-rg_status rg_diag_before_step(rg_diag *d);
-rg_status rg_diag_after_step(rg_diag *d);
-const rg_param_diag *rg_diag_params(const rg_diag *d, int *n);
+RG_API rg_status rg_diag_before_step(rg_diag *d);
+RG_API rg_status rg_diag_after_step(rg_diag *d);
+RG_API const rg_param_diag *rg_diag_params(const rg_diag *d, int *n);
 /* Counts of parameters flagged in the last step. */
-int rg_diag_alerts(const rg_diag *d, int *vanishing, int *exploding);
+RG_API int rg_diag_alerts(const rg_diag *d, int *vanishing, int *exploding);
 /* CSV: "step,param,grad_norm,weight_norm,update_ratio,vanishing,exploding";
  * one row per parameter. */
-const char *rg_diag_csv_header(void);
-int rg_diag_write_csv(const rg_diag *d, FILE *file, int64_t step);
-void rg_diag_free(rg_diag *d);
+RG_API const char *rg_diag_csv_header(void);
+RG_API int rg_diag_write_csv(const rg_diag *d, FILE *file, int64_t step);
+RG_API void rg_diag_free(rg_diag *d);
 
 /* Anomaly mode: every op checks its output in forward, and every backward
  * rule the gradients it produced; the first non-finite value sets
  * RG_ENONFINITE with the op name, its tape position and the shapes. */
-void rg_set_anomaly_mode(rg_ctx *ctx, bool on);
+RG_API void rg_set_anomaly_mode(rg_ctx *ctx, bool on);
 
 /* ------------------------------------------------------------- models */
 
@@ -645,18 +667,18 @@ typedef enum rg_init_scheme {
 } rg_init_scheme;
 
 typedef struct rg_mlp rg_mlp;
-rg_mlp *rg_mlp_new(rg_ctx *ctx, const char *prefix, const rg_mlp_config *cfg);
+RG_API rg_mlp *rg_mlp_new(rg_ctx *ctx, const char *prefix, const rg_mlp_config *cfg);
 /* Initializes weights (scale is used by the naive schemes), zero biases,
  * batch norm gamma 1, beta 0, running mean 0, variance 1. */
-rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale);
+RG_API rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale);
 /* Logits [batch, out] for x [batch, in]. */
-rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x);
+RG_API rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x);
 /* Linear layers (hidden + 1), and the weight of layer i. */
-int rg_mlp_depth(const rg_mlp *m);
-rg_tensor *rg_mlp_weight(const rg_mlp *m, int i);
-rg_tensor *rg_mlp_bias(const rg_mlp *m, int i);
+RG_API int rg_mlp_depth(const rg_mlp *m);
+RG_API rg_tensor *rg_mlp_weight(const rg_mlp *m, int i);
+RG_API rg_tensor *rg_mlp_bias(const rg_mlp *m, int i);
 /* Frees the MLP object (before its context; its tensors stay with the context). */
-void rg_mlp_free(rg_mlp *m);
+RG_API void rg_mlp_free(rg_mlp *m);
 
 /* Inference for small batches, such as one request at a time. A predictor is
  * a snapshot of an MLP in evaluation mode with every weight stored transposed
@@ -669,11 +691,11 @@ void rg_mlp_free(rg_mlp *m);
  * MLP's parameters; the MLP must outlive it (refresh reads it). Free it with
  * rg_predictor_free (before or after the context). */
 typedef struct rg_predictor rg_predictor;
-rg_predictor *rg_predictor_new(rg_mlp *m);
-rg_status rg_predictor_refresh(rg_predictor *p);
+RG_API rg_predictor *rg_predictor_new(rg_mlp *m);
+RG_API rg_status rg_predictor_refresh(rg_predictor *p);
 /* logits [rows, out] for x [rows, in], rows >= 1; allocates nothing. */
-rg_status rg_predict(rg_predictor *p, const float *x, int64_t rows, float *logits);
-void rg_predictor_free(rg_predictor *p);
+RG_API rg_status rg_predict(rg_predictor *p, const float *x, int64_t rows, float *logits);
+RG_API void rg_predictor_free(rg_predictor *p);
 
 /* ------------------------------------------------------------------ data */
 
@@ -700,7 +722,7 @@ typedef struct rg_dataset {
  * be opened or read, or is not a regular file (a FIFO, a directory, a
  * device: refused at once, "\"path\" is a FIFO, expected a regular file",
  * never waited on). The counts of the two files must agree. */
-rg_dataset *rg_dataset_load_idx(rg_ctx *ctx, const char *images_path, const char *labels_path);
+RG_API rg_dataset *rg_dataset_load_idx(rg_ctx *ctx, const char *images_path, const char *labels_path);
 
 /* Loads the training or test part of an MNIST-format directory: dir holds
  * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
@@ -708,23 +730,23 @@ rg_dataset *rg_dataset_load_idx(rg_ctx *ctx, const char *images_path, const char
  * means RG_DEFAULT_DATA_DIR, where Debian's dataset-fashion-mnist installs
  * Fashion-MNIST. */
 #define RG_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
-rg_dataset *rg_dataset_load_mnist(rg_ctx *ctx, const char *dir, bool train);
+RG_API rg_dataset *rg_dataset_load_mnist(rg_ctx *ctx, const char *dir, bool train);
 
 /* A dataset of the given rows of src (copied; repeats allowed, n may be 0),
  * e.g. a split or a fold. Datasets hold plain malloc memory (not counted in
  * rg_ctx_stats); classes is the largest label + 1. */
-rg_dataset *rg_dataset_subset(rg_ctx *ctx, const rg_dataset *src, const int64_t *rows, int64_t n);
-void rg_dataset_free(rg_dataset *ds);
+RG_API rg_dataset *rg_dataset_subset(rg_ctx *ctx, const rg_dataset *src, const int64_t *rows, int64_t n);
+RG_API void rg_dataset_free(rg_dataset *ds);
 
 /* A deterministic permutation of 0..n-1 from (seed, stream) via Philox,
  * written to perm (Fisher-Yates). */
-void rg_permutation(uint64_t seed, uint64_t stream, int64_t n, int64_t *perm);
+RG_API void rg_permutation(uint64_t seed, uint64_t stream, int64_t n, int64_t *perm);
 
 /* Shuffles (seed) and splits src into train and validation parts, the last
  * round(val_fraction * n) shuffled rows going to validation; val_fraction in
  * [0, 1) (0 gives an empty validation set; RG_EINVAL if no training row
  * would remain). */
-rg_status rg_dataset_split(rg_ctx *ctx, const rg_dataset *src, double val_fraction, uint64_t seed,
+RG_API rg_status rg_dataset_split(rg_ctx *ctx, const rg_dataset *src, double val_fraction, uint64_t seed,
                            rg_dataset **train, rg_dataset **val);
 
 /* Standardization fitted on one dataset and applied to others: x' = (x -
@@ -734,14 +756,14 @@ rg_status rg_dataset_split(rg_ctx *ctx, const rg_dataset *src, double val_fracti
 typedef struct rg_standardizer {
   float mean, std;
 } rg_standardizer;
-rg_standardizer rg_standardizer_fit(const rg_dataset *ds);
-void rg_standardizer_apply(rg_ctx *ctx, const rg_standardizer *st, rg_dataset *ds);
+RG_API rg_standardizer rg_standardizer_fit(const rg_dataset *ds);
+RG_API void rg_standardizer_apply(rg_ctx *ctx, const rg_standardizer *st, rg_dataset *ds);
 
 /* K-fold cross-validation over n rows (shuffled by seed): fold k in
  * [0, folds) yields validation rows (about n / folds) and training rows (the
  * rest); every row is validation in exactly one fold. The arrays must hold n
  * entries; counts are written to *n_train, *n_val. folds >= 2. */
-rg_status rg_kfold(rg_ctx *ctx, int64_t n, int folds, int k, uint64_t seed, int64_t *train_rows,
+RG_API rg_status rg_kfold(rg_ctx *ctx, int64_t n, int folds, int k, uint64_t seed, int64_t *train_rows,
                    int64_t *n_train, int64_t *val_rows, int64_t *n_val);
 
 /* Minibatches over a dataset: each epoch visits every row once, in an order
@@ -753,11 +775,11 @@ rg_status rg_kfold(rg_ctx *ctx, int64_t n, int folds, int k, uint64_t seed, int6
  * NULL; the context's error is set). The dataset must outlive the batcher,
  * and the batcher must be freed before the context. */
 typedef struct rg_batcher rg_batcher;
-rg_batcher *rg_batcher_new(rg_ctx *ctx, const rg_dataset *ds, int64_t batch, bool shuffle,
+RG_API rg_batcher *rg_batcher_new(rg_ctx *ctx, const rg_dataset *ds, int64_t batch, bool shuffle,
                            uint64_t seed);
-int64_t rg_batcher_next(rg_batcher *b, const float **x, const int32_t **y);
-int64_t rg_batcher_epoch(const rg_batcher *b);
-void rg_batcher_free(rg_batcher *b);
+RG_API int64_t rg_batcher_next(rg_batcher *b, const float **x, const int32_t **y);
+RG_API int64_t rg_batcher_epoch(const rg_batcher *b);
+RG_API void rg_batcher_free(rg_batcher *b);
 
 /* ----------------------------------------------------------- checkpoints */
 
@@ -788,7 +810,7 @@ typedef struct rg_train_state {
  * refused target or when a write fails (path untouched, no temporary file
  * left), or when only the final directory sync fails (the new file is then
  * in place). A pending error is returned without saving. */
-rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state *st);
+RG_API rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state *st);
 
 /* Loads a checkpoint into a context holding the same model and training
  * objects: the same parameter and buffer names and shapes (in any creation
@@ -808,20 +830,20 @@ rg_status rg_checkpoint_save(rg_ctx *ctx, const char *path, const rg_train_state
  * (regrad 0.1) holds no state records: it loads into a context without
  * optimizers or clippers, or through rg_checkpoint_load_model. st may be
  * NULL. */
-rg_status rg_checkpoint_load(rg_ctx *ctx, const char *path, rg_train_state *st);
+RG_API rg_status rg_checkpoint_load(rg_ctx *ctx, const char *path, rg_train_state *st);
 
 /* Loads only the model: every parameter and buffer of the context must be
  * in the file with the same kind and shape; the file's other tensors (an
  * optimizer's moments), its state records, seed and attributes are
  * ignored. For evaluation and fine-tuning. Errors as rg_checkpoint_load. */
-rg_status rg_checkpoint_load_model(rg_ctx *ctx, const char *path);
+RG_API rg_status rg_checkpoint_load_model(rg_ctx *ctx, const char *path);
 
 /* Reads the attribute `key` of a checkpoint file (validating the whole
  * file) into buf (size bytes, NUL-terminated), without loading anything:
  * how `regrad eval` learns the architecture before building the model.
  * RG_ERANGE when the file has no such attribute, RG_EOVERFLOW when the value
  * does not fit in size bytes; file errors as rg_checkpoint_load. */
-rg_status rg_checkpoint_read_attr(rg_ctx *ctx, const char *path, const char *key, char *buf,
+RG_API rg_status rg_checkpoint_read_attr(rg_ctx *ctx, const char *path, const char *key, char *buf,
                                   size_t size);
 
 /* --------------------------------------------------------------- trainer */
@@ -968,34 +990,34 @@ typedef struct rg_trainer rg_trainer;
  * state is in checkpoints, before rg_checkpoint_load, in the same order as
  * the run that saved. RG_EINVAL naming the field for a bad configuration;
  * RG_ESHAPE when the data does not fit the model. */
-rg_trainer *rg_trainer_new(rg_mlp *m, rg_optim *opt, const rg_dataset *train,
+RG_API rg_trainer *rg_trainer_new(rg_mlp *m, rg_optim *opt, const rg_dataset *train,
                            const rg_dataset *val, const rg_trainer_config *cfg);
 /* Trains until epochs or max_steps are done, early stopping or a callback
  * stops it, or a divergence under the error or propagate policy; continues
  * from the trainer's state (after rg_checkpoint_load: where the saved run
  * was). Fills *r (may be NULL). Returns RG_OK (also for a divergence) or the
  * error that stopped it (a failed save: RG_EIO). */
-rg_status rg_trainer_run(rg_trainer *t, rg_train_report *r);
+RG_API rg_status rg_trainer_run(rg_trainer *t, rg_train_report *r);
 /* Data-parallel training (docs/distributed.md): the gradient of each step
  * comes from rg_dist_backward over d, made after the trainer (its buffers
  * and state are part of the model every rank must agree on); every rank runs
  * the trainer with the same configuration, and only rank 0 saves. NULL goes
  * back to one process. RG_EINVAL for a d of another context. */
-rg_status rg_trainer_set_dist(rg_trainer *t, rg_dist *d);
+RG_API rg_status rg_trainer_set_dist(rg_trainer *t, rg_dist *d);
 /* The objective a step differentiates, on rows x [rows, in] with labels:
  * cross-entropy (with the label smoothing) of the model's logits plus the
  * penalty, recorded on the tape (for a gradient check of the configured
  * model). NULL on error, as an op. */
-rg_tensor *rg_trainer_loss(rg_trainer *t, rg_tensor *x, const int32_t *labels);
+RG_API rg_tensor *rg_trainer_loss(rg_trainer *t, rg_tensor *x, const int32_t *labels);
 /* Steps and complete epochs run so far. */
-int64_t rg_trainer_steps(const rg_trainer *t);
-int64_t rg_trainer_epochs(const rg_trainer *t);
-void rg_trainer_free(rg_trainer *t);
+RG_API int64_t rg_trainer_steps(const rg_trainer *t);
+RG_API int64_t rg_trainer_epochs(const rg_trainer *t);
+RG_API void rg_trainer_free(rg_trainer *t);
 
 /* The mean cross-entropy and accuracy of m on the first max_rows rows of ds
  * (0: all), in evaluation mode without recording, 1000 rows at a time; the
  * context's modes are restored afterwards. NAN for an empty set. */
-rg_status rg_mlp_evaluate(rg_mlp *m, const rg_dataset *ds, int64_t max_rows, double *loss,
+RG_API rg_status rg_mlp_evaluate(rg_mlp *m, const rg_dataset *ds, int64_t max_rows, double *loss,
                           double *accuracy);
 
 #ifdef __cplusplus

@@ -62,7 +62,7 @@ typedef struct rg_dist_config {
 /* Whether the library was built with MPI (meson -Dmpi=enabled). Without
  * it, rg_dist still works for one process (comm NULL), which is the
  * reference run of deterministic mode. */
-bool rg_dist_available(void);
+RG_API bool rg_dist_available(void);
 
 /* Collective over comm: every rank calls it, after creating the model (and
  * the optimizer), with the same model and configuration. comm points to an
@@ -84,23 +84,23 @@ bool rg_dist_available(void);
  * still takes part (and makes every rank fail), so a rank whose setup
  * failed does not leave the others waiting. Free with rg_dist_free before the
  * context; parameters added later make every rg_dist call fail (RG_ESTATE). */
-rg_dist *rg_dist_new(rg_ctx *ctx, void *comm, const rg_dist_config *cfg);
+RG_API rg_dist *rg_dist_new(rg_ctx *ctx, void *comm, const rg_dist_config *cfg);
 
 /* This process's rank, the rank count N, and the shard count S. */
-int rg_dist_rank(const rg_dist *d);
-int rg_dist_size(const rg_dist *d);
-int rg_dist_shards(const rg_dist *d);
+RG_API int rg_dist_rank(const rg_dist *d);
+RG_API int rg_dist_size(const rg_dist *d);
+RG_API int rg_dist_shards(const rg_dist *d);
 
 /* The rows of a global batch of `batch` rows that this rank reads:
  * [*lo, *hi) = [r batch / N, (r + 1) batch / N) (integer division), the
  * union of its shards. The ranks' ranges tile the batch in rank order. */
-void rg_dist_rows(const rg_dist *d, int64_t batch, int64_t *lo, int64_t *hi);
+RG_API void rg_dist_rows(const rg_dist *d, int64_t batch, int64_t *lo, int64_t *hi);
 
 /* Collective: copies every parameter and buffer (optimizer state
  * included), the seed and the dropout stream from rank 0 to all ranks,
  * after checking the ranks hold the same tensors (RG_ESHAPE otherwise). Use
  * after loading a checkpoint on rank 0 only. */
-rg_status rg_dist_broadcast(rg_dist *d);
+RG_API rg_status rg_dist_broadcast(rg_dist *d);
 
 /* The loss of rows [row0, row0 + rows) of the global batch: build it on the
  * tape (forward pass, mean loss over those rows) and return the [1] loss
@@ -117,7 +117,7 @@ typedef rg_tensor *(*rg_shard_loss_fn)(rg_ctx *ctx, int64_t row0, int64_t rows, 
  * in one process. A step takes S x 2^16 dropout streams (a shard may use at
  * most 2^16). If fn fails on any rank, every rank returns an error (that
  * rank's own, RG_ESTATE elsewhere) and the gradients are unspecified. */
-rg_status rg_dist_backward(rg_dist *d, int64_t batch, rg_shard_loss_fn fn, void *user,
+RG_API rg_status rg_dist_backward(rg_dist *d, int64_t batch, rg_shard_loss_fn fn, void *user,
                            float *loss);
 
 /* Collective: averages gradients the caller computed. Each rank's parameter
@@ -127,7 +127,7 @@ rg_status rg_dist_backward(rg_dist *d, int64_t batch, rg_shard_loss_fn fn, void 
  * batch) g_r, in the mode's order (deterministic: the result equals
  * rg_dist_backward's with S = N). *loss, if not NULL, is this rank's mean
  * loss in, the batch's mean loss out. */
-rg_status rg_dist_allreduce(rg_dist *d, int64_t rows, int64_t batch, float *loss);
+RG_API rg_status rg_dist_allreduce(rg_dist *d, int64_t rows, int64_t batch, float *loss);
 
 /* Collective: every rank passes its application's configuration as text
  * (for example one "name=value" line per setting); rank 0's is sent to
@@ -135,13 +135,13 @@ rg_status rg_dist_allreduce(rg_dist *d, int64_t rows, int64_t batch, float *loss
  * rank that differs names its first differing line and rank 0's, the others
  * name that rank. Call it before training, so ranks started with different
  * settings stop instead of training apart or waiting on each other. */
-rg_status rg_dist_check_config(rg_dist *d, const char *config);
+RG_API rg_status rg_dist_check_config(rg_dist *d, const char *config);
 
 /* Collective: RG_OK when every rank holds bit-identical parameters, seed
  * and dropout stream (compared by a 64-bit hash), RG_ESTATE naming a rank
  * that differs otherwise. Buffers are not compared: batch-norm running
  * statistics legitimately differ between ranks. */
-rg_status rg_dist_check(rg_dist *d);
+RG_API rg_status rg_dist_check(rg_dist *d);
 
 /* Where a rank's step time goes, summed since rg_dist_new: steps (reductions
  * made), shard_seconds (forward, backward and packing of this rank's shards
@@ -155,11 +155,11 @@ typedef struct rg_dist_stats {
   double shard_seconds, reduce_seconds;
   int64_t floats, buckets;
 } rg_dist_stats;
-rg_dist_stats rg_dist_get_stats(const rg_dist *d);
+RG_API rg_dist_stats rg_dist_get_stats(const rg_dist *d);
 
 /* Frees d (collective with MPI: it frees the duplicated communicator). NULL
  * is accepted. */
-void rg_dist_free(rg_dist *d);
+RG_API void rg_dist_free(rg_dist *d);
 
 #ifdef __cplusplus
 }

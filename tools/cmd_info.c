@@ -1,44 +1,39 @@
 /* `regrad info`: the library version, the CPU features found, which ISAs are
  * built and usable, the ISA in force, and with --kernels the body serving
- * each kernel slot. */
+ * each kernel slot. Public calls only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
-#include "core/cpu.h"
 #include "regrad.h"
 #include "regrad_dist.h"
 
-/* Choice values are enum rg_isa + 1; 0 is the ISA in force. */
+static const char *const isa_names[] = {"scalar", "avx2", "avx512", "neon"};
+#define N_ISAS (int)(sizeof isa_names / sizeof isa_names[0])
+
+/* Choice values are an index into isa_names + 1; 0 is the ISA in force. */
 static const arg_choice isa_choices[] = {
-    {"auto", 0}, {"scalar", RG_ISA_SCALAR + 1}, {"avx2", RG_ISA_AVX2 + 1},
-    {"avx512", RG_ISA_AVX512 + 1}, {"neon", RG_ISA_NEON + 1}, {NULL, 0}};
+    {"auto", 0}, {"scalar", 1}, {"avx2", 2}, {"avx512", 3}, {"neon", 4}, {NULL, 0}};
 
 static void print_features(void) {
-  struct rg_cpu_features f = rg_cpu_features();
-  const struct { const char *name; bool on; } flags[] = {
-      {"fma", f.fma},         {"avx", f.avx},           {"avx2", f.avx2},
-      {"avx512f", f.avx512f}, {"avx512dq", f.avx512dq}, {"avx512bw", f.avx512bw},
-      {"avx512vl", f.avx512vl}, {"os-ymm", f.os_ymm},   {"os-zmm", f.os_zmm},
-      {"neon", f.neon}};
-  int shown = 0;
-  printf("cpu features:");
-  for (unsigned i = 0; i < sizeof flags / sizeof flags[0]; i++)
-    if (flags[i].on) printf(" %s", flags[i].name), shown++;
-  printf("%s\nonline cpus: %ld\n", shown ? "" : " none", sysconf(_SC_NPROCESSORS_ONLN));
+  char features[256];
+  rg_cpu_describe(features, sizeof features);
+  printf("cpu features: %s\nonline cpus: %ld\n", features[0] ? features : "none",
+         sysconf(_SC_NPROCESSORS_ONLN));
   printf("isa      built  usable\n");
-  for (int isa = 0; isa < RG_ISA_COUNT; isa++)
-    printf("%-8s %-6s %s\n", rg_isa_name(isa), rg_isa_table(isa) ? "yes" : "no",
-           rg_isa_usable(isa) ? "yes" : "no");
+  for (int i = 0; i < N_ISAS; i++)
+    printf("%-8s %-6s %s\n", isa_names[i], rg_isa_built(isa_names[i]) ? "yes" : "no",
+           rg_isa_supported(isa_names[i]) ? "yes" : "no");
 }
 
-static void print_kernels(enum rg_isa isa) {
-  const struct rg_kernels *k = rg_isa_table(isa);
-  printf("kernels of %s (%d slots):\n", rg_isa_name(isa), RG_SLOT_COUNT);
-  for (int slot = 0; slot < RG_SLOT_COUNT; slot++)
-    printf("  %-24s %s\n", rg_slot_names[slot], k->symbols[slot] ? k->symbols[slot] : "(missing)");
+static void print_kernels(const char *isa) {
+  printf("kernels of %s (%d slots):\n", isa, rg_kernel_slot_count());
+  for (int slot = 0; slot < rg_kernel_slot_count(); slot++) {
+    const char *body = rg_kernel_body(isa, slot);
+    printf("  %-24s %s\n", rg_kernel_slot_name(slot), body ? body : "(missing)");
+  }
 }
 
 int cmd_info(int argc, char **argv) {
@@ -70,13 +65,13 @@ int cmd_info(int argc, char **argv) {
   printf("isa in force: %s (%s)\n", rg_ctx_isa(ctx),
          env && *env ? "REGRAD_ISA" : "the best usable");
   printf("mpi: %s\n", rg_dist_available() ? "yes" : "no (a build without -Dmpi=enabled)");
-  enum rg_isa in_force = (enum rg_isa)rg_isa_from_name(rg_ctx_isa(ctx));
-  enum rg_isa isa = isa_choice ? (enum rg_isa)(isa_choice - 1) : in_force;
+  char in_force[16];
+  snprintf(in_force, sizeof in_force, "%s", rg_ctx_isa(ctx));
+  const char *isa = isa_choice ? isa_names[isa_choice - 1] : in_force;
   rg_ctx_free(ctx);
   if (!kernels) return 0;
-  if (!rg_isa_table(isa))
-    return command_failed("ISA %s is not built into this library", rg_isa_name(isa));
-  if (!rg_isa_usable(isa)) printf("note: this CPU cannot run %s\n", rg_isa_name(isa));
+  if (!rg_isa_built(isa)) return command_failed("ISA %s is not built into this library", isa);
+  if (!rg_isa_supported(isa)) printf("note: this CPU cannot run %s\n", isa);
   print_kernels(isa);
   return 0;
 }

@@ -109,6 +109,7 @@ const char *rg_comm_error(int code, char *buf, size_t len) {
   char text[MPI_MAX_ERROR_STRING];
   int n = 0;
   if (MPI_Error_string(code, text, &n) != MPI_SUCCESS) snprintf(text, sizeof text, "MPI error");
-  snprintf(buf, len, "%s (MPI error %d)", text, code);
+  /* At most 200 bytes of the text: the caller quotes it in a message. */
+  snprintf(buf, len, "%.200s (MPI error %d)", text, code);
   return buf;
 }
