@@ -13,13 +13,7 @@
 #include "regrad_dist.h"
 
 /* Every op, with the name shown in messages and the diagnostics. */
-enum rg_op {
-#define RG_OP(id, name) RG_OP_##id,
-#include "ops/ops.def"
-#undef RG_OP
-  RG_OP_COUNT
-};
-const char *rg_op_name(enum rg_op op);
+#include "ops/ops.h"
 
 #define RG_TENSOR_MAGIC 0x52475431u /* "RGT1" */
 
@@ -106,13 +100,10 @@ typedef struct rg_node {
   int n_in;
   rg_tensor **in;
   rg_tensor *out;
-  float attr[4];
-  int iattr[2];
-  void *saved[3];
+  void *state; /* the op's saved state, a struct <op>_state of its file (or NULL) */
   struct rg_node *prev;
 } rg_node;
 
-typedef void (*rg_backward_fn)(rg_ctx *ctx, const rg_node *node);
 
 /* State that decides the next step, held by a library object (an
  * optimizer's step count, a clipper's running statistics, a batcher's place
@@ -239,9 +230,10 @@ rg_tensor *rg_new_output(rg_ctx *ctx, const char *fn, rg_shape shape, rg_tensor 
                          int n_in);
 /* Records a node for out (NULL when out does not require grad, or with
  * RG_ENOMEM naming fn when the arena cannot hold it). Inputs are copied into
- * the arena. */
+ * the arena, and state_bytes of zeroed state (the op's struct) made for the
+ * op to fill: node->state, NULL for 0. */
 rg_node *rg_record(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *out, rg_tensor *const *in,
-                   int n_in);
+                   int n_in, size_t state_bytes);
 /* The gradient buffer of t for backward rules: allocated zeroed in the arena
  * on first use; NULL when t does not require grad. */
 float *rg_grad_buf(rg_ctx *ctx, rg_tensor *t);
@@ -283,7 +275,6 @@ void rg_parallel_range(rg_ctx *ctx, int64_t n, int64_t grain, rg_range_fn fn, vo
  * row). */
 void rg_rows(const rg_tensor *t, int64_t *m, int64_t *n);
 
-extern const rg_backward_fn rg_backward_rules[RG_OP_COUNT];
 
 /* The context of a distributed run (src/distributed/dist.c). */
 rg_ctx *rg_dist_context(const rg_dist *d);
@@ -293,17 +284,27 @@ rg_ctx *rg_dist_context(const rg_dist *d);
 int64_t rg_count_correct(const float *logits, int64_t rows, int64_t classes,
                          const int32_t *labels);
 
-/* dx += f'(x) dy of an activation op (relu, leaky_relu, sigmoid, tanh) from
- * its output y alone (src/ops/activation.c; used by rg_linear_act). */
-void rg_act_bwd_from_output(rg_ctx *ctx, enum rg_op op, float alpha, int64_t n, const float *y,
-                            const float *dy, float *dx);
-/* y = act(y) in place, by the activation slots of table k (src/ops/activation.c). */
-void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int64_t n, float *y);
+/* The activations of the dense layers (src/ops/activation.c), one row per
+ * rg_nonlinearity: the op that applies it alone (RG_OP_COUNT for
+ * RG_LINEAR), the GEMM epilogue's code and the public function's name.
+ * rg_activation_of gives NULL for an unknown value. */
+struct rg_activation {
+  enum rg_op op;
+  enum rg_act act;
+  const char *fn;
+};
+const struct rg_activation *rg_activation_of(rg_nonlinearity nl);
+/* x through activation nl as its own op (x itself for RG_LINEAR). */
+rg_tensor *rg_activate(rg_ctx *ctx, rg_tensor *x, rg_nonlinearity nl, float alpha);
+/* dx += f'(x) dy of activation nl from its output y alone (rg_linear_act's
+ * backward). */
+void rg_act_bwd_from_output(rg_ctx *ctx, rg_nonlinearity nl, float alpha, int64_t n,
+                            const float *y, const float *dy, float *dx);
+/* y = act(y) in place, by the activation slots of table k. */
+void rg_apply_act(const struct rg_kernels *k, rg_nonlinearity nl, float alpha, int64_t n,
+                  float *y);
 
-/* Backward rules, one per op, defined next to their forward. */
-#define RG_OP(id, name) void rg_bwd_##id(rg_ctx *ctx, const rg_node *node);
-#include "ops/ops.def"
-#undef RG_OP
+
 
 static inline rg_tensor *rg_ref(rg_ctx *ctx, const char *fn, const char *arg,
                                 const rg_tensor *h) {

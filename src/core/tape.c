@@ -5,26 +5,6 @@
 
 #include "core/internal.h"
 
-static const char *const op_names[RG_OP_COUNT] = {
-#define RG_OP(id, name) [RG_OP_##id] = name,
-#include "ops/ops.def"
-#undef RG_OP
-};
-
-const char *rg_op_name(enum rg_op op) {
-  return (unsigned)op < RG_OP_COUNT ? op_names[op] : "unknown";
-}
-
-/* One backward rule per op, in ops.def order: a missing rule is a link error
- * and a miscounted table a compile error. */
-const rg_backward_fn rg_backward_rules[RG_OP_COUNT] = {
-#define RG_OP(id, name) [RG_OP_##id] = rg_bwd_##id,
-#include "ops/ops.def"
-#undef RG_OP
-};
-_Static_assert(sizeof rg_backward_rules / sizeof rg_backward_rules[0] == RG_OP_COUNT,
-               "every op needs a backward rule");
-
 rg_tensor *rg_new_output(rg_ctx *ctx, const char *fn, rg_shape shape, rg_tensor *const *in,
                          int n_in) {
   int64_t numel;
@@ -82,13 +62,15 @@ static void anomaly_backward(rg_ctx *ctx, const rg_node *node, uint64_t position
 }
 
 rg_node *rg_record(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *out, rg_tensor *const *in,
-                   int n_in) {
+                   int n_in, size_t state_bytes) {
   if (ctx->anomaly) anomaly_forward(ctx, op, out, in, n_in);
   if (!out->requires_grad) return NULL;
   rg_node *node = rg_arena_zeroed(ctx, fn, sizeof *node);
   rg_tensor **ins = node ? rg_arena_get(ctx, fn, (size_t)n_in * sizeof *ins) : NULL;
-  if (!ins) return NULL;
+  void *state = ins && state_bytes ? rg_arena_zeroed(ctx, fn, state_bytes) : NULL;
+  if (!ins || (state_bytes && !state)) return NULL;
   memcpy(ins, in, (size_t)n_in * sizeof *ins);
+  node->state = state;
   node->op = op;
   node->n_in = n_in;
   node->in = ins;

@@ -1,12 +1,32 @@
-/* Elementwise activations and the row-wise softmax family. */
+/* Elementwise activations, the activation table of the dense layers, and
+ * the row-wise softmax family. */
 #include "core/internal.h"
-
 
 /* Smallest piece worth a thread: ~50 us of work, about what waking a
  * sleeping worker costs. On AVX2, functions built on SLEEF cost 0.4-0.8 ns
  * an element, the others 0.1-0.2 (memory-bound). */
 #define GRAIN_MATH (128 << 10)
 #define GRAIN_CHEAP (512 << 10)
+
+/* The saved state of a unary op: leaky ReLU's slope (0 for the others). */
+struct unary_state {
+  float alpha;
+};
+
+/* The activations of the dense layers, indexed by rg_nonlinearity: the op
+ * that applies one alone and the GEMM epilogue's code for it. The one
+ * place that translates between the three. */
+static const struct rg_activation activations[] = {
+    [RG_LINEAR] = {RG_OP_COUNT, RG_ACT_NONE, "rg_linear"},
+    [RG_RELU] = {RG_OP_RELU, RG_ACT_RELU, "rg_relu"},
+    [RG_LEAKY_RELU] = {RG_OP_LEAKY_RELU, RG_ACT_LEAKY_RELU, "rg_leaky_relu"},
+    [RG_TANH] = {RG_OP_TANH, RG_ACT_TANH, "rg_tanh"},
+    [RG_SIGMOID] = {RG_OP_SIGMOID, RG_ACT_SIGMOID, "rg_sigmoid"},
+};
+
+const struct rg_activation *rg_activation_of(rg_nonlinearity nl) {
+  return (unsigned)nl <= RG_SIGMOID ? &activations[nl] : NULL;
+}
 
 /* One unary op, forward (y = f(x)) or backward (dx += f'(x or y) dy). */
 struct unary_job {
@@ -60,8 +80,8 @@ static rg_tensor *unary(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *x
   struct unary_job j = {.k = ctx->k, .op = op, .alpha = alpha, .x = x->data, .y = y->data,
                         .out = y->data};
   unary_run(ctx, x->numel, &j);
-  rg_node *node = rg_record(ctx, fn, op, y, &x, 1);
-  if (node) node->attr[0] = alpha;
+  rg_node *node = rg_record(ctx, fn, op, y, &x, 1, sizeof(struct unary_state));
+  if (node) ((struct unary_state *)node->state)->alpha = alpha;
   return rg_handle(y);
 }
 
@@ -77,48 +97,58 @@ rg_tensor *rg_leaky_relu(rg_ctx *ctx, rg_tensor *x, float alpha) {
   return unary(ctx, "rg_leaky_relu", RG_OP_LEAKY_RELU, x, alpha);
 }
 
+rg_tensor *rg_activate(rg_ctx *ctx, rg_tensor *x, rg_nonlinearity nl, float alpha) {
+  const struct rg_activation *a = rg_activation_of(nl);
+  if (!a) {
+    if (ctx) rg_fail(ctx, RG_EINVAL, "rg_activate", "nl is %d, not an rg_nonlinearity", (int)nl);
+    return NULL;
+  }
+  if (nl == RG_LINEAR) return x;
+  if (nl == RG_LEAKY_RELU) return rg_leaky_relu(ctx, x, alpha);
+  return unary(ctx, a->fn, a->op, x, 0);
+}
+
 /* The backward rules read x (relu, leaky_relu, gelu, log) or y (sigmoid,
  * tanh, exp). */
 static void unary_bwd(rg_ctx *ctx, const rg_node *node, enum rg_op op) {
   float *dx = rg_grad_buf(ctx, node->in[0]);
-  struct unary_job j = {.k = ctx->k, .op = op, .bwd = true, .alpha = node->attr[0],
+  const struct unary_state *s = node->state;
+  struct unary_job j = {.k = ctx->k, .op = op, .bwd = true, .alpha = s->alpha,
                         .x = node->in[0]->data, .y = node->out->data, .dy = node->out->grad,
                         .out = dx};
   if (dx) unary_run(ctx, node->out->numel, &j);
 }
 
+void rg_bwd_RELU(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_RELU); }
+void rg_bwd_LEAKY_RELU(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_LEAKY_RELU); }
+void rg_bwd_SIGMOID(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_SIGMOID); }
+void rg_bwd_TANH(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_TANH); }
+void rg_bwd_GELU(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_GELU); }
+void rg_bwd_EXP(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_EXP); }
+void rg_bwd_LOG(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_LOG); }
+
 /* y = act(y) in place by table k's activation bodies (rg_predictor, after
  * batch norm). */
-void rg_apply_act(const struct rg_kernels *k, enum rg_act act, float alpha, int64_t n, float *y) {
-  switch (act) {
-    case RG_ACT_RELU: k->relu_fwd(n, y, y); break;
-    case RG_ACT_LEAKY_RELU: k->leaky_relu_fwd(n, alpha, y, y); break;
-    case RG_ACT_TANH: k->tanh_fwd(n, y, y); break;
-    case RG_ACT_SIGMOID: k->sigmoid_fwd(n, y, y); break;
-    case RG_ACT_NONE: break;
+void rg_apply_act(const struct rg_kernels *k, rg_nonlinearity nl, float alpha, int64_t n,
+                  float *y) {
+  switch (nl) {
+    case RG_RELU: k->relu_fwd(n, y, y); break;
+    case RG_LEAKY_RELU: k->leaky_relu_fwd(n, alpha, y, y); break;
+    case RG_TANH: k->tanh_fwd(n, y, y); break;
+    case RG_SIGMOID: k->sigmoid_fwd(n, y, y); break;
+    default: break;
   }
 }
 
 /* rg_linear_act's backward: dx += f'(input) dy, with the input's sign taken
  * from the output y (relu, leaky_relu with alpha >= 0), or f' from y
  * (sigmoid, tanh). */
-void rg_act_bwd_from_output(rg_ctx *ctx, enum rg_op op, float alpha, int64_t n, const float *y,
-                            const float *dy, float *dx) {
-  struct unary_job j = {.k = ctx->k, .op = op, .bwd = true, .alpha = alpha, .x = y, .y = y,
-                        .dy = dy, .out = dx};
+void rg_act_bwd_from_output(rg_ctx *ctx, rg_nonlinearity nl, float alpha, int64_t n,
+                            const float *y, const float *dy, float *dx) {
+  struct unary_job j = {.k = ctx->k, .op = activations[nl].op, .bwd = true, .alpha = alpha,
+                        .x = y, .y = y, .dy = dy, .out = dx};
   unary_run(ctx, n, &j);
 }
-
-#define UNARY_BWD(OP) \
-  void rg_bwd_##OP(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_##OP); }
-
-UNARY_BWD(RELU)
-UNARY_BWD(LEAKY_RELU)
-UNARY_BWD(SIGMOID)
-UNARY_BWD(TANH)
-UNARY_BWD(GELU)
-UNARY_BWD(EXP)
-UNARY_BWD(LOG)
 
 static rg_tensor *rowwise(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *x) {
   if (!rg_check(ctx, fn, "x", &x)) return NULL;
@@ -133,7 +163,7 @@ static rg_tensor *rowwise(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor 
     ctx->k->softmax_fwd(m, n, x->data, y->data);
   else
     ctx->k->log_softmax_fwd(m, n, x->data, y->data);
-  rg_record(ctx, fn, op, y, &x, 1);
+  rg_record(ctx, fn, op, y, &x, 1, 0);
   return rg_handle(y);
 }
 
@@ -142,12 +172,14 @@ rg_tensor *rg_log_softmax(rg_ctx *ctx, rg_tensor *x) {
   return rowwise(ctx, "rg_log_softmax", RG_OP_LOG_SOFTMAX, x);
 }
 
-#define ROW_BWD(OP, slot)                                                            \
-  void rg_bwd_##OP(rg_ctx *ctx, const rg_node *node) {                               \
-    float *dx = rg_grad_buf(ctx, node->in[0]);                                       \
-    const rg_tensor *y = node->out;                                                  \
-    if (dx) ctx->k->slot(y->shape.dim[0], y->shape.dim[1], y->data, y->grad, dx);    \
-  }
+void rg_bwd_SOFTMAX(rg_ctx *ctx, const rg_node *node) {
+  float *dx = rg_grad_buf(ctx, node->in[0]);
+  const rg_tensor *y = node->out;
+  if (dx) ctx->k->softmax_bwd(y->shape.dim[0], y->shape.dim[1], y->data, y->grad, dx);
+}
 
-ROW_BWD(SOFTMAX, softmax_bwd)
-ROW_BWD(LOG_SOFTMAX, log_softmax_bwd)
+void rg_bwd_LOG_SOFTMAX(rg_ctx *ctx, const rg_node *node) {
+  float *dx = rg_grad_buf(ctx, node->in[0]);
+  const rg_tensor *y = node->out;
+  if (dx) ctx->k->log_softmax_bwd(y->shape.dim[0], y->shape.dim[1], y->data, y->grad, dx);
+}

@@ -6,6 +6,17 @@
 
 enum { SAME = 0, ROWS = 1 };
 
+/* An elementwise op's saved state: b has a's shape (SAME) or is a row
+ * broadcast over a's rows (ROWS). */
+struct binary_state {
+  int mode;
+};
+
+/* scale's: the factor. */
+struct scale_state {
+  float s;
+};
+
 /* Checks a and b for an elementwise op; *mode is SAME or ROWS (b is [n] or
  * [1,n] and a's last dimension is n, a viewed as [numel / n, n]). */
 static bool binary_shapes(rg_ctx *ctx, const char *fn, rg_tensor **pa, rg_tensor **pb, int *mode) {
@@ -36,8 +47,8 @@ static rg_tensor *binary(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *
   rg_add_fn k = op == RG_OP_ADD ? ctx->k->add : op == RG_OP_SUB ? ctx->k->sub : ctx->k->mul;
   int64_t n = mode == SAME ? a->numel : b->numel;
   for (int64_t at = 0; at < a->numel; at += n) k(n, a->data + at, b->data, y->data + at);
-  rg_node *node = rg_record(ctx, fn, op, y, in, 2);
-  if (node) node->iattr[0] = mode;
+  rg_node *node = rg_record(ctx, fn, op, y, in, 2, sizeof(struct binary_state));
+  if (node) ((struct binary_state *)node->state)->mode = mode;
   return rg_handle(y);
 }
 
@@ -50,7 +61,7 @@ static void accumulate_b(rg_ctx *ctx, const rg_node *node, const float *dy, floa
   rg_tensor *b = node->in[1];
   float *db = rg_grad_buf(ctx, b);
   if (!db) return;
-  if (node->iattr[0] == SAME) {
+  if (((const struct binary_state *)node->state)->mode == SAME) {
     ctx->k->axpy(b->numel, s, dy, db);
     return;
   }
@@ -74,7 +85,7 @@ void rg_bwd_SUB(rg_ctx *ctx, const rg_node *node) { add_sub_bwd(ctx, node, -1.0f
 void rg_bwd_MUL(rg_ctx *ctx, const rg_node *node) {
   rg_tensor *a = node->in[0], *b = node->in[1];
   const float *dy = node->out->grad;
-  int64_t n = node->iattr[0] == SAME ? a->numel : b->numel;
+  int64_t n = ((const struct binary_state *)node->state)->mode == SAME ? a->numel : b->numel;
   float *da = rg_grad_buf(ctx, a);
   for (int64_t at = 0; da && at < a->numel; at += n) ctx->k->mul_acc(n, dy + at, b->data, da + at);
   if (!b->requires_grad) return;
@@ -90,14 +101,15 @@ rg_tensor *rg_scale(rg_ctx *ctx, rg_tensor *x, float s) {
   rg_tensor *y = rg_new_output(ctx, fn, x->shape, &x, 1);
   if (!y) return NULL;
   ctx->k->scale(x->numel, s, x->data, y->data);
-  rg_node *node = rg_record(ctx, fn, RG_OP_SCALE, y, &x, 1);
-  if (node) node->attr[0] = s;
+  rg_node *node = rg_record(ctx, fn, RG_OP_SCALE, y, &x, 1, sizeof(struct scale_state));
+  if (node) ((struct scale_state *)node->state)->s = s;
   return rg_handle(y);
 }
 
 void rg_bwd_SCALE(rg_ctx *ctx, const rg_node *node) {
   float *dx = rg_grad_buf(ctx, node->in[0]);
-  if (dx) ctx->k->axpy(node->out->numel, node->attr[0], node->out->grad, dx);
+  const struct scale_state *st = node->state;
+  if (dx) ctx->k->axpy(node->out->numel, st->s, node->out->grad, dx);
 }
 
 static rg_tensor *reduce_all(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tensor *x) {
@@ -106,7 +118,7 @@ static rg_tensor *reduce_all(rg_ctx *ctx, const char *fn, enum rg_op op, rg_tens
   if (!y) return NULL;
   float s = rg_reduce(ctx, ctx->k->sum, x->numel, x->data);
   y->data[0] = op == RG_OP_MEAN ? s / (float)x->numel : s;
-  rg_record(ctx, fn, op, y, &x, 1);
+  rg_record(ctx, fn, op, y, &x, 1, 0);
   return rg_handle(y);
 }
 

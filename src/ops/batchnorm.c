@@ -5,6 +5,13 @@
 
 #include "core/internal.h"
 
+/* What batch norm's backward needs: the statistics it normalized with
+ * (the batch's in training, the running ones in eval) and which mode. */
+struct bn_state {
+  const float *mean, *invstd; /* [f], in the arena */
+  bool training;
+};
+
 static bool feature_vec(rg_ctx *ctx, const char *fn, const char *arg, rg_tensor **pt, int64_t f) {
   if (!rg_check(ctx, fn, arg, pt)) return false;
   const rg_tensor *t = *pt;
@@ -70,12 +77,8 @@ rg_tensor *rg_batch_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *gamma, rg_tensor 
   }
   for (int64_t j = 0; j < f; j++) invstd[j] = 1.0f / sqrtf(var[j] + eps);
   ctx->k->bn_apply(n, f, x->data, mean, invstd, gamma->data, beta->data, y->data);
-  rg_node *node = rg_record(ctx, fn, RG_OP_BATCH_NORM, y, in, 3);
-  if (node) {
-    node->saved[0] = mean;
-    node->saved[1] = invstd;
-    node->iattr[0] = ctx->training;
-  }
+  rg_node *node = rg_record(ctx, fn, RG_OP_BATCH_NORM, y, in, 3, sizeof(struct bn_state));
+  if (node) *(struct bn_state *)node->state = (struct bn_state){mean, invstd, ctx->training};
   return rg_handle(y);
 }
 
@@ -91,10 +94,11 @@ static void eval_bwd(rg_ctx *ctx, int64_t n, int64_t f, const float *gamma, cons
 void rg_bwd_BATCH_NORM(rg_ctx *ctx, const rg_node *node) {
   rg_tensor *x = node->in[0], *gamma = node->in[1], *beta = node->in[2];
   int64_t n = x->shape.dim[0], f = x->shape.dim[1];
-  const float *mean = node->saved[0], *invstd = node->saved[1], *dy = node->out->grad;
+  const struct bn_state *s = node->state;
+  const float *mean = s->mean, *invstd = s->invstd, *dy = node->out->grad;
   float *dx = rg_grad_buf(ctx, x);
   float *dgamma = rg_grad_buf(ctx, gamma), *dbeta = rg_grad_buf(ctx, beta);
-  if (node->iattr[0]) {
+  if (s->training) {
     /* The fused kernel always forms all three; unused outputs go to scratch. */
     float *scratch = rg_scratch(ctx, x->numel + 2 * f);
     if (!scratch) return;

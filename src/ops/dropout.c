@@ -2,6 +2,14 @@
  * stored: the same (seed, stream, element) gives the same decision. */
 #include "core/internal.h"
 
+/* What dropout's backward needs to regenerate the mask: the Philox key of
+ * the forward, the drop threshold and the scale of the kept elements. */
+struct dropout_state {
+  struct rg_rng_key key;
+  uint32_t threshold;
+  float scale;
+};
+
 rg_tensor *rg_dropout(rg_ctx *ctx, rg_tensor *x, float p) {
   static const char fn[] = "rg_dropout";
   if (!rg_check(ctx, fn, "x", &x)) return NULL;
@@ -10,26 +18,20 @@ rg_tensor *rg_dropout(rg_ctx *ctx, rg_tensor *x, float p) {
     return NULL;
   }
   if (!ctx->training || p == 0.0f) return rg_handle(x);
-  struct rg_rng_key *key = rg_arena_get(ctx, fn, sizeof *key);
-  rg_tensor *y = key ? rg_new_output(ctx, fn, x->shape, &x, 1) : NULL;
+  rg_tensor *y = rg_new_output(ctx, fn, x->shape, &x, 1);
   if (!y) return NULL;
-  *key = (struct rg_rng_key){ctx->seed, ctx->dropout_stream++, 0};
+  const struct rg_rng_key key = {ctx->seed, ctx->dropout_stream++, 0};
   /* Drop when the element's 24-bit uniform is below p: P(drop) = thr / 2^24. */
   uint32_t threshold = (uint32_t)((double)p * 16777216.0);
   float scale = 1.0f / (1.0f - p);
-  ctx->k->dropout_fwd(x->numel, key, threshold, scale, x->data, y->data);
-  rg_node *node = rg_record(ctx, fn, RG_OP_DROPOUT, y, &x, 1);
-  if (node) {
-    node->saved[0] = key;
-    node->iattr[0] = (int)threshold;
-    node->attr[0] = scale;
-  }
+  ctx->k->dropout_fwd(x->numel, &key, threshold, scale, x->data, y->data);
+  rg_node *node = rg_record(ctx, fn, RG_OP_DROPOUT, y, &x, 1, sizeof(struct dropout_state));
+  if (node) *(struct dropout_state *)node->state = (struct dropout_state){key, threshold, scale};
   return rg_handle(y);
 }
 
 void rg_bwd_DROPOUT(rg_ctx *ctx, const rg_node *node) {
   float *dx = rg_grad_buf(ctx, node->in[0]);
-  if (dx)
-    ctx->k->dropout_bwd(node->out->numel, node->saved[0], (uint32_t)node->iattr[0],
-                        node->attr[0], node->out->grad, dx);
+  const struct dropout_state *s = node->state;
+  if (dx) ctx->k->dropout_bwd(node->out->numel, &s->key, s->threshold, s->scale, node->out->grad, dx);
 }

@@ -10,6 +10,11 @@ static bool rank2(rg_ctx *ctx, const char *fn, const char *arg, const rg_tensor 
   return false;
 }
 
+/* What matmul's backward needs: which operands were transposed. */
+struct matmul_state {
+  bool ta, tb;
+};
+
 rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb) {
   static const char fn[] = "rg_matmul";
   if (!rg_check(ctx, fn, "a", &a) || !rg_check(ctx, fn, "b", &b) || !rank2(ctx, fn, "a", a) ||
@@ -26,8 +31,8 @@ rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb) 
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(m, n), in, 2);
   if (!y) return NULL;
   rg_gemm(ctx, m, n, k, ta, tb, a->data, a->shape.dim[1], b->data, b->shape.dim[1], y->data, n, 0);
-  rg_node *node = rg_record(ctx, fn, RG_OP_MATMUL, y, in, 2);
-  if (node) node->iattr[0] = ta, node->iattr[1] = tb;
+  rg_node *node = rg_record(ctx, fn, RG_OP_MATMUL, y, in, 2, sizeof(struct matmul_state));
+  if (node) *(struct matmul_state *)node->state = (struct matmul_state){ta, tb};
   return rg_handle(y);
 }
 
@@ -35,7 +40,8 @@ rg_tensor *rg_matmul(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, bool ta, bool tb) 
  * directly in the stored layout of A and B. */
 void rg_bwd_MATMUL(rg_ctx *ctx, const rg_node *node) {
   rg_tensor *a = node->in[0], *b = node->in[1];
-  int ta = node->iattr[0], tb = node->iattr[1];
+  const struct matmul_state *s = node->state;
+  int ta = s->ta, tb = s->tb;
   int64_t m = node->out->shape.dim[0], n = node->out->shape.dim[1], k = a->shape.dim[!ta];
   int64_t lda = a->shape.dim[1], ldb = b->shape.dim[1];
   const float *dy = node->out->grad;
@@ -82,7 +88,7 @@ rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
     rg_gemm_epi(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, &ep);
   else
     rg_gemm(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, 0);
-  rg_record(ctx, fn, RG_OP_LINEAR, y, in, b ? 3 : 2);
+  rg_record(ctx, fn, RG_OP_LINEAR, y, in, b ? 3 : 2, 0);
   return rg_handle(y);
 }
 
@@ -100,16 +106,18 @@ static void linear_bwd(rg_ctx *ctx, const rg_node *node, const float *dy) {
 
 void rg_bwd_LINEAR(rg_ctx *ctx, const rg_node *node) { linear_bwd(ctx, node, node->out->grad); }
 
-static const enum rg_act act_of[] = {
-    [RG_LINEAR] = RG_ACT_NONE, [RG_RELU] = RG_ACT_RELU, [RG_LEAKY_RELU] = RG_ACT_LEAKY_RELU,
-    [RG_TANH] = RG_ACT_TANH,   [RG_SIGMOID] = RG_ACT_SIGMOID};
+/* What linear_act's backward needs: the activation and its slope. */
+struct linear_act_state {
+  rg_nonlinearity act;
+  float alpha;
+};
 
 rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
                          rg_nonlinearity act, float alpha) {
   static const char fn[] = "rg_linear_act";
   if (!linear_args(ctx, fn, &x, &w, &b)) return NULL;
   bool bad_alpha = act == RG_LEAKY_RELU && !(alpha >= 0.0f && alpha < INFINITY);
-  if ((unsigned)act > RG_SIGMOID || bad_alpha) {
+  if (!rg_activation_of(act) || bad_alpha) {
     rg_fail(ctx, RG_EINVAL, fn, "act is %d and alpha %g, expected a known activation and, for "
             "leaky ReLU, a finite alpha >= 0", (int)act, (double)alpha);
     return NULL;
@@ -118,10 +126,11 @@ rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
   rg_tensor *in[3] = {x, w, b};
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(batch, out_f), in, b ? 3 : 2);
   if (!y) return NULL;
-  struct rg_epilogue ep = {b ? b->data : NULL, act_of[act], alpha};
+  struct rg_epilogue ep = {b ? b->data : NULL, rg_activation_of(act)->act, alpha};
   rg_gemm_epi(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, &ep);
-  rg_node *node = rg_record(ctx, fn, RG_OP_LINEAR_ACT, y, in, b ? 3 : 2);
-  if (node) node->iattr[0] = act, node->attr[0] = alpha;
+  rg_node *node = rg_record(ctx, fn, RG_OP_LINEAR_ACT, y, in, b ? 3 : 2,
+                            sizeof(struct linear_act_state));
+  if (node) *(struct linear_act_state *)node->state = (struct linear_act_state){act, alpha};
   return rg_handle(y);
 }
 
@@ -129,14 +138,13 @@ rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
  * values the separate activation op accumulates into the linear output's
  * fresh gradient. */
 void rg_bwd_LINEAR_ACT(rg_ctx *ctx, const rg_node *node) {
-  static const enum rg_op op_of[] = {[RG_RELU] = RG_OP_RELU, [RG_LEAKY_RELU] = RG_OP_LEAKY_RELU,
-                                     [RG_TANH] = RG_OP_TANH, [RG_SIGMOID] = RG_OP_SIGMOID};
+  const struct linear_act_state *s = node->state;
   const rg_tensor *y = node->out;
   const float *dy = y->grad;
-  if (node->iattr[0] != RG_LINEAR) {
+  if (s->act != RG_LINEAR) {
     float *d = rg_arena_zeroed(ctx, "rg_backward", (size_t)y->numel * sizeof(float));
     if (!d) return;
-    rg_act_bwd_from_output(ctx, op_of[node->iattr[0]], node->attr[0], y->numel, y->data, dy, d);
+    rg_act_bwd_from_output(ctx, s->act, s->alpha, y->numel, y->data, dy, d);
     dy = d;
   }
   linear_bwd(ctx, node, dy);

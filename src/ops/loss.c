@@ -10,6 +10,20 @@ static bool unit_interval(rg_ctx *ctx, const char *fn, const char *arg, float v)
   return false;
 }
 
+/* Cross-entropy's saved state: the smoothing, the softmax of the logits
+ * and a copy of the labels (both in the arena): the fused backward is
+ * probs - target. */
+struct xent_state {
+  float smoothing;
+  const float *probs;
+  const int32_t *labels;
+};
+
+/* MSE's: the difference a - b. */
+struct mse_state {
+  const float *diff;
+};
+
 rg_tensor *rg_cross_entropy(rg_ctx *ctx, rg_tensor *logits, const int32_t *labels,
                             float smoothing) {
   static const char fn[] = "rg_cross_entropy";
@@ -39,12 +53,8 @@ rg_tensor *rg_cross_entropy(rg_ctx *ctx, rg_tensor *logits, const int32_t *label
   memcpy(lab, labels, (size_t)m * sizeof *lab);
   ctx->k->xent_fwd(m, n, smoothing, logits->data, lab, probs, rows);
   y->data[0] = rg_reduce(ctx, ctx->k->sum, m, rows) / (float)m;
-  rg_node *node = rg_record(ctx, fn, RG_OP_CROSS_ENTROPY, y, &logits, 1);
-  if (node) {
-    node->attr[0] = smoothing;
-    node->saved[0] = probs;
-    node->saved[1] = lab;
-  }
+  rg_node *node = rg_record(ctx, fn, RG_OP_CROSS_ENTROPY, y, &logits, 1, sizeof(struct xent_state));
+  if (node) *(struct xent_state *)node->state = (struct xent_state){smoothing, probs, lab};
   return rg_handle(y);
 }
 
@@ -52,9 +62,9 @@ void rg_bwd_CROSS_ENTROPY(rg_ctx *ctx, const rg_node *node) {
   rg_tensor *x = node->in[0];
   float *dx = rg_grad_buf(ctx, x);
   int64_t m = x->shape.dim[0], n = x->shape.dim[1];
+  const struct xent_state *s = node->state;
   if (dx)
-    ctx->k->xent_bwd(m, n, node->attr[0], node->out->grad[0] / (float)m, node->saved[0],
-                     node->saved[1], dx);
+    ctx->k->xent_bwd(m, n, s->smoothing, node->out->grad[0] / (float)m, s->probs, s->labels, dx);
 }
 
 rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets) {
@@ -78,7 +88,7 @@ rg_tensor *rg_bce_with_logits(rg_ctx *ctx, rg_tensor *logits, rg_tensor *targets
   if (!y) return NULL;
   ctx->k->bce_fwd(logits->numel, logits->data, targets->data, elems);
   y->data[0] = rg_reduce(ctx, ctx->k->sum, logits->numel, elems) / (float)logits->numel;
-  rg_record(ctx, fn, RG_OP_BCE, y, in, 2);
+  rg_record(ctx, fn, RG_OP_BCE, y, in, 2, 0);
   return rg_handle(y);
 }
 
@@ -106,8 +116,8 @@ rg_tensor *rg_mse(rg_ctx *ctx, rg_tensor *a, rg_tensor *b) {
   if (!y) return NULL;
   ctx->k->sub(a->numel, a->data, b->data, diff);
   y->data[0] = (float)(rg_reduce_sumsq(ctx, a->numel, diff) / (double)a->numel);
-  rg_node *node = rg_record(ctx, fn, RG_OP_MSE, y, in, 2);
-  if (node) node->saved[0] = diff;
+  rg_node *node = rg_record(ctx, fn, RG_OP_MSE, y, in, 2, sizeof(struct mse_state));
+  if (node) ((struct mse_state *)node->state)->diff = diff;
   return rg_handle(y);
 }
 
@@ -116,6 +126,7 @@ void rg_bwd_MSE(rg_ctx *ctx, const rg_node *node) {
   int64_t n = node->in[0]->numel;
   float g = 2.0f * node->out->grad[0] / (float)n;
   float *da = rg_grad_buf(ctx, node->in[0]), *db = rg_grad_buf(ctx, node->in[1]);
-  if (da) ctx->k->axpy(n, g, node->saved[0], da);
-  if (db) ctx->k->axpy(n, -g, node->saved[0], db);
+  const float *diff = ((const struct mse_state *)node->state)->diff;
+  if (da) ctx->k->axpy(n, g, diff, da);
+  if (db) ctx->k->axpy(n, -g, diff, db);
 }

@@ -6,6 +6,17 @@
 
 #include "core/internal.h"
 
+/* A penalty's saved state: its two coefficients. */
+struct penalty_state {
+  float lambda1, lambda2;
+};
+
+/* A norm's: its order, and for the L2 norm the norm in double. */
+struct norm_state {
+  float ord;
+  double l2;
+};
+
 /* lambda1 sum |w| + (lambda2 / 2) sum w^2 over the list, summed in list
  * order; a zero coefficient's term is left out (so 0 * inf never appears). */
 static rg_tensor *penalty(rg_ctx *ctx, const char *fn, rg_tensor *const *handles, int n,
@@ -37,13 +48,14 @@ static rg_tensor *penalty(rg_ctx *ctx, const char *fn, rg_tensor *const *handles
   if (lambda1 != 0.0f) value = value + lambda1 * l1;
   if (lambda2 != 0.0f) value = value + (float)((double)(0.5f * lambda2) * l2);
   y->data[0] = value;
-  rg_node *node = rg_record(ctx, fn, RG_OP_PENALTY, y, params, n);
-  if (node) node->attr[0] = lambda1, node->attr[1] = lambda2;
+  rg_node *node = rg_record(ctx, fn, RG_OP_PENALTY, y, params, n, sizeof(struct penalty_state));
+  if (node) *(struct penalty_state *)node->state = (struct penalty_state){lambda1, lambda2};
   return rg_handle(y);
 }
 
 void rg_bwd_PENALTY(rg_ctx *ctx, const rg_node *node) {
-  float g = node->out->grad[0], lambda1 = node->attr[0], lambda2 = node->attr[1];
+  const struct penalty_state *s = node->state;
+  float g = node->out->grad[0], lambda1 = s->lambda1, lambda2 = s->lambda2;
   for (int i = 0; i < node->n_in; i++) {
     rg_tensor *w = node->in[i];
     float *dw = rg_grad_buf(ctx, w);
@@ -88,21 +100,20 @@ rg_tensor *rg_norm(rg_ctx *ctx, rg_tensor *x, float ord) {
     rg_fail(ctx, RG_EINVAL, fn, "ord is %g, expected 1, 2 or INFINITY", (double)ord);
     return NULL;
   }
-  /* The L2 norm in double, kept for backward: the float result may be inf
-   * (a norm past FLT_MAX) while the gradient x / |x| is still finite. */
-  double *l2 = ord == 2.0f ? rg_arena_get(ctx, fn, sizeof *l2) : NULL;
-  if (ord == 2.0f && !l2) return NULL;
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape1(1), &x, 1);
   if (!y) return NULL;
+  /* The L2 norm in double, kept for backward: the float result may be inf
+   * (a norm past FLT_MAX) while the gradient x / |x| is still finite. */
+  double l2 = 0.0;
   if (ord == 1.0f)
     y->data[0] = rg_reduce(ctx, ctx->k->asum, x->numel, x->data);
   else if (ord == 2.0f) {
-    *l2 = sqrt(rg_reduce_sumsq(ctx, x->numel, x->data));
-    y->data[0] = (float)*l2;
+    l2 = sqrt(rg_reduce_sumsq(ctx, x->numel, x->data));
+    y->data[0] = (float)l2;
   } else
     y->data[0] = rg_reduce_amax(ctx, x->numel, x->data);
-  rg_node *node = rg_record(ctx, fn, RG_OP_NORM, y, &x, 1);
-  if (node) node->attr[0] = ord, node->saved[0] = l2;
+  rg_node *node = rg_record(ctx, fn, RG_OP_NORM, y, &x, 1, sizeof(struct norm_state));
+  if (node) *(struct norm_state *)node->state = (struct norm_state){ord, l2};
   return rg_handle(y);
 }
 
@@ -133,13 +144,13 @@ static void axpy_wide(rg_ctx *ctx, int64_t n, double c, const float *x, float *d
 void rg_bwd_NORM(rg_ctx *ctx, const rg_node *node) {
   rg_tensor *x = node->in[0];
   float *dx = rg_grad_buf(ctx, x);
-  float g = node->out->grad[0], value = node->out->data[0], ord = node->attr[0];
+  const struct norm_state *s = node->state;
+  float g = node->out->grad[0], value = node->out->data[0], ord = s->ord;
   if (!dx) return;
   if (ord == 1.0f)
     ctx->k->sign_acc(x->numel, g, x->data, dx);
   else if (ord == 2.0f) {
-    double l2 = *(const double *)node->saved[0];
-    if (l2 > 0.0) axpy_wide(ctx, x->numel, (double)g / l2, x->data, dx);
+    if (s->l2 > 0.0) axpy_wide(ctx, x->numel, (double)g / s->l2, x->data, dx);
   } else
     ctx->k->amax_bwd(x->numel, value, g, x->data, dx);
 }

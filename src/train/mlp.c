@@ -118,15 +118,6 @@ rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale) {
   return ctx->status;
 }
 
-static rg_tensor *activate(rg_mlp *m, rg_tensor *h) {
-  switch (m->cfg.activation) {
-    case RG_LEAKY_RELU: return rg_leaky_relu(m->ctx, h, m->cfg.leaky_slope);
-    case RG_TANH: return rg_tanh(m->ctx, h);
-    case RG_SIGMOID: return rg_sigmoid(m->ctx, h);
-    default: return rg_relu(m->ctx, h);
-  }
-}
-
 rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x) {
   static const char fn[] = "rg_mlp_forward";
   const rg_tensor *xt = m ? rg_ref(m->ctx, fn, "x", x) : NULL;
@@ -147,7 +138,7 @@ rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x) {
       if (l->gamma)
         h = rg_batch_norm(m->ctx, h, l->gamma, l->beta, l->rmean, l->rvar, RG_MLP_BN_MOMENTUM,
                           RG_MLP_BN_EPS);
-      h = activate(m, h);
+      h = rg_activate(m->ctx, h, m->cfg.activation, m->cfg.leaky_slope);
     }
     if (m->cfg.dropout > 0.0f) h = rg_dropout(m->ctx, h, m->cfg.dropout);
   }

@@ -28,7 +28,7 @@ struct rg_predictor {
   rg_ctx *ctx;
   rg_mlp *mlp;
   int depth;
-  enum rg_act act;
+  rg_nonlinearity act;
   float *store; /* every array below, in one allocation */
   float *scratch[2]; /* BLOCK_ROWS x the widest hidden layer, each */
   struct pred_layer layers[RG_MLP_MAX_LAYERS + 1];
@@ -95,9 +95,7 @@ rg_predictor *rg_predictor_new(rg_mlp *m) {
   rg_ctx *ctx = m->ctx;
   rg_predictor *p = rg_heap_alloc(ctx, fn, sizeof *p);
   if (!p) return NULL;
-  static const enum rg_act acts[] = {[RG_RELU] = RG_ACT_RELU, [RG_LEAKY_RELU] = RG_ACT_LEAKY_RELU,
-                                     [RG_TANH] = RG_ACT_TANH, [RG_SIGMOID] = RG_ACT_SIGMOID};
-  *p = (rg_predictor){.ctx = ctx, .mlp = m, .depth = m->depth, .act = acts[m->cfg.activation]};
+  *p = (rg_predictor){.ctx = ctx, .mlp = m, .depth = m->depth, .act = m->cfg.activation};
   size_t bytes = (size_t)layout(p, NULL) * sizeof(float);
   p->store = rg_heap_alloc(ctx, fn, bytes);
   if (!p->store) {
@@ -126,7 +124,8 @@ static void run_block(rg_predictor *p, const float *x, int64_t rows, float *logi
     float *y = last ? logits : p->scratch[cur];
     /* The activation rides in the gemm's epilogue unless batch norm comes first. */
     float slope = p->mlp->cfg.leaky_slope;
-    struct rg_epilogue ep = {q->bias, last || q->mean ? RG_ACT_NONE : p->act, slope};
+    struct rg_epilogue ep = {q->bias, rg_activation_of(last || q->mean ? RG_LINEAR : p->act)->act,
+                             slope};
     rg_gemm_epi(ctx, rows, q->out, q->in, 0, 0, h, q->in, q->wt, q->out, y, q->out, &ep);
     if (last) break;
     if (q->mean) {
