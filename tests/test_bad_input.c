@@ -114,7 +114,16 @@ static rg_tensor *bce_target_nan(struct env *e) {
   return rg_bce_with_logits(E, e->v4, t);
 }
 
+static rg_tensor *linear_act_kind(struct env *e) {
+  return rg_linear_act(E, e->a34, e->a34, NULL, (rg_nonlinearity)9, 0);
+}
+static rg_tensor *linear_act_shape(struct env *e) {
+  return rg_linear_act(E, e->a34, e->b45, NULL, RG_RELU, 0);
+}
+
 static const struct bad_case cases[] = {
+    {"linear_act kind", linear_act_kind, RG_EINVAL, "rg_linear_act: act is 9"},
+    {"linear_act shape", linear_act_shape, RG_ESHAPE, "rg_linear_act: x is [3,4] but w is [4,5]"},
     {"stale input", stale_input, RG_ESTATE, "rg_relu: x is a stale tensor"},
     {"foreign input", foreign_input, RG_EINVAL, "rg_mul: a belongs to another context"},
     {"batch_norm momentum NaN", bn_momentum_nan, RG_EINVAL, "rg_batch_norm: momentum is nan"},
@@ -202,6 +211,26 @@ ParameterizedTest(int *i, bad_input, every_op) {
   cr_assert_eq(rg_backward(e.ctx, loss), RG_OK, "%s: context broken: %s", c->what,
                rg_ctx_message(e.ctx));
   rg_ctx_free(e.ctx);
+}
+
+/* Every op of ops.def has a row here: its function ("rg_<op name>"; the
+ * penalty op serves three functions) appears in some case's message. A new
+ * op without bad-input cases fails this test. */
+Test(bad_input, every_op_has_a_row) {
+  static const char *const ops[] = {
+#define RG_OP(id, name) name,
+#include "ops/ops.def"
+#undef RG_OP
+  };
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+    char fn[64];
+    snprintf(fn, sizeof fn, "rg_%s", strcmp(ops[i], "penalty") ? ops[i] : "l2_penalty");
+    bool found = false;
+    for (int c = 0; c < N_CASES && !found; c++)
+      found = strncmp(cases[c].fn, fn, strlen(fn)) == 0 &&
+              (cases[c].fn[strlen(fn)] == ':' || cases[c].fn[strlen(fn)] == '\0');
+    cr_assert(found, "op %s has no bad-input case (none names %s)", ops[i], fn);
+  }
 }
 
 /* A forward pass written without checks reports only its first error. */

@@ -218,6 +218,65 @@ ParameterizedTest(int *i, gradcheck, every_op) {
   rg_ctx_free(ctx);
 }
 
+/* Every op of ops.def is recorded by some case: a new op without a
+ * gradcheck case fails here. */
+Test(gradcheck, every_op_has_a_case) {
+  bool seen[RG_OP_COUNT] = {0};
+  for (int kase = 0; kase < N_CASES; kase++) {
+    rg_ctx *ctx = th_ctx(42);
+    static struct fixture f;
+    setup_fixture(ctx, &f, kase, 7);
+    cr_assert(weighted_loss(ctx, &f), "%s: %s", cases[kase].name, rg_ctx_message(ctx));
+    for (const rg_node *node = ctx->tape; node; node = node->prev) seen[node->op] = true;
+    rg_ctx_free(ctx);
+  }
+  for (int op = 0; op < RG_OP_COUNT; op++)
+    cr_assert(seen[op], "op %s is recorded by no gradcheck case", rg_op_name((enum rg_op)op));
+}
+
+/* The loss, every parameter's gradient and every buffer of case kase at
+ * size 17 on isa, end to end into out (floats written). */
+static size_t case_bytes(int kase, const char *isa, float *out) {
+  rg_ctx *ctx = rg_ctx_new(&(rg_config){.seed = 42, .isa = isa});
+  cr_assert(ctx && rg_ctx_status(ctx) == RG_OK);
+  static struct fixture f;
+  setup_fixture(ctx, &f, kase, 17);
+  rg_tensor *loss = weighted_loss(ctx, &f);
+  cr_assert_eq(rg_backward(ctx, loss), RG_OK, "%s on %s: %s", cases[kase].name, isa,
+               rg_ctx_message(ctx));
+  size_t at = 0;
+  out[at++] = rg_tensor_data(loss)[0];
+  int n;
+  rg_tensor *const *all = rg_params(ctx, &n);
+  for (int i = 0; i < n; i++) {
+    const float *v = rg_tensor_is_param(all[i]) ? rg_tensor_grad(all[i]) : rg_tensor_data(all[i]);
+    memcpy(out + at, v, (size_t)rg_tensor_numel(all[i]) * sizeof(float));
+    at += (size_t)rg_tensor_numel(all[i]);
+  }
+  rg_ctx_free(ctx);
+  return at;
+}
+
+/* Op-level bit identity: every case's forward and backward give the same
+ * bytes on every ISA this machine runs as on scalar (memcmp; NaN payloads
+ * included, none arise here). */
+Test(gradcheck, every_case_is_bit_identical_across_isas) {
+  static const char *const isas[] = {"avx2", "avx512", "neon"};
+  static float want[8192], got[8192];
+  int compared = 0;
+  for (int kase = 0; kase < N_CASES; kase++) {
+    size_t n = case_bytes(kase, "scalar", want);
+    for (int i = 0; i < 3; i++) {
+      if (!rg_isa_supported(isas[i])) continue;
+      cr_assert_eq(case_bytes(kase, isas[i], got), n);
+      cr_assert(!memcmp(want, got, n * sizeof(float)), "%s differs on %s from scalar",
+                cases[kase].name, isas[i]);
+      compared++;
+    }
+  }
+  cr_log_info("bit identity: %d case x ISA comparisons against scalar", compared);
+}
+
 static int find_case(const char *name) {
   for (int i = 0; i < N_CASES; i++)
     if (!strcmp(cases[i].name, name)) return i;
