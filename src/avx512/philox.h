@@ -1,12 +1,14 @@
-/* Philox4x32-10 on 16 blocks at once (lane j runs block first + j), the same
- * rounds as src/core/philox.h, and a stream that hands out the words of
- * consecutive elements 16 at a time: element i of a call takes word
- * (offset + i) % 4 of block (offset + i) / 4, for any offset. */
-#ifndef RG_AVX512_VPHILOX_H
-#define RG_AVX512_VPHILOX_H
+/* The Philox stream of the random slots (src/algo/random.h) on AVX-512:
+ * Philox4x32-10 on 16 blocks at once (lane j runs block first + j), the
+ * same rounds as src/core/philox.h, interleaved into element order: a batch
+ * is those 64 words, 4 vectors. Element i of a call takes word (offset + i)
+ * % 4 of block (offset + i) / 4: when offset % 4 = s > 0, a batch is the
+ * window s .. s + 63 of two consecutive groups of 16 blocks. */
+#ifndef RG_AVX512_PHILOX_H
+#define RG_AVX512_PHILOX_H
 #include "core/philox.h"
-#include "kernels.h"
-#include "simd.h"
+
+#define RG_PHILOX_VECS 4 /* one group: 16 blocks, 64 elements */
 
 /* Transposes words c[w] (block j in lane j) into memory order: out[q] holds
  * words 16q .. 16q + 15 of the 64, i.e. blocks 4q .. 4q + 3, four words each. */
@@ -90,49 +92,83 @@ static inline void rg_philox16(const struct rg_philox_keys *rk, uint64_t first, 
   rg_philox_interleave(c, out);
 }
 
-/* Words of consecutive elements, 16 per step. w[] holds two chunks of 64
- * words starting at word 4 * (offset / 4); element words start s = offset % 4
- * words in, so each step picks 16 words across two neighbouring vectors. */
-struct rg_philox_stream {
+/* Top 24 bits >= threshold: the element is kept. */
+RG_INLINE rg_vm rg_philox_keep(rg_vu w, uint32_t threshold) {
+  return _mm512_cmp_epu32_mask(_mm512_srli_epi32(w, 8), _mm512_set1_epi32((int)threshold),
+                               _MM_CMPINT_NLT);
+}
+
+/* (w >> 8) 2^-24, exactly, in [0, 1). */
+RG_INLINE rg_vf rg_philox_unit(rg_vu w) {
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(w, 8)), rg_vset(RG_U24_SCALE));
+}
+
+/* Box-Muller per element of words in element order, starting on a block:
+ * the pair (2p, 2p + 1) holding an element gives u1 = ((even >> 8) + 1)
+ * 2^-24 in (0, 1] and u2 = (odd >> 8) 2^-24, r = sqrt(-2 log u1); even
+ * elements take r cos(2 pi u2), odd ones r sin(2 pi u2). */
+static inline rg_vf rg_box_muller16(rg_vu w) {
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512i even = _mm512_permutexvar_epi32(_mm512_andnot_si512(one, rg_lane_index()), w);
+  __m512i odd = _mm512_permutexvar_epi32(_mm512_or_si512(one, rg_lane_index()), w);
+  __m512i b1 = _mm512_add_epi32(_mm512_srli_epi32(even, 8), _mm512_set1_epi32(1));
+  __m512 u1 = _mm512_mul_ps(_mm512_cvtepi32_ps(b1), rg_vset(RG_U24_SCALE));
+  __m512 u2 = rg_philox_unit(odd);
+  __m512 r = _mm512_sqrt_ps(_mm512_mul_ps(rg_vset(-2.0f), rg_vlog(u1)));
+  Sleef___m512_2 sc = rg_vsincospi(_mm512_add_ps(u2, u2));
+  return _mm512_mul_ps(r, _mm512_mask_blend_ps((__mmask16)0xAAAA, sc.y, sc.x));
+}
+
+/* The 64 values of blocks block .. block + 15 in element order: their
+ * words, or (normal) their standard normals, as bits. */
+static inline void rg_philox_group(const struct rg_philox_keys *rk, uint64_t block, int normal,
+                               __m512i out[4]) {
+  rg_philox16(rk, block, out);
+  if (normal)
+    RG_UNROLL for (int q = 0; q < 4; q++) out[q] = _mm512_castps_si512(rg_box_muller16(out[q]));
+}
+
+struct rg_philox {
   struct rg_philox_keys keys;
-  uint64_t block; /* first block after the chunks in w */
-  int q;          /* the current step starts in w[q] */
-  __m512i w[8];
-  __m512i pos; /* s + lane: where each lane's word sits in w[q] : w[q + 1] */
+  uint64_t block; /* the next group's first block */
+  int shift;      /* offset % 4 */
+  int primed;     /* with shift: cur holds the group the next batch starts in */
+  __m512i idx;    /* the window: lane l takes value l + shift of cur : next */
+  __m512i cur[4];
 };
 
-static inline void rg_stream_init(struct rg_philox_stream *st, const struct rg_rng_key *key) {
-  uint64_t idx = (uint64_t)key->offset;
+RG_INLINE void rg_philox_start(struct rg_philox *st, const struct rg_rng_key *key) {
   rg_philox_keys_init(&st->keys, key);
-  st->q = 0;
-  rg_philox16(&st->keys, idx >> 2, st->w);
-  rg_philox16(&st->keys, (idx >> 2) + 16, st->w + 4);
-  st->block = (idx >> 2) + 32;
-  st->pos = _mm512_add_epi32(_mm512_set1_epi32((int)(idx & 3)), rg_lane_index());
+  st->block = (uint64_t)key->offset >> 2;
+  st->shift = (int)((uint64_t)key->offset & 3);
+  st->primed = 0;
+  st->idx = _mm512_add_epi32(rg_lane_index(), _mm512_set1_epi32(st->shift));
 }
 
-/* Lane l gets the word at position idx[l] of w[q] : w[q + 1] (idx < 32). */
-static inline __m512i rg_stream_pick(const struct rg_philox_stream *st, __m512i idx) {
-  return _mm512_permutex2var_epi32(st->w[st->q], idx, st->w[st->q + 1]);
-}
-
-static inline void rg_stream_step(struct rg_philox_stream *st) {
-  if (++st->q < 4) return;
-  st->q = 0;
-  for (int i = 0; i < 4; i++) st->w[i] = st->w[i + 4];
-  rg_philox16(&st->keys, st->block, st->w + 4);
+/* The next batch: a group, or with a shift the window into two. */
+static inline void rg_philox_batch(struct rg_philox *st, int normal, __m512i out[4]) {
+  if (st->shift == 0) {
+    rg_philox_group(&st->keys, st->block, normal, out);
+    st->block += 16;
+    return;
+  }
+  if (!st->primed) rg_philox_group(&st->keys, st->block, normal, st->cur), st->block += 16;
+  st->primed = 1;
+  __m512i next[4];
+  rg_philox_group(&st->keys, st->block, normal, next);
   st->block += 16;
+  RG_UNROLL for (int q = 0; q < 4; q++)
+    out[q] = _mm512_permutex2var_epi32(st->cur[q], st->idx, q < 3 ? st->cur[q + 1] : next[0]);
+  RG_UNROLL for (int q = 0; q < 4; q++) st->cur[q] = next[q];
 }
 
-/* The words of the next 16 elements. */
-static inline __m512i rg_stream_next(struct rg_philox_stream *st) {
-  __m512i w = rg_stream_pick(st, st->pos);
-  rg_stream_step(st);
-  return w;
+/* The words, or the standard normals, of the next 64 elements. */
+RG_INLINE void rg_philox_words(struct rg_philox *st, rg_vu w[RG_PHILOX_VECS]) {
+  rg_philox_batch(st, 0, w);
 }
-
-/* Top 24 bits of each word as a float in [0, 1) (exact). */
-static inline __m512 rg_u24(__m512i words) {
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(words, 8)), rg_splat(RG_U24_SCALE));
+RG_INLINE void rg_philox_normals(struct rg_philox *st, rg_vf z[RG_PHILOX_VECS]) {
+  __m512i bits[RG_PHILOX_VECS];
+  rg_philox_batch(st, 1, bits);
+  RG_UNROLL for (int q = 0; q < RG_PHILOX_VECS; q++) z[q] = _mm512_castsi512_ps(bits[q]);
 }
 #endif
