@@ -1,8 +1,7 @@
 /* The random slots: dropout masks generated and applied in one pass, and
  * uniform and normal fills. Element i of a call uses Philox4x32-10 block
- * (key->offset + i) / 4, word (key->offset + i) % 4 (core/philox.h); each
- * ISA's philox.h hands out those words, or the normals made from them, a
- * batch of RG_PHILOX_VECS blocks of RG_VL elements at a time. */
+ * (key->offset + i) / 4, word (key->offset + i) % 4 (core/philox.h), from
+ * the stream of philox.h. */
 #ifndef RG_ALGO_RANDOM_H
 #define RG_ALGO_RANDOM_H
 
@@ -10,11 +9,9 @@
 void RG_PICK(rg_dropout_fwd__scalar, rg_dropout_fwd__avx2, rg_dropout_fwd__avx512,
              rg_dropout_fwd__neon)(int64_t n, const struct rg_rng_key *key, uint32_t threshold,
                                    float scale, const float *x, float *y) {
-  struct rg_philox st;
   rg_vu w[RG_PHILOX_VECS];
   const rg_vf vs = rg_vset(scale);
-  rg_philox_start(&st, key);
-  RG_WALK(n, RG_PHILOX_VECS, q, i, t, rg_philox_words(&st, w), {
+  RG_PHILOX_WALK(n, key, rg_philox_words, w, q, i, t, {
     rg_vf kept = rg_vkeep(rg_philox_keep(w[q], threshold), rg_vmul(rg_vload(x + i, t), vs));
     rg_vstore(y + i, kept, t);
   });
@@ -24,11 +21,9 @@ void RG_PICK(rg_dropout_fwd__scalar, rg_dropout_fwd__avx2, rg_dropout_fwd__avx51
 void RG_PICK(rg_dropout_bwd__scalar, rg_dropout_bwd__avx2, rg_dropout_bwd__avx512,
              rg_dropout_bwd__neon)(int64_t n, const struct rg_rng_key *key, uint32_t threshold,
                                    float scale, const float *dy, float *dx) {
-  struct rg_philox st;
   rg_vu w[RG_PHILOX_VECS];
   const rg_vf vs = rg_vset(scale);
-  rg_philox_start(&st, key);
-  RG_WALK(n, RG_PHILOX_VECS, q, i, t, rg_philox_words(&st, w), {
+  RG_PHILOX_WALK(n, key, rg_philox_words, w, q, i, t, {
     rg_vf kept = rg_vkeep(rg_philox_keep(w[q], threshold), rg_vmul(rg_vload(dy + i, t), vs));
     rg_vstore(dx + i, rg_vadd(rg_vload(dx + i, t), kept), t);
   });
@@ -38,23 +33,19 @@ void RG_PICK(rg_dropout_bwd__scalar, rg_dropout_bwd__avx2, rg_dropout_bwd__avx51
 void RG_PICK(rg_rand_uniform__scalar, rg_rand_uniform__avx2, rg_rand_uniform__avx512,
              rg_rand_uniform__neon)(int64_t n, const struct rg_rng_key *key, float lo, float hi,
                                     float *y) {
-  struct rg_philox st;
   rg_vu w[RG_PHILOX_VECS];
   const rg_vf span = rg_vset(hi - lo), vlo = rg_vset(lo);
-  rg_philox_start(&st, key);
-  RG_WALK(n, RG_PHILOX_VECS, q, i, t, rg_philox_words(&st, w),
-          { rg_vstore(y + i, rg_vfma(span, rg_philox_unit(w[q]), vlo), t); });
+  RG_PHILOX_WALK(n, key, rg_philox_words, w, q, i, t,
+                 { rg_vstore(y + i, rg_vfma(span, rg_philox_unit(w[q]), vlo), t); });
 }
 
 /* y = fma(std, z, mean), z the Box-Muller normal of rg_philox_normals. */
 void RG_PICK(rg_rand_normal__scalar, rg_rand_normal__avx2, rg_rand_normal__avx512,
              rg_rand_normal__neon)(int64_t n, const struct rg_rng_key *key, float mean, float std,
                                    float *y) {
-  struct rg_philox st;
   rg_vf z[RG_PHILOX_VECS];
   const rg_vf vstd = rg_vset(std), vmean = rg_vset(mean);
-  rg_philox_start(&st, key);
-  RG_WALK(n, RG_PHILOX_VECS, q, i, t, rg_philox_normals(&st, z),
-          { rg_vstore(y + i, rg_vfma(vstd, z[q], vmean), t); });
+  RG_PHILOX_WALK(n, key, rg_philox_normals, z, q, i, t,
+                 { rg_vstore(y + i, rg_vfma(vstd, z[q], vmean), t); });
 }
 #endif

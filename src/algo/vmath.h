@@ -5,6 +5,10 @@
 #ifndef RG_ALGO_VMATH_H
 #define RG_ALGO_VMATH_H
 
+/* logf of a per-row scalar through the vector log, so that it is the same
+ * function as the lanes'. */
+RG_INLINE float rg_logf_lane(float x) { return rg_vlane0(rg_vlog(rg_vset(x))); }
+
 /* expm1(y) for y in [0, 2 * RG_TANH_CAP] (or NaN), the e of rg_vtanh:
  *   t = fma(y, 1/ln2, 1.5 * 2^23)  1.5 * 2^23 + k with k = round(y / ln2): at
  *                                  that magnitude floats are the integers, so

@@ -1,15 +1,13 @@
-/* The Philox stream of the random slots (src/algo/random.h) on AVX2:
+/* Philox groups on AVX2, for the stream of src/algo/philox.h:
  * Philox4x32-10 runs on 8 consecutive blocks at once, one block per lane
  * (word-major, so Box-Muller sees its word pairs side by side), and a 4x8
- * transpose puts the 32 values of the group in element order: a batch is
- * one group, 4 vectors. Element i of a call takes word (offset + i) % 4 of
- * block (offset + i) / 4, as core/philox.h: when offset % 4 = s > 0, a
- * batch is the window s .. s + 31 of two consecutive groups. */
+ * transpose puts the 32 values of the group in element order. */
 #ifndef RG_AVX2_PHILOX_H
 #define RG_AVX2_PHILOX_H
 #include "core/philox.h"
 
-#define RG_PHILOX_VECS 4 /* one group: 8 blocks, 32 elements */
+#define RG_PHILOX_VECS 4   /* vectors per group */
+#define RG_PHILOX_BLOCKS 8 /* blocks per group, one per lane */
 
 RG_INLINE __m256i rg_splat_u32(uint32_t v) { return _mm256_set1_epi32((int)v); }
 
@@ -96,67 +94,35 @@ RG_INLINE void rg_box_muller8(const __m256i w[4], __m256 z[4]) {
   }
 }
 
+/* Philox's key: the seed, and the stream as the counter's high words. */
+struct rg_philox_keys {
+  struct rg_rng_key key;
+};
+RG_INLINE void rg_philox_keys_init(struct rg_philox_keys *k, const struct rg_rng_key *key) {
+  k->key = *key;
+}
+
 /* The 32 values of blocks block .. block + 7 in element order: their words,
  * or (normal) their standard normals, as bits. */
-RG_INLINE void rg_philox_group(const struct rg_rng_key *key, uint64_t block, int normal,
+RG_INLINE void rg_philox_group(const struct rg_philox_keys *k, uint64_t block, int normal,
                                __m256i out[4]) {
   __m256i w[4];
   __m256 v[4];
-  rg_philox8(key, block, w);
+  rg_philox8(&k->key, block, w);
   if (normal) {
     rg_box_muller8(w, v);
   } else {
-    RG_UNROLL for (int k = 0; k < 4; k++) v[k] = _mm256_castsi256_ps(w[k]);
+    RG_UNROLL for (int q = 0; q < 4; q++) v[q] = _mm256_castsi256_ps(w[q]);
   }
   rg_transpose4x8(v, out);
 }
 
-struct rg_philox {
-  const struct rg_rng_key *key;
-  uint64_t block; /* the next group's first block */
-  int shift;      /* offset % 4 */
-  int primed;     /* with shift: cur holds the group the next batch starts in */
-  __m256i idx, upper; /* the window: lane l takes value l + shift of cur : next */
-  __m256i cur[4];
-};
-
-RG_INLINE void rg_philox_start(struct rg_philox *st, const struct rg_rng_key *key) {
-  st->key = key;
-  st->block = (uint64_t)key->offset >> 2;
-  st->shift = (int)((uint64_t)key->offset & 3);
-  st->primed = 0;
-  __m256i at = _mm256_add_epi32(rg_iota(), _mm256_set1_epi32(st->shift));
-  st->idx = _mm256_and_si256(at, _mm256_set1_epi32(RG_VL - 1));
-  st->upper = _mm256_cmpgt_epi32(at, _mm256_set1_epi32(RG_VL - 1));
-}
-
-/* The next batch: a group, or with a shift the window into two. */
-RG_INLINE void rg_philox_batch(struct rg_philox *st, int normal, __m256i out[4]) {
-  if (st->shift == 0) {
-    rg_philox_group(st->key, st->block, normal, out);
-    st->block += 8;
-    return;
-  }
-  if (!st->primed) rg_philox_group(st->key, st->block, normal, st->cur), st->block += 8;
-  st->primed = 1;
-  __m256i next[4];
-  rg_philox_group(st->key, st->block, normal, next);
-  st->block += 8;
-  RG_UNROLL for (int q = 0; q < 4; q++) {
-    __m256i lo = _mm256_permutevar8x32_epi32(st->cur[q], st->idx);
-    __m256i hi = _mm256_permutevar8x32_epi32(q < 3 ? st->cur[q + 1] : next[0], st->idx);
-    out[q] = _mm256_blendv_epi8(lo, hi, st->upper);
-  }
-  RG_UNROLL for (int q = 0; q < 4; q++) st->cur[q] = next[q];
-}
-
-/* The words, or the standard normals, of the next 32 elements. */
-RG_INLINE void rg_philox_words(struct rg_philox *st, rg_vu w[RG_PHILOX_VECS]) {
-  rg_philox_batch(st, 0, w);
-}
-RG_INLINE void rg_philox_normals(struct rg_philox *st, rg_vf z[RG_PHILOX_VECS]) {
-  __m256i bits[RG_PHILOX_VECS];
-  rg_philox_batch(st, 1, bits);
-  RG_UNROLL for (int q = 0; q < RG_PHILOX_VECS; q++) z[q] = _mm256_castsi256_ps(bits[q]);
+/* Lanes s .. s + 7 of lo:hi, 0 <= s < 8. */
+RG_INLINE rg_vu rg_vwindow(rg_vu lo, rg_vu hi, int s) {
+  __m256i at = _mm256_add_epi32(rg_iota(), _mm256_set1_epi32(s));
+  __m256i idx = _mm256_and_si256(at, _mm256_set1_epi32(RG_VL - 1));
+  __m256i upper = _mm256_cmpgt_epi32(at, _mm256_set1_epi32(RG_VL - 1));
+  return _mm256_blendv_epi8(_mm256_permutevar8x32_epi32(lo, idx),
+                           _mm256_permutevar8x32_epi32(hi, idx), upper);
 }
 #endif

@@ -128,6 +128,10 @@ RG_INLINE uint32_t rg_vuhmax(rg_vu v) {
   h = _mm_max_epu32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(2, 3, 0, 1)));
   return (uint32_t)_mm_cvtsi128_si32(h);
 }
+/* Lane 0, as a float. */
+RG_INLINE float rg_vlane0(rg_vf v) { return _mm256_cvtss_f32(v); }
+/* The floats whose bits these are. */
+RG_INLINE rg_vf rg_vfloat_bits(rg_vu u) { return _mm256_castsi256_ps(u); }
 
 #include "algo/vops.h"
 #endif

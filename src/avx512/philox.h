@@ -1,14 +1,12 @@
-/* The Philox stream of the random slots (src/algo/random.h) on AVX-512:
+/* Philox groups on AVX-512, for the stream of src/algo/philox.h:
  * Philox4x32-10 on 16 blocks at once (lane j runs block first + j), the
- * same rounds as src/core/philox.h, interleaved into element order: a batch
- * is those 64 words, 4 vectors. Element i of a call takes word (offset + i)
- * % 4 of block (offset + i) / 4: when offset % 4 = s > 0, a batch is the
- * window s .. s + 63 of two consecutive groups of 16 blocks. */
+ * same rounds as src/core/philox.h, interleaved into element order. */
 #ifndef RG_AVX512_PHILOX_H
 #define RG_AVX512_PHILOX_H
 #include "core/philox.h"
 
-#define RG_PHILOX_VECS 4 /* one group: 16 blocks, 64 elements */
+#define RG_PHILOX_VECS 4    /* vectors per group */
+#define RG_PHILOX_BLOCKS 16 /* blocks per group, one per lane */
 
 /* Transposes words c[w] (block j in lane j) into memory order: out[q] holds
  * words 16q .. 16q + 15 of the 64, i.e. blocks 4q .. 4q + 3, four words each. */
@@ -122,53 +120,14 @@ static inline rg_vf rg_box_muller16(rg_vu w) {
 /* The 64 values of blocks block .. block + 15 in element order: their
  * words, or (normal) their standard normals, as bits. */
 static inline void rg_philox_group(const struct rg_philox_keys *rk, uint64_t block, int normal,
-                               __m512i out[4]) {
+                                   __m512i out[4]) {
   rg_philox16(rk, block, out);
   if (normal)
     RG_UNROLL for (int q = 0; q < 4; q++) out[q] = _mm512_castps_si512(rg_box_muller16(out[q]));
 }
 
-struct rg_philox {
-  struct rg_philox_keys keys;
-  uint64_t block; /* the next group's first block */
-  int shift;      /* offset % 4 */
-  int primed;     /* with shift: cur holds the group the next batch starts in */
-  __m512i idx;    /* the window: lane l takes value l + shift of cur : next */
-  __m512i cur[4];
-};
-
-RG_INLINE void rg_philox_start(struct rg_philox *st, const struct rg_rng_key *key) {
-  rg_philox_keys_init(&st->keys, key);
-  st->block = (uint64_t)key->offset >> 2;
-  st->shift = (int)((uint64_t)key->offset & 3);
-  st->primed = 0;
-  st->idx = _mm512_add_epi32(rg_lane_index(), _mm512_set1_epi32(st->shift));
-}
-
-/* The next batch: a group, or with a shift the window into two. */
-static inline void rg_philox_batch(struct rg_philox *st, int normal, __m512i out[4]) {
-  if (st->shift == 0) {
-    rg_philox_group(&st->keys, st->block, normal, out);
-    st->block += 16;
-    return;
-  }
-  if (!st->primed) rg_philox_group(&st->keys, st->block, normal, st->cur), st->block += 16;
-  st->primed = 1;
-  __m512i next[4];
-  rg_philox_group(&st->keys, st->block, normal, next);
-  st->block += 16;
-  RG_UNROLL for (int q = 0; q < 4; q++)
-    out[q] = _mm512_permutex2var_epi32(st->cur[q], st->idx, q < 3 ? st->cur[q + 1] : next[0]);
-  RG_UNROLL for (int q = 0; q < 4; q++) st->cur[q] = next[q];
-}
-
-/* The words, or the standard normals, of the next 64 elements. */
-RG_INLINE void rg_philox_words(struct rg_philox *st, rg_vu w[RG_PHILOX_VECS]) {
-  rg_philox_batch(st, 0, w);
-}
-RG_INLINE void rg_philox_normals(struct rg_philox *st, rg_vf z[RG_PHILOX_VECS]) {
-  __m512i bits[RG_PHILOX_VECS];
-  rg_philox_batch(st, 1, bits);
-  RG_UNROLL for (int q = 0; q < RG_PHILOX_VECS; q++) z[q] = _mm512_castsi512_ps(bits[q]);
+/* Lanes s .. s + 15 of lo:hi, 0 <= s < 16. */
+RG_INLINE rg_vu rg_vwindow(rg_vu lo, rg_vu hi, int s) {
+  return _mm512_permutex2var_epi32(lo, _mm512_add_epi32(rg_lane_index(), _mm512_set1_epi32(s)), hi);
 }
 #endif

@@ -120,6 +120,10 @@ RG_INLINE rg_vu rg_vuzero(void) { return _mm512_setzero_si512(); }
 RG_INLINE rg_vu rg_vabsbits(rg_vf x) { return _mm512_castps_si512(rg_vabs(x)); }
 RG_INLINE rg_vu rg_vumax(rg_vu a, rg_vu b) { return _mm512_max_epu32(a, b); }
 RG_INLINE uint32_t rg_vuhmax(rg_vu v) { return _mm512_reduce_max_epu32(v); }
+/* Lane 0, as a float. */
+RG_INLINE float rg_vlane0(rg_vf v) { return _mm512_cvtss_f32(v); }
+/* The floats whose bits these are. */
+RG_INLINE rg_vf rg_vfloat_bits(rg_vu u) { return _mm512_castsi512_ps(u); }
 
 #include "algo/vops.h"
 #endif

@@ -8,8 +8,6 @@
 RG_INLINE rg_vf rg_vexp(rg_vf x) { return Sleef_expf16_u10avx512f(x); }
 RG_INLINE rg_vf rg_vlog(rg_vf x) { return Sleef_logf16_u35avx512f(x); }
 RG_INLINE rg_vf rg_vlog1p(rg_vf x) { return Sleef_log1pf16_u10avx512f(x); }
-/* logf of a per-row scalar, through the same function as the lanes. */
-RG_INLINE float rg_logf_lane(float x) { return _mm512_cvtss_f32(rg_vlog(rg_vset(x))); }
 /* sin(pi x) in .x and cos(pi x) in .y, for the normal draws. */
 RG_INLINE Sleef___m512_2 rg_vsincospi(rg_vf x) { return Sleef_sincospif16_u05avx512f(x); }
 

@@ -1,23 +1,27 @@
-/* The Philox stream of the random slots (src/algo/random.h) on NEON:
+/* Philox groups on NEON, for the stream of src/algo/philox.h:
  * Philox4x32-10 runs on four consecutive blocks at once, one block per
  * lane, with vmull_u32 for the 32x32->64 products; vst4q_u32 then lays the
- * 16 words out in element order: a batch is those 16 words, 4 vectors.
- * Element i of a call takes word (offset + i) % 4 of block (offset + i) /
- * 4: when offset % 4 = s > 0, a batch is the window s .. s + 15 of two
- * consecutive groups of 4 blocks, read from a copy on the stack. */
+ * 16 words out in element order. */
 #ifndef RG_NEON_PHILOX_H
 #define RG_NEON_PHILOX_H
 #include "core/philox.h"
 
-#define RG_PHILOX_VECS 4 /* one group: 4 blocks, 16 elements */
-/* Block numbers count element indices (mod 2^64) / 4, so they wrap at 2^62. */
-#define RG_PHILOX_BLOCK_MASK (UINT64_MAX >> 2)
+#define RG_PHILOX_VECS 4   /* vectors per group */
+#define RG_PHILOX_BLOCKS 4 /* blocks per group, one per lane */
+
+/* Philox's key: the seed, and the stream as the counter's high words. */
+struct rg_philox_keys {
+  struct rg_rng_key key;
+};
+RG_INLINE void rg_philox_keys_init(struct rg_philox_keys *k, const struct rg_rng_key *key) {
+  k->key = *key;
+}
 
 /* The 16 words of blocks b .. b + 3 of stream (key->seed, key->stream). */
 static inline void rg_philox16(const struct rg_rng_key *key, uint64_t b, uint32_t out[16]) {
   uint32_t lo[4], hi[4];
   for (int j = 0; j < 4; j++) {
-    uint64_t blk = (b + (uint64_t)j) & RG_PHILOX_BLOCK_MASK;
+    uint64_t blk = (b + (uint64_t)j) & (UINT64_MAX >> 2); /* element index / 4 wraps at 2^62 */
     lo[j] = (uint32_t)blk;
     hi[j] = (uint32_t)(blk >> 32);
   }
@@ -74,51 +78,23 @@ RG_INLINE rg_vf rg_box_muller4(rg_vu w) {
 
 /* The 16 values of blocks block .. block + 3 in element order: their
  * words, or (normal) their standard normals, as bits. */
-static inline void rg_philox_group(const struct rg_rng_key *key, uint64_t block, int normal,
-                                   uint32_t out[16]) {
-  rg_philox16(key, block, out);
-  if (normal)
-    for (int q = 0; q < 4; q++)
-      vst1q_u32(out + 4 * q, vreinterpretq_u32_f32(rg_box_muller4(vld1q_u32(out + 4 * q))));
-}
-
-struct rg_philox {
-  const struct rg_rng_key *key;
-  uint64_t block; /* the next group's first block */
-  int shift;      /* offset % 4 */
-  int primed;     /* with shift: cur holds the group the next batch starts in */
-  uint32_t both[32]; /* with shift: the current group, then the next */
-};
-
-RG_INLINE void rg_philox_start(struct rg_philox *st, const struct rg_rng_key *key) {
-  st->key = key;
-  st->block = ((uint64_t)key->offset >> 2) & RG_PHILOX_BLOCK_MASK;
-  st->shift = (int)((uint64_t)key->offset & 3);
-  st->primed = 0;
-}
-
-/* The next batch: a group, or with a shift the window into two. */
-RG_INLINE void rg_philox_batch(struct rg_philox *st, int normal, uint32x4_t out[4]) {
-  uint32_t *both = st->both;
-  if (st->shift > 0 && !st->primed) {
-    rg_philox_group(st->key, st->block, normal, both);
-    st->block = (st->block + 4) & RG_PHILOX_BLOCK_MASK;
-    st->primed = 1;
+static inline void rg_philox_group(const struct rg_philox_keys *k, uint64_t block, int normal,
+                                   uint32x4_t out[4]) {
+  uint32_t w[16];
+  rg_philox16(&k->key, block, w);
+  for (int q = 0; q < 4; q++) {
+    out[q] = vld1q_u32(w + 4 * q);
+    if (normal) out[q] = vreinterpretq_u32_f32(rg_box_muller4(out[q]));
   }
-  rg_philox_group(st->key, st->block, normal, both + 16);
-  st->block = (st->block + 4) & RG_PHILOX_BLOCK_MASK;
-  const uint32_t *at = st->shift > 0 ? both + st->shift : both + 16;
-  for (int q = 0; q < 4; q++) out[q] = vld1q_u32(at + 4 * q);
-  if (st->shift > 0) memcpy(both, both + 16, 16 * sizeof *both);
 }
 
-/* The words, or the standard normals, of the next 16 elements. */
-RG_INLINE void rg_philox_words(struct rg_philox *st, rg_vu w[RG_PHILOX_VECS]) {
-  rg_philox_batch(st, 0, w);
-}
-RG_INLINE void rg_philox_normals(struct rg_philox *st, rg_vf z[RG_PHILOX_VECS]) {
-  uint32x4_t bits[RG_PHILOX_VECS];
-  rg_philox_batch(st, 1, bits);
-  for (int q = 0; q < RG_PHILOX_VECS; q++) z[q] = vreinterpretq_f32_u32(bits[q]);
+/* Lanes s .. s + 3 of lo:hi, 0 <= s < 4 (vextq_u32 takes a constant). */
+RG_INLINE rg_vu rg_vwindow(rg_vu lo, rg_vu hi, int s) {
+  switch (s) {
+    case 1: return vextq_u32(lo, hi, 1);
+    case 2: return vextq_u32(lo, hi, 2);
+    case 3: return vextq_u32(lo, hi, 3);
+    default: return lo;
+  }
 }
 #endif

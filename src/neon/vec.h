@@ -113,6 +113,10 @@ RG_INLINE rg_vu rg_vuzero(void) { return vdupq_n_u32(0); }
 RG_INLINE rg_vu rg_vabsbits(rg_vf x) { return vreinterpretq_u32_f32(vabsq_f32(x)); }
 RG_INLINE rg_vu rg_vumax(rg_vu a, rg_vu b) { return vmaxq_u32(a, b); }
 RG_INLINE uint32_t rg_vuhmax(rg_vu v) { return vmaxvq_u32(v); }
+/* Lane 0, as a float. */
+RG_INLINE float rg_vlane0(rg_vf v) { return vgetq_lane_f32(v, 0); }
+/* The floats whose bits these are. */
+RG_INLINE rg_vf rg_vfloat_bits(rg_vu u) { return vreinterpretq_f32_u32(u); }
 
 #include "algo/vops.h"
 #endif

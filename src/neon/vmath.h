@@ -8,8 +8,6 @@
 RG_INLINE rg_vf rg_vexp(rg_vf x) { return Sleef_expf4_u10advsimd(x); }
 RG_INLINE rg_vf rg_vlog(rg_vf x) { return Sleef_logf4_u35advsimd(x); }
 RG_INLINE rg_vf rg_vlog1p(rg_vf x) { return Sleef_log1pf4_u10advsimd(x); }
-/* logf of a per-row scalar, through the same function as the lanes. */
-RG_INLINE float rg_logf_lane(float x) { return vgetq_lane_f32(rg_vlog(vdupq_n_f32(x)), 0); }
 /* sin(pi x) in .x and cos(pi x) in .y, for the normal draws. */
 RG_INLINE Sleef_float32x4_t_2 rg_vsincospi(rg_vf x) { return Sleef_sincospif4_u05advsimd(x); }
 

@@ -71,6 +71,14 @@ RG_INLINE rg_vu rg_vabsbits(rg_vf x) {
 }
 RG_INLINE rg_vu rg_vumax(rg_vu a, rg_vu b) { return a > b ? a : b; }
 RG_INLINE uint32_t rg_vuhmax(rg_vu v) { return v; }
+/* Lane 0, as a float. */
+RG_INLINE float rg_vlane0(rg_vf v) { return v; }
+/* The floats whose bits these are. */
+RG_INLINE rg_vf rg_vfloat_bits(rg_vu u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
 
 #include "algo/vops.h"
 #endif

@@ -9,8 +9,6 @@ RG_INLINE rg_vf rg_vexp(rg_vf x) { return Sleef_expf1_u10purecfma(x); }
 /* u35: at most 2.85 ulp (u10: 0.63), 1.6x (AVX2) to 1.8x (scalar) faster. */
 RG_INLINE rg_vf rg_vlog(rg_vf x) { return Sleef_logf1_u35purecfma(x); }
 RG_INLINE rg_vf rg_vlog1p(rg_vf x) { return Sleef_log1pf1_u10purecfma(x); }
-/* logf of a per-row scalar, through the same function as the lanes. */
-RG_INLINE float rg_logf_lane(float x) { return rg_vlog(x); }
 /* sin(pi x) in .x and cos(pi x) in .y, for the normal draws. */
 RG_INLINE Sleef_float_2 rg_vsincospi(rg_vf x) { return Sleef_sincospif1_u05purecfma(x); }
 
