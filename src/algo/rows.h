@@ -7,24 +7,29 @@
 #define RG_ALGO_ROWS_H
 
 /* The tree: whole accumulators first (w >= RG_VL), then inside the
- * register (rg_vhsum). */
+ * register (rg_vhsum). The loops have constant bounds, so that they unroll
+ * whole and the accumulators never leave the registers. */
+#define RG_LOG2(x) ((x) >= 64 ? 6 : (x) >= 32 ? 5 : (x) >= 16 ? 4 : (x) >= 8 ? 3 : (x) >= 4 ? 2 : 1)
 RG_INLINE float rg_lanes_sum(rg_vf *acc) {
-  RG_UNROLL for (int h = RG_NACC / 2; h >= 1; h /= 2)
-    RG_UNROLL for (int q = 0; q < h; q++) acc[q] = rg_vadd(acc[q], acc[q + h]);
+  RG_UNROLL for (int l = 1; l <= RG_LOG2(RG_NACC); l++)
+    RG_UNROLL for (int q = 0; q < RG_NACC / 2; q++)
+      if (q < RG_NACC >> l) acc[q] = rg_vadd(acc[q], acc[q + (RG_NACC >> l)]);
   return rg_vhsum(acc[0]);
 }
 
 /* The same tree with lane[i] = (lane[i + w] > lane[i]) ? lane[i + w] :
  * lane[i]: the operand order decides which NaN survives. */
 RG_INLINE float rg_lanes_max(rg_vf *acc) {
-  RG_UNROLL for (int h = RG_NACC / 2; h >= 1; h /= 2)
-    RG_UNROLL for (int q = 0; q < h; q++) acc[q] = rg_vmax(acc[q + h], acc[q]);
+  RG_UNROLL for (int l = 1; l <= RG_LOG2(RG_NACC); l++)
+    RG_UNROLL for (int q = 0; q < RG_NACC / 2; q++)
+      if (q < RG_NACC >> l) acc[q] = rg_vmax(acc[q + (RG_NACC >> l)], acc[q]);
   return rg_vhmax(acc[0]);
 }
 
 RG_INLINE double rg_sq_lanes_sum(rg_vd *sq) {
-  RG_UNROLL for (int h = RG_SQ_NACC / 2; h >= 1; h /= 2)
-    RG_UNROLL for (int p = 0; p < h; p++) sq[p] = rg_vdadd(sq[p], sq[p + h]);
+  RG_UNROLL for (int l = 1; l <= RG_LOG2(RG_SQ_NACC); l++)
+    RG_UNROLL for (int p = 0; p < RG_SQ_NACC / 2; p++)
+      if (p < RG_SQ_NACC >> l) sq[p] = rg_vdadd(sq[p], sq[p + (RG_SQ_NACC >> l)]);
   return rg_vdhsum(sq[0]);
 }
 

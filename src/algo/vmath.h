@@ -57,12 +57,13 @@ RG_INLINE rg_vf rg_vexpm1_tanh(rg_vf y) {
 
 /* tanh(x) = sign(x) * e / (e + 2) with e = expm1(2|x|): no cancellation near
  * 0, and |x| is capped at 10 where the quotient is already 1.0f. The cap is
- * (a > cap) ? cap : a = min(cap, a), so a NaN passes it unchanged. */
+ * (a > cap) ? cap : a = min(cap, a), so a NaN passes it unchanged. The
+ * quotient is +0 or more (or NaN), so copysign only has to set the sign. */
 #define RG_TANH_CAP 10.0f
 RG_INLINE rg_vf rg_vtanh(rg_vf x) {
   rg_vf a = rg_vmin(rg_vset(RG_TANH_CAP), rg_vabs(x));
   rg_vf e = rg_vexpm1_tanh(rg_vadd(a, a));
-  return rg_vcopysign(rg_vdiv(e, rg_vadd(e, rg_vset(2.0f))), x);
+  return rg_vsetsign(rg_vdiv(e, rg_vadd(e, rg_vset(2.0f))), x);
 }
 
 /* 1 / (1 + exp(-x)) */

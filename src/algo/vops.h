@@ -26,14 +26,16 @@ RG_INLINE rg_vf rg_vsignsel(rg_vf x, rg_vf v) {
   return rg_vsel(rg_vgt(x, rg_vzero()), v, rg_vkeep(rg_vlt(x, rg_vzero()), rg_vneg(v)));
 }
 
-/* A block's update of an accumulator: the t live lanes of fresh, the other
- * lanes of old (a full block, t = RG_VL, takes fresh whole). */
-RG_INLINE rg_vf rg_vmerge(int t, rg_vf old, rg_vf fresh) {
-  return t >= RG_VL ? fresh : rg_vsel(rg_vlive(t), fresh, old);
+/* A block's update of an accumulator: the live lanes of fresh, the other
+ * lanes of old (a full block takes fresh whole). */
+RG_INLINE rg_vf rg_vmerge(rg_vt t, rg_vf old, rg_vf fresh) {
+  return rg_vis_full(t) ? fresh : rg_vsel(rg_vlive(t), fresh, old);
 }
 
-/* The lanes of m that are among the t live ones. */
-RG_INLINE rg_vm rg_vlive_and(int t, rg_vm m) { return t >= RG_VL ? m : rg_vand(m, rg_vlive(t)); }
+/* The lanes of m that are among the live ones of t. */
+RG_INLINE rg_vm rg_vlive_and(rg_vt t, rg_vm m) {
+  return rg_vis_full(t) ? m : rg_vand(m, rg_vlive(t));
+}
 
 /* Accumulators of the RG_LANES float lanes and of the RG_SQ_LANES double
  * lanes of the long reductions (kernels.h). */

@@ -37,7 +37,7 @@ RG_INLINE void tile(int mr, int64_t kc, const float *a, int64_t ars, int64_t acs
                     int64_t bs, float *c, int64_t ldc, int64_t nc, int load_c,
                     const float *bias) {
   __m256 acc[MR][2];
-  __m256i m0 = rg_vlive(nc), m1 = rg_vlive(nc - RG_VL);
+  __m256i m0 = rg_vlive(rg_vtail(nc)), m1 = rg_vlive(rg_vtail(nc - RG_VL));
   int part = nc < NR;
   __m256 start0 = bias ? load_part(bias, m0, part) : rg_vzero();
   __m256 start1 = bias ? load_part(bias + RG_VL, m1, part) : rg_vzero();

@@ -41,7 +41,7 @@ RG_INLINE void narrow_tile(const int cols, const int ta, int64_t kc, const float
   _Alignas(32) float buf[RG_VL * NR]; /* C row t at t * NR, or column j at j * RG_VL */
   __m256 acc[NARROW_N];
   if (load_c) { /* lane t of acc[j + u] = buf[t * NR + j + u] = C(t, j + u) */
-    __m256i m0 = rg_vlive(n), m1 = rg_vlive(n - RG_VL);
+    __m256i m0 = rg_vlive(rg_vtail(n)), m1 = rg_vlive(rg_vtail(n - RG_VL));
     for (int64_t t = 0; t < mr; t++) {
       _mm256_store_ps(buf + t * NR, _mm256_maskload_ps(c + t * ldc, m0));
       _mm256_store_ps(buf + t * NR + RG_VL, _mm256_maskload_ps(c + t * ldc + RG_VL, m1));
@@ -58,7 +58,7 @@ RG_INLINE void narrow_tile(const int cols, const int ta, int64_t kc, const float
       RG_UNROLL for (int u = 0; u < 4; u++) RG_UNROLL for (int j = 0; j < cols; j++)
         acc[j] = _mm256_fmadd_ps(av[u], _mm256_broadcast_ss(strip + (p + u) * NR + j), acc[j]);
     }
-  __m256i rows = rg_vlive(mr);
+  __m256i rows = rg_vlive(rg_vtail(mr));
   for (; p < kc; p++) { /* all of A^T; the k-tail of A */
     __m256 av = ta ? load_part(a + p * lda, rows, mr < RG_VL) : load_t8x1(a + p, lda, mr);
     RG_UNROLL for (int j = 0; j < cols; j++)

@@ -57,7 +57,7 @@ RG_INLINE void store_first(float *p, __m256 v, int64_t n) {
 /* One micro-panel of A stored [k, m] (op(A) = A^T; column i at a + i): the
  * mr values of each k-step are contiguous already. */
 static void pack_a_cols(int64_t mr, int64_t kc, const float *a, int64_t lda, float *pa) {
-  __m256i m = rg_vlive(mr);
+  __m256i m = rg_vlive(rg_vtail(mr));
   for (int64_t p = 0; p < kc; p++) _mm256_storeu_ps(pa + p * MR, _mm256_maskload_ps(a + p * lda, m));
 }
 
@@ -139,7 +139,7 @@ static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *s
     }
     return;
   }
-  __m256i m0 = rg_vlive(nc), m1 = rg_vlive(nc - RG_VL);
+  __m256i m0 = rg_vlive(rg_vtail(nc)), m1 = rg_vlive(rg_vtail(nc - RG_VL));
   for (int64_t p = 0; p < kc; p++) {
     _mm256_store_ps(strip + p * NR, _mm256_maskload_ps(b + p * ldb, m0));
     _mm256_store_ps(strip + p * NR + RG_VL, _mm256_maskload_ps(b + p * ldb + RG_VL, m1));

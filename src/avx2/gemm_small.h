@@ -39,7 +39,7 @@ RG_INLINE void small_block(int mr, int v, int full, int64_t k, int tb, const flo
   if (full) nc = RG_VL * v; /* a compile-time constant: no tests in the loops */
   __m256 acc[SMALL_M][SMALL_V];
   __m256i mask[SMALL_V];
-  RG_UNROLL for (int g = 0; g < v; g++) mask[g] = rg_vlive(nc - RG_VL * g);
+  RG_UNROLL for (int g = 0; g < v; g++) mask[g] = rg_vlive(rg_vtail(nc - RG_VL * g));
   RG_UNROLL for (int r = 0; r < mr; r++) RG_UNROLL for (int g = 0; g < v; g++)
     acc[r][g] = load_c ? _mm256_maskload_ps(c + r * ldc + RG_VL * g, mask[g]) : rg_vzero();
   int64_t p = 0;

@@ -15,28 +15,30 @@
 #define RG_VDL 4 /* doubles per rg_vd */
 #define RG_BLOCK_UNROLL
 #define RG_STRIP_VECS 4
+#define RG_STRIP_SPLIT 1
 
 typedef __m256 rg_vf;
 typedef __m256i rg_vm;
 typedef __m256i rg_vu;
 typedef __m256d rg_vd;
+typedef int rg_vt; /* a block's live lanes: their count, 0 .. 8 */
 
 RG_INLINE __m256i rg_iota(void) { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
 
 /* Lanes [0, r): all of them for r >= 8, none for r <= 0. */
-RG_INLINE rg_vm rg_vlive(int64_t r) {
-  int k = r < 0 ? 0 : (r > RG_VL ? RG_VL : (int)r);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), rg_iota());
-}
+RG_INLINE rg_vt rg_vtail(int64_t r) { return r < 0 ? 0 : (r > RG_VL ? RG_VL : (int)r); }
+RG_INLINE int rg_vis_full(rg_vt t) { return t >= RG_VL; }
+RG_INLINE int rg_vany(rg_vt t) { return t > 0; }
+RG_INLINE rg_vm rg_vlive(rg_vt t) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(t), rg_iota()); }
 
 /* Masked loads read +0.0 in the lanes outside m, masked stores leave them
  * alone; neither touches their memory. */
 RG_INLINE rg_vf rg_vload_m(const float *p, rg_vm m) { return _mm256_maskload_ps(p, m); }
 RG_INLINE void rg_vstore_m(float *p, rg_vf v, rg_vm m) { _mm256_maskstore_ps(p, m, v); }
-RG_INLINE rg_vf rg_vload(const float *p, int t) {
+RG_INLINE rg_vf rg_vload(const float *p, rg_vt t) {
   return t >= RG_VL ? _mm256_loadu_ps(p) : rg_vload_m(p, rg_vlive(t));
 }
-RG_INLINE void rg_vstore(float *p, rg_vf v, int t) {
+RG_INLINE void rg_vstore(float *p, rg_vf v, rg_vt t) {
   if (t >= RG_VL)
     _mm256_storeu_ps(p, v);
   else
@@ -51,6 +53,11 @@ RG_INLINE rg_vf rg_vabs(rg_vf x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f)
 RG_INLINE rg_vf rg_vcopysign(rg_vf mag, rg_vf sgn) {
   __m256 sign = _mm256_set1_ps(-0.0f);
   return _mm256_or_ps(_mm256_andnot_ps(sign, mag), _mm256_and_ps(sign, sgn));
+}
+/* copysign(mag, sgn) for a mag whose sign bit is clear (or a NaN): the
+ * sign bit of sgn or-ed in, one operation less. */
+RG_INLINE rg_vf rg_vsetsign(rg_vf mag, rg_vf sgn) {
+  return _mm256_or_ps(mag, _mm256_and_ps(_mm256_set1_ps(-0.0f), sgn));
 }
 
 /* Ordered, quiet: false when either side is NaN, like C's comparisons. */
@@ -103,7 +110,7 @@ RG_INLINE double rg_vdhsum(rg_vd v) {
   h = _mm_add_sd(h, _mm_unpackhi_pd(h, h));
   return _mm_cvtsd_f64(h);
 }
-RG_INLINE void rg_vsq_add(rg_vd *sq, int q, const float *p, int t) {
+RG_INLINE void rg_vsq_add(rg_vd *sq, int q, const float *p, rg_vt t) {
   __m128 lo, hi;
   if (t >= RG_VL) {
     lo = _mm_loadu_ps(p), hi = _mm_loadu_ps(p + 4);

@@ -109,7 +109,7 @@ RG_INLINE void tile(const int rows, const int nv, int64_t kc, const float *a, in
 static void tile_packed(int64_t mr, int64_t kc, const float *a, const float *b, int64_t bs,
                         float *c, int64_t ldc, int64_t nc, int load, const float *bias,
                         const struct prefetch *pf) {
-  __mmask16 k0 = rg_vlive(nc), k1 = rg_vlive(nc - RG_VL);
+  __mmask16 k0 = rg_vtail(nc), k1 = rg_vtail(nc - RG_VL);
 #define PACKED(rows) TILE_NV(rows, 1, MR, rows)
   TILE_SWITCH(PACKED)
 #undef PACKED
@@ -119,7 +119,7 @@ static void tile_packed(int64_t mr, int64_t kc, const float *a, const float *b, 
 static void tile_strided(int64_t mr, int64_t kc, const float *a, int64_t ars, int64_t acs,
                          const float *b, int64_t bs, float *c, int64_t ldc, int64_t nc,
                          int load, const float *bias, const struct prefetch *pf) {
-  __mmask16 k0 = rg_vlive(nc), k1 = rg_vlive(nc - RG_VL);
+  __mmask16 k0 = rg_vtail(nc), k1 = rg_vtail(nc - RG_VL);
 #define STRIDED(rows) TILE_NV(rows, ars, acs, mr)
   TILE_SWITCH(STRIDED)
 #undef STRIDED

@@ -35,7 +35,7 @@ RG_INLINE void narrow_tile(const int cols, int64_t kc, const float *panel, const
     for (int64_t t = 0; t < mr; t++)
       for (int64_t j = 0; j < n; j++) cols_buf[j * RG_VL + t] = c[t * ldc + j];
   RG_UNROLL for (int j = 0; j < cols; j++)
-    acc[j] = load && j < n ? rg_vload_m(cols_buf + j * RG_VL, rg_vlive(mr)) : rg_vzero();
+    acc[j] = load && j < n ? rg_vload_m(cols_buf + j * RG_VL, rg_vtail(mr)) : rg_vzero();
   for (int64_t p = 0; p < kc; p++, panel += RG_VL, strip += RG_VL) {
     __m512 av = _mm512_load_ps(panel);
     RG_UNROLL for (int j = 0; j < cols; j++)
@@ -57,13 +57,13 @@ static void gemm_narrow(int64_t m, int64_t n, int64_t k, int ta, int tb, const f
   int64_t kblock = cdiv(k, cdiv(k, KC));
   for (int64_t p0 = 0; p0 < k; p0 += kblock) {
     int64_t kc = min64(kblock, k - p0);
-    if (tb) pack_t(b + p0, ldb, n, kc, strip, RG_VL, rg_vlive(RG_VL));
-    else pack_n(b + p0 * ldb, ldb, n, kc, strip, RG_VL, rg_vlive(RG_VL));
+    if (tb) pack_t(b + p0, ldb, n, kc, strip, RG_VL, rg_vtail(RG_VL));
+    else pack_n(b + p0 * ldb, ldb, n, kc, strip, RG_VL, rg_vtail(RG_VL));
     for (int64_t i = 0; i < m; i += RG_VL) {
       int64_t mr = min64(RG_VL, m - i);
       const float *ai = a + i * ars + p0 * acs;
-      if (ta) pack_n(ai, acs, mr, kc, panel, RG_VL, rg_vlive(RG_VL));
-      else pack_t(ai, ars, mr, kc, panel, RG_VL, rg_vlive(RG_VL));
+      if (ta) pack_n(ai, acs, mr, kc, panel, RG_VL, rg_vtail(RG_VL));
+      else pack_t(ai, ars, mr, kc, panel, RG_VL, rg_vtail(RG_VL));
       float *ci = c + i * ldc;
       int from_c = load || p0 > 0;
       /* the columns as an even compile-time count: at most one in vain */

@@ -51,7 +51,7 @@ RG_INLINE void load_t16x4(const float *s, int64_t ld, int64_t rows, int q, __m51
       if (q == 4) /* in bounds: the broadcast folds into the load */
         x[t] = _mm512_mask_broadcast_f32x4(x[t], kl, _mm_loadu_ps(row));
       else /* the k-tail: a masked load, then a broadcast from the register */
-        x[t] = _mm512_mask_broadcast_f32x4(x[t], kl, _mm512_castps512_ps128(rg_vload_m(row, rg_vlive(q))));
+        x[t] = _mm512_mask_broadcast_f32x4(x[t], kl, _mm512_castps512_ps128(rg_vload_m(row, rg_vtail(q))));
     }
   }
   __m512 t0 = _mm512_unpacklo_ps(x[0], x[1]), t1 = _mm512_unpackhi_ps(x[0], x[1]);
@@ -85,7 +85,7 @@ static void pack_t(const float *s, int64_t ld, int64_t rows, int64_t kc, float *
  * the others +0.0; a panel whose rows run along m or n (A^T, or B [k, n]). */
 static void pack_n(const float *s, int64_t ld, int64_t cols, int64_t kc, float *dst, int64_t dld,
                    __mmask16 store) {
-  __mmask16 kc_ = rg_vlive(cols);
+  __mmask16 kc_ = rg_vtail(cols);
   for (int64_t p = 0; p < kc; p++) rg_vstore_m(dst + p * dld, rg_vload_m(s + p * ld, kc_), store);
 }
 
@@ -95,7 +95,7 @@ static void pack_a(int64_t mb, int64_t kc, int ta, const float *a, int64_t ars, 
                    float *pa) {
   for (int64_t i = 0; i < mb; i += MR, pa += MR * kc) {
     int64_t mr = min64(MR, mb - i);
-    __mmask16 store = rg_vlive(MR);
+    __mmask16 store = rg_vtail(MR);
     if (ta) pack_n(a + i * ars, acs, mr, kc, pa, MR, store);
     else pack_t(a + i * ars, ars, mr, kc, pa, MR, store);
   }
@@ -106,8 +106,8 @@ static void pack_a(int64_t mb, int64_t kc, int ta, const float *a, int64_t ars, 
 static void pack_b(int64_t nc, int64_t kc, int tb, const float *b, int64_t ldb, float *strip) {
   for (int64_t h = 0; h < NR; h += RG_VL) {
     const float *s = h < nc ? b + h * (tb ? ldb : 1) : b; /* no pointer past the end */
-    if (tb) pack_t(s, ldb, nc - h, kc, strip + h, NR, rg_vlive(RG_VL));
-    else pack_n(s, ldb, nc - h, kc, strip + h, NR, rg_vlive(RG_VL));
+    if (tb) pack_t(s, ldb, nc - h, kc, strip + h, NR, rg_vtail(RG_VL));
+    else pack_n(s, ldb, nc - h, kc, strip + h, NR, rg_vtail(RG_VL));
   }
 }
 #endif

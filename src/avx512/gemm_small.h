@@ -40,7 +40,7 @@ RG_INLINE void small_block(int mr, int v, int full, int64_t k, int tb, const flo
   __mmask16 mask[SMALL_V];
   int64_t off[SMALL_V]; /* group g's first column, or 0 past nc: no pointer past the end */
   RG_UNROLL for (int g = 0; g < v; g++) {
-    mask[g] = rg_vlive(nc - RG_VL * g);
+    mask[g] = rg_vtail(nc - RG_VL * g);
     off[g] = RG_VL * g < nc ? RG_VL * g : 0;
   }
   RG_UNROLL for (int r = 0; r < mr; r++) RG_UNROLL for (int g = 0; g < v; g++)

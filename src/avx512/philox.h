@@ -27,10 +27,6 @@ static inline void rg_philox_interleave(const __m512i c[4], __m512i out[4]) {
   out[3] = _mm512_shuffle_i32x4(v2, v3, 0xDD);
 }
 
-static inline __m512i rg_lane_index(void) {
-  return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-}
-
 /* The key of each of the 10 rounds, broadcast, and the stream words. */
 struct rg_philox_keys {
   __m512i k0[10], k1[10];
@@ -73,7 +69,7 @@ static inline void rg_philox_rounds8(const struct rg_philox_keys *rk, __m512i c[
 static inline void rg_philox16(const struct rg_philox_keys *rk, uint64_t first, __m512i out[4]) {
   __m512i lo = _mm512_set1_epi32((int)(uint32_t)first);
   __m512i hi = _mm512_set1_epi32((int)(uint32_t)(first >> 32));
-  __m512i c0 = _mm512_add_epi32(lo, rg_lane_index());
+  __m512i c0 = _mm512_add_epi32(lo, rg_iota());
   /* the low word wrapped: carry into the high word of the block number, which
    * is (element index) >> 2 of a 64-bit index, so it wraps at 2^62 */
   __mmask16 carry = _mm512_cmp_epu32_mask(c0, lo, _MM_CMPINT_LT);
@@ -107,8 +103,8 @@ RG_INLINE rg_vf rg_philox_unit(rg_vu w) {
  * elements take r cos(2 pi u2), odd ones r sin(2 pi u2). */
 static inline rg_vf rg_box_muller16(rg_vu w) {
   const __m512i one = _mm512_set1_epi32(1);
-  __m512i even = _mm512_permutexvar_epi32(_mm512_andnot_si512(one, rg_lane_index()), w);
-  __m512i odd = _mm512_permutexvar_epi32(_mm512_or_si512(one, rg_lane_index()), w);
+  __m512i even = _mm512_permutexvar_epi32(_mm512_andnot_si512(one, rg_iota()), w);
+  __m512i odd = _mm512_permutexvar_epi32(_mm512_or_si512(one, rg_iota()), w);
   __m512i b1 = _mm512_add_epi32(_mm512_srli_epi32(even, 8), _mm512_set1_epi32(1));
   __m512 u1 = _mm512_mul_ps(_mm512_cvtepi32_ps(b1), rg_vset(RG_U24_SCALE));
   __m512 u2 = rg_philox_unit(odd);
@@ -128,6 +124,6 @@ static inline void rg_philox_group(const struct rg_philox_keys *rk, uint64_t blo
 
 /* Lanes s .. s + 15 of lo:hi, 0 <= s < 16. */
 RG_INLINE rg_vu rg_vwindow(rg_vu lo, rg_vu hi, int s) {
-  return _mm512_permutex2var_epi32(lo, _mm512_add_epi32(rg_lane_index(), _mm512_set1_epi32(s)), hi);
+  return _mm512_permutex2var_epi32(lo, _mm512_add_epi32(rg_iota(), _mm512_set1_epi32(s)), hi);
 }
 #endif

@@ -16,26 +16,36 @@
 /* Full blocks unrolled 4 times, to spread the loop overhead. */
 #define RG_BLOCK_UNROLL _Pragma("GCC unroll 4")
 #define RG_STRIP_VECS 4
+#define RG_STRIP_SPLIT 0
 
 typedef __m512 rg_vf;
 typedef __mmask16 rg_vm;
 typedef __m512i rg_vu;
 typedef __m512d rg_vd;
+typedef __mmask16 rg_vt; /* a block's live lanes: their mask */
 
-/* Lanes [0, r): all of them for r >= 16, none for r <= 0. */
-RG_INLINE rg_vm rg_vlive(int64_t r) {
-  if (r >= RG_VL) return (rg_vm)0xFFFF;
-  if (r <= 0) return 0;
-  return (rg_vm)((1u << r) - 1u);
+RG_INLINE __m512i rg_iota(void) {
+  return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
+
+/* Lanes [0, r): all of them for r >= 16, none for r <= 0. The tail is its
+ * mask, computed once per block or strip. */
+RG_INLINE rg_vt rg_vtail(int64_t r) {
+  if (r >= RG_VL) return (rg_vt)0xFFFF;
+  if (r <= 0) return 0;
+  return (rg_vt)((1u << r) - 1u);
+}
+RG_INLINE int rg_vis_full(rg_vt t) { return t == 0xFFFF; }
+RG_INLINE int rg_vany(rg_vt t) { return t != 0; }
+RG_INLINE rg_vm rg_vlive(rg_vt t) { return t; }
 
 /* Masked loads read +0.0 in the lanes outside m, masked stores leave them
  * alone; neither touches their memory. With the constant full mask of a
  * full block they compile to plain loads and stores. */
 RG_INLINE rg_vf rg_vload_m(const float *p, rg_vm m) { return _mm512_maskz_loadu_ps(m, p); }
 RG_INLINE void rg_vstore_m(float *p, rg_vf v, rg_vm m) { _mm512_mask_storeu_ps(p, m, v); }
-RG_INLINE rg_vf rg_vload(const float *p, int t) { return rg_vload_m(p, rg_vlive(t)); }
-RG_INLINE void rg_vstore(float *p, rg_vf v, int t) { rg_vstore_m(p, v, rg_vlive(t)); }
+RG_INLINE rg_vf rg_vload(const float *p, rg_vt t) { return rg_vload_m(p, t); }
+RG_INLINE void rg_vstore(float *p, rg_vf v, rg_vt t) { rg_vstore_m(p, v, t); }
 
 RG_INLINE rg_vf rg_vset(float x) { return _mm512_set1_ps(x); }
 RG_INLINE rg_vf rg_vfma(rg_vf a, rg_vf b, rg_vf c) { return _mm512_fmadd_ps(a, b, c); }
@@ -51,6 +61,8 @@ RG_INLINE rg_vf rg_vcopysign(rg_vf mag, rg_vf sgn) {
                                                        _mm512_castps_si512(sgn),
                                                        _mm512_castps_si512(mag), 0xCA));
 }
+/* copysign(mag, sgn) for a mag whose sign bit is clear (or a NaN). */
+RG_INLINE rg_vf rg_vsetsign(rg_vf mag, rg_vf sgn) { return rg_vcopysign(mag, sgn); }
 
 /* Ordered, quiet: false when either side is NaN, like C's comparisons. */
 RG_INLINE rg_vm rg_vlt(rg_vf a, rg_vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
@@ -99,9 +111,9 @@ RG_INLINE double rg_vdhsum(rg_vd v) {
   q = _mm_add_sd(q, _mm_unpackhi_pd(q, q));
   return _mm_cvtsd_f64(q);
 }
-RG_INLINE void rg_vsq_add(rg_vd *sq, int q, const float *p, int t) {
+RG_INLINE void rg_vsq_add(rg_vd *sq, int q, const float *p, rg_vt t) {
   __m512d lo, hi;
-  if (t >= RG_VL) {
+  if (rg_vis_full(t)) {
     lo = _mm512_cvtps_pd(_mm256_loadu_ps(p));
     hi = _mm512_cvtps_pd(_mm256_loadu_ps(p + 8));
   } else {

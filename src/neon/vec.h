@@ -18,11 +18,13 @@
 #define RG_VDL 2 /* doubles per rg_vd */
 #define RG_BLOCK_UNROLL
 #define RG_STRIP_VECS 1
+#define RG_STRIP_SPLIT 1
 
 typedef float32x4_t rg_vf;
 typedef uint32x4_t rg_vm;
 typedef uint32x4_t rg_vu;
 typedef float64x2_t rg_vd;
+typedef int rg_vt; /* a block's live lanes: their count, 0 .. 4 */
 
 RG_INLINE uint32x4_t rg_iota(void) {
   static const uint32_t idx[4] = {0, 1, 2, 3};
@@ -30,18 +32,19 @@ RG_INLINE uint32x4_t rg_iota(void) {
 }
 
 /* Lanes [0, r): all of them for r >= 4, none for r <= 0. */
-RG_INLINE rg_vm rg_vlive(int64_t r) {
-  return vcltq_u32(rg_iota(), vdupq_n_u32((uint32_t)(r < 0 ? 0 : r < RG_VL ? r : RG_VL)));
-}
+RG_INLINE rg_vt rg_vtail(int64_t r) { return r < 0 ? 0 : (r > RG_VL ? RG_VL : (int)r); }
+RG_INLINE int rg_vis_full(rg_vt t) { return t >= RG_VL; }
+RG_INLINE int rg_vany(rg_vt t) { return t > 0; }
+RG_INLINE rg_vm rg_vlive(rg_vt t) { return vcltq_u32(rg_iota(), vdupq_n_u32((uint32_t)t)); }
 
 /* The t first elements at p, +0.0 beyond; stores the t first lanes. */
-RG_INLINE rg_vf rg_vload(const float *p, int t) {
+RG_INLINE rg_vf rg_vload(const float *p, rg_vt t) {
   if (t >= RG_VL) return vld1q_f32(p);
   float b[RG_VL] = {0.0f, 0.0f, 0.0f, 0.0f};
   memcpy(b, p, (size_t)t * sizeof *b);
   return vld1q_f32(b);
 }
-RG_INLINE void rg_vstore(float *p, rg_vf v, int t) {
+RG_INLINE void rg_vstore(float *p, rg_vf v, rg_vt t) {
   if (t >= RG_VL) {
     vst1q_f32(p, v);
     return;
@@ -60,6 +63,8 @@ RG_INLINE rg_vf rg_vabs(rg_vf x) { return vabsq_f32(x); }
 RG_INLINE rg_vf rg_vcopysign(rg_vf mag, rg_vf sgn) {
   return vbslq_f32(vdupq_n_u32(0x80000000u), sgn, mag);
 }
+/* copysign(mag, sgn) for a mag whose sign bit is clear (or a NaN). */
+RG_INLINE rg_vf rg_vsetsign(rg_vf mag, rg_vf sgn) { return rg_vcopysign(mag, sgn); }
 
 /* Ordered, quiet: false when either side is NaN, like C's comparisons. */
 RG_INLINE rg_vm rg_vlt(rg_vf a, rg_vf b) { return vcltq_f32(a, b); }
@@ -99,7 +104,7 @@ RG_INLINE float rg_vhmax(rg_vf v) {
 RG_INLINE rg_vd rg_vdzero(void) { return vdupq_n_f64(0.0); }
 RG_INLINE rg_vd rg_vdadd(rg_vd a, rg_vd b) { return vaddq_f64(a, b); }
 RG_INLINE double rg_vdhsum(rg_vd v) { return vgetq_lane_f64(v, 0) + vgetq_lane_f64(v, 1); }
-RG_INLINE void rg_vsq_add(rg_vd *sq, int q, const float *p, int t) {
+RG_INLINE void rg_vsq_add(rg_vd *sq, int q, const float *p, rg_vt t) {
   float32x4_t x = rg_vload(p, t);
   float64x2_t lo = vcvt_f64_f32(vget_low_f32(x)), hi = vcvt_high_f64_f32(x);
   int a = (2 * q) % (RG_SQ_LANES / RG_VDL);

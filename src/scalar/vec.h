@@ -15,16 +15,21 @@
 #define RG_VDL 1 /* doubles per rg_vd */
 #define RG_BLOCK_UNROLL
 #define RG_STRIP_VECS 8
+#define RG_STRIP_SPLIT 1
 
 typedef float rg_vf;
 typedef int rg_vm;
 typedef uint32_t rg_vu;
 typedef double rg_vd;
+typedef int rg_vt; /* a block's live lanes: 1 */
 
-/* A block is one element: always live. */
-RG_INLINE rg_vm rg_vlive(int64_t r) { return r > 0; }
-RG_INLINE rg_vf rg_vload(const float *p, int t) { return (void)t, *p; }
-RG_INLINE void rg_vstore(float *p, rg_vf v, int t) { (void)t, *p = v; }
+/* A block is one element, live or past the end. */
+RG_INLINE rg_vt rg_vtail(int64_t r) { return r > 0; }
+RG_INLINE int rg_vis_full(rg_vt t) { return t; }
+RG_INLINE int rg_vany(rg_vt t) { return t; }
+RG_INLINE rg_vm rg_vlive(rg_vt t) { return t; }
+RG_INLINE rg_vf rg_vload(const float *p, rg_vt t) { return (void)t, *p; }
+RG_INLINE void rg_vstore(float *p, rg_vf v, rg_vt t) { (void)t, *p = v; }
 
 RG_INLINE rg_vf rg_vset(float x) { return x; }
 RG_INLINE rg_vf rg_vfma(rg_vf a, rg_vf b, rg_vf c) { return fmaf(a, b, c); }
@@ -32,6 +37,8 @@ RG_INLINE rg_vf rg_vfnma(rg_vf a, rg_vf b, rg_vf c) { return fmaf(-a, b, c); }
 RG_INLINE rg_vf rg_vsqrt(rg_vf a) { return sqrtf(a); }
 RG_INLINE rg_vf rg_vabs(rg_vf x) { return fabsf(x); }
 RG_INLINE rg_vf rg_vcopysign(rg_vf mag, rg_vf sgn) { return copysignf(mag, sgn); }
+/* copysign(mag, sgn) for a mag whose sign bit is clear (or a NaN). */
+RG_INLINE rg_vf rg_vsetsign(rg_vf mag, rg_vf sgn) { return copysignf(mag, sgn); }
 
 RG_INLINE rg_vm rg_vlt(rg_vf a, rg_vf b) { return a < b; }
 RG_INLINE rg_vm rg_vgt(rg_vf a, rg_vf b) { return a > b; }
@@ -55,7 +62,7 @@ RG_INLINE float rg_vhmax(rg_vf v) { return v; }
 RG_INLINE rg_vd rg_vdzero(void) { return 0.0; }
 RG_INLINE rg_vd rg_vdadd(rg_vd a, rg_vd b) { return a + b; }
 RG_INLINE double rg_vdhsum(rg_vd v) { return v; }
-RG_INLINE void rg_vsq_add(rg_vd *sq, int q, const float *p, int t) {
+RG_INLINE void rg_vsq_add(rg_vd *sq, int q, const float *p, rg_vt t) {
   (void)t;
   double v = *p;
   sq[q % RG_SQ_LANES] = fma(v, v, sq[q % RG_SQ_LANES]);
