@@ -171,7 +171,9 @@ void RG_PICK(rg_scale__scalar, rg_scale__avx2, rg_scale__avx512,
 void RG_PICK(rg_axpy__scalar, rg_axpy__avx2, rg_axpy__avx512,
              rg_axpy__neon)(int64_t n, float a, const float *x, float *y) {
   const rg_vf va = rg_vset(a);
-  RG_EACH_BLOCK(n, i, t, { rg_vstore(y + i, rg_vfma(va, rg_vload(x + i, t), rg_vload(y + i, t)), t); });
+  RG_EACH_BLOCK(n, i, t, {
+    rg_vstore(y + i, rg_vfma(va, rg_vload(x + i, t), rg_vload(y + i, t)), t);
+  });
 }
 
 /* fma(a, b, y) */

@@ -7,7 +7,8 @@
 #define RG_ALGO_NORM_H
 
 /* The strip of p at column j, one register per live block. */
-#define RG_STRIP_LOAD(out, p, j, t) RG_EACH_VEC(v_, t) out[v_] = rg_vload((p) + (j) + v_ * RG_VL, t[v_])
+#define RG_STRIP_LOAD(out, p, j, t) \
+  RG_EACH_VEC(v_, t) out[v_] = rg_vload((p) + (j) + v_ * RG_VL, t[v_])
 
 /* mean = (sum over rows of x, from +0) / n; var = (sum over rows of
  * fma(d, d, .), d = x - mean) / n: the batch mean and biased variance of

@@ -27,18 +27,19 @@ RG_INLINE void rg_philox_start(struct rg_philox *st, const struct rg_rng_key *ke
   st->primed = 0;
 }
 
+/* The next group: words, or (normal) the bits of standard normals. */
 RG_INLINE void rg_philox_next_group(struct rg_philox *st, int normal,
                                     rg_vu out[RG_PHILOX_VECS]) {
   rg_philox_group(&st->keys, st->block, normal, out);
   st->block = (st->block + RG_PHILOX_BLOCKS) & RG_PHILOX_BLOCK_MASK;
 }
 
-/* The next batch: words, or (normal) the bits of standard normals. */
-RG_INLINE void rg_philox_batch(struct rg_philox *st, int normal, rg_vu out[RG_PHILOX_VECS]) {
-  if (st->shift == 0) {
-    rg_philox_next_group(st, normal, out);
-    return;
-  }
+/* A batch of a call that starts inside a block: the window that starts
+ * shift values into the current group and ends in the next. Out of line,
+ * so that the loop of an aligned call (dropout's, and every call the ops
+ * make) holds one group generator and keeps its values in registers. */
+__attribute__((noinline)) static void rg_philox_batch_shifted(struct rg_philox *st, int normal,
+                                                              rg_vu out[RG_PHILOX_VECS]) {
   if (!st->primed) rg_philox_next_group(st, normal, st->cur);
   st->primed = 1;
   rg_vu both[2 * RG_PHILOX_VECS];
@@ -49,6 +50,17 @@ RG_INLINE void rg_philox_batch(struct rg_philox *st, int normal, rg_vu out[RG_PH
   RG_UNROLL for (int q = 0; q < RG_PHILOX_VECS; q++)
     out[q] = rg_vwindow(both[q + whole], both[q + whole + 1], part);
   RG_UNROLL for (int q = 0; q < RG_PHILOX_VECS; q++) st->cur[q] = both[RG_PHILOX_VECS + q];
+}
+
+/* The values of the next batch. */
+RG_INLINE void rg_philox_batch(struct rg_philox *st, int normal, rg_vu out[RG_PHILOX_VECS]) {
+  if (st->shift == 0) {
+    rg_philox_next_group(st, normal, out);
+    return;
+  }
+  rg_vu shifted[RG_PHILOX_VECS]; /* not out, which stays in registers */
+  rg_philox_batch_shifted(st, normal, shifted);
+  RG_UNROLL for (int q = 0; q < RG_PHILOX_VECS; q++) out[q] = shifted[q];
 }
 
 RG_INLINE void rg_philox_words(struct rg_philox *st, rg_vu w[RG_PHILOX_VECS]) {
@@ -62,12 +74,14 @@ RG_INLINE void rg_philox_normals(struct rg_philox *st, rg_vf z[RG_PHILOX_VECS]) 
 }
 
 /* body for each block of RG_VL elements of [0, n) (RG_WALK's q, i, t),
- * vals[q] holding its Philox values: fetch is rg_philox_words (vals of
- * rg_vu) or rg_philox_normals (vals of rg_vf). */
-#define RG_PHILOX_WALK(n, key, fetch, vals, q, i, t, ...)                       \
-  do {                                                                          \
-    struct rg_philox rg_st_;                                                    \
-    rg_philox_start(&rg_st_, key);                                              \
-    RG_WALK(n, RG_PHILOX_VECS, q, i, t, fetch(&rg_st_, vals), __VA_ARGS__);     \
+ * vals[q] holding its Philox values: the words when vals is an array of
+ * rg_vu, the standard normals when it is one of rg_vf. */
+#define RG_PHILOX_FETCH(vals) \
+  _Generic((vals)[0], rg_vf: rg_philox_normals, default: rg_philox_words)
+#define RG_PHILOX_WALK(n, key, vals, q, i, t, ...)                                 \
+  do {                                                                             \
+    struct rg_philox rg_st_;                                                       \
+    rg_philox_start(&rg_st_, key);                                                 \
+    RG_WALK(n, RG_PHILOX_VECS, q, i, t, RG_PHILOX_FETCH(vals)(&rg_st_, vals), __VA_ARGS__); \
   } while (0)
 #endif

@@ -11,7 +11,7 @@ void RG_PICK(rg_dropout_fwd__scalar, rg_dropout_fwd__avx2, rg_dropout_fwd__avx51
                                    float scale, const float *x, float *y) {
   rg_vu w[RG_PHILOX_VECS];
   const rg_vf vs = rg_vset(scale);
-  RG_PHILOX_WALK(n, key, rg_philox_words, w, q, i, t, {
+  RG_PHILOX_WALK(n, key, w, q, i, t, {
     rg_vf kept = rg_vkeep(rg_philox_keep(w[q], threshold), rg_vmul(rg_vload(x + i, t), vs));
     rg_vstore(y + i, kept, t);
   });
@@ -23,7 +23,7 @@ void RG_PICK(rg_dropout_bwd__scalar, rg_dropout_bwd__avx2, rg_dropout_bwd__avx51
                                    float scale, const float *dy, float *dx) {
   rg_vu w[RG_PHILOX_VECS];
   const rg_vf vs = rg_vset(scale);
-  RG_PHILOX_WALK(n, key, rg_philox_words, w, q, i, t, {
+  RG_PHILOX_WALK(n, key, w, q, i, t, {
     rg_vf kept = rg_vkeep(rg_philox_keep(w[q], threshold), rg_vmul(rg_vload(dy + i, t), vs));
     rg_vstore(dx + i, rg_vadd(rg_vload(dx + i, t), kept), t);
   });
@@ -35,7 +35,7 @@ void RG_PICK(rg_rand_uniform__scalar, rg_rand_uniform__avx2, rg_rand_uniform__av
                                     float *y) {
   rg_vu w[RG_PHILOX_VECS];
   const rg_vf span = rg_vset(hi - lo), vlo = rg_vset(lo);
-  RG_PHILOX_WALK(n, key, rg_philox_words, w, q, i, t,
+  RG_PHILOX_WALK(n, key, w, q, i, t,
                  { rg_vstore(y + i, rg_vfma(span, rg_philox_unit(w[q]), vlo), t); });
 }
 
@@ -45,7 +45,7 @@ void RG_PICK(rg_rand_normal__scalar, rg_rand_normal__avx2, rg_rand_normal__avx51
                                    float *y) {
   rg_vf z[RG_PHILOX_VECS];
   const rg_vf vstd = rg_vset(std), vmean = rg_vset(mean);
-  RG_PHILOX_WALK(n, key, rg_philox_normals, z, q, i, t,
+  RG_PHILOX_WALK(n, key, z, q, i, t,
                  { rg_vstore(y + i, rg_vfma(vstd, z[q], vmean), t); });
 }
 #endif

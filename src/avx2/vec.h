@@ -61,11 +61,13 @@ RG_INLINE rg_vf rg_vsetsign(rg_vf mag, rg_vf sgn) {
 }
 
 /* Ordered, quiet: false when either side is NaN, like C's comparisons. */
-RG_INLINE rg_vm rg_vlt(rg_vf a, rg_vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
-RG_INLINE rg_vm rg_vgt(rg_vf a, rg_vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
-RG_INLINE rg_vm rg_vle(rg_vf a, rg_vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LE_OQ)); }
-RG_INLINE rg_vm rg_vge(rg_vf a, rg_vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GE_OQ)); }
-RG_INLINE rg_vm rg_veq(rg_vf a, rg_vf b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_EQ_OQ)); }
+#define RG_CMP(a, b, pred) _mm256_castps_si256(_mm256_cmp_ps(a, b, pred))
+RG_INLINE rg_vm rg_vlt(rg_vf a, rg_vf b) { return RG_CMP(a, b, _CMP_LT_OQ); }
+RG_INLINE rg_vm rg_vgt(rg_vf a, rg_vf b) { return RG_CMP(a, b, _CMP_GT_OQ); }
+RG_INLINE rg_vm rg_vle(rg_vf a, rg_vf b) { return RG_CMP(a, b, _CMP_LE_OQ); }
+RG_INLINE rg_vm rg_vge(rg_vf a, rg_vf b) { return RG_CMP(a, b, _CMP_GE_OQ); }
+RG_INLINE rg_vm rg_veq(rg_vf a, rg_vf b) { return RG_CMP(a, b, _CMP_EQ_OQ); }
+#undef RG_CMP
 RG_INLINE rg_vm rg_vand(rg_vm a, rg_vm b) { return _mm256_and_si256(a, b); }
 RG_INLINE int rg_vcount(rg_vm m) {
   return __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(m)));

@@ -10,7 +10,7 @@
 
 /* Transposes words c[w] (block j in lane j) into memory order: out[q] holds
  * words 16q .. 16q + 15 of the 64, i.e. blocks 4q .. 4q + 3, four words each. */
-static inline void rg_philox_interleave(const __m512i c[4], __m512i out[4]) {
+RG_INLINE void rg_philox_interleave(const __m512i c[4], __m512i out[4]) {
   __m512i t0 = _mm512_unpacklo_epi32(c[0], c[1]); /* per 128-bit lane: a0 b0 a1 b1 */
   __m512i t1 = _mm512_unpackhi_epi32(c[0], c[1]); /* a2 b2 a3 b3 */
   __m512i t2 = _mm512_unpacklo_epi32(c[2], c[3]); /* c0 d0 c1 d1 */
@@ -33,7 +33,7 @@ struct rg_philox_keys {
   __m512i stream_lo, stream_hi;
 };
 
-static inline void rg_philox_keys_init(struct rg_philox_keys *rk, const struct rg_rng_key *key) {
+RG_INLINE void rg_philox_keys_init(struct rg_philox_keys *rk, const struct rg_rng_key *key) {
   uint32_t k0 = (uint32_t)key->seed, k1 = (uint32_t)(key->seed >> 32);
   for (int round = 0; round < 10; round++) {
     rk->k0[round] = _mm512_set1_epi32((int)k0);
@@ -49,7 +49,7 @@ static inline void rg_philox_keys_init(struct rg_philox_keys *rk, const struct r
  * mul_epu32 reads only those halves and returns the full 64-bit product, so
  * the high word is a shift away and the low word is the product itself (its
  * upper half is junk that no later multiply reads). */
-static inline void rg_philox_rounds8(const struct rg_philox_keys *rk, __m512i c[4]) {
+RG_INLINE void rg_philox_rounds8(const struct rg_philox_keys *rk, __m512i c[4]) {
   const __m512i m0 = _mm512_set1_epi32((int)RG_PHILOX_M0);
   const __m512i m1 = _mm512_set1_epi32((int)RG_PHILOX_M1);
 #pragma GCC unroll 10
@@ -66,7 +66,7 @@ static inline void rg_philox_rounds8(const struct rg_philox_keys *rk, __m512i c[
 /* The 64 words of blocks first .. first + 15, in memory order. The even
  * blocks run in the low halves of the 64-bit lanes, the odd ones shifted
  * down into a second set; the two sets interleave back at the end. */
-static inline void rg_philox16(const struct rg_philox_keys *rk, uint64_t first, __m512i out[4]) {
+RG_INLINE void rg_philox16(const struct rg_philox_keys *rk, uint64_t first, __m512i out[4]) {
   __m512i lo = _mm512_set1_epi32((int)(uint32_t)first);
   __m512i hi = _mm512_set1_epi32((int)(uint32_t)(first >> 32));
   __m512i c0 = _mm512_add_epi32(lo, rg_iota());
@@ -101,7 +101,7 @@ RG_INLINE rg_vf rg_philox_unit(rg_vu w) {
  * the pair (2p, 2p + 1) holding an element gives u1 = ((even >> 8) + 1)
  * 2^-24 in (0, 1] and u2 = (odd >> 8) 2^-24, r = sqrt(-2 log u1); even
  * elements take r cos(2 pi u2), odd ones r sin(2 pi u2). */
-static inline rg_vf rg_box_muller16(rg_vu w) {
+RG_INLINE rg_vf rg_box_muller16(rg_vu w) {
   const __m512i one = _mm512_set1_epi32(1);
   __m512i even = _mm512_permutexvar_epi32(_mm512_andnot_si512(one, rg_iota()), w);
   __m512i odd = _mm512_permutexvar_epi32(_mm512_or_si512(one, rg_iota()), w);
@@ -115,7 +115,7 @@ static inline rg_vf rg_box_muller16(rg_vu w) {
 
 /* The 64 values of blocks block .. block + 15 in element order: their
  * words, or (normal) their standard normals, as bits. */
-static inline void rg_philox_group(const struct rg_philox_keys *rk, uint64_t block, int normal,
+RG_INLINE void rg_philox_group(const struct rg_philox_keys *rk, uint64_t block, int normal,
                                    __m512i out[4]) {
   rg_philox16(rk, block, out);
   if (normal)
