@@ -13,6 +13,7 @@
 #include "core/cpu.h"
 #include "kernels.h"
 #include "shim.h"
+#include "../tests/slot_runners.h"
 
 /* A tensor of m x n (elementwise kernels see m * n elements), or for gemm
  * C[m,n] (+)= op(A)[m,k] op(B)[k,n] with transposes ta, tb. */
@@ -22,12 +23,10 @@ struct shape {
   int ta, tb, acc;
 };
 
-enum shape_set { ACT, LOGITS, PARAM, GEMM };
-
+#define TENSOR(size, m, n) {size, m, n, 0, 0, 0, 0}
 /* L1: 4096 floats (16 KiB) per operand; L2: 65536 (256 KiB); MLP: an
  * activation of batch 128 x 256 units, the logits of 10 classes, or the
  * 256 x 784 first-layer weights (optimizer, penalty and clipping slots). */
-#define TENSOR(size, m, n) {size, m, n, 0, 0, 0, 0}
 static const struct shape act_shapes[] = {
     TENSOR("L1", 32, 128), TENSOR("L2", 256, 256), TENSOR("MLP", 128, 256)};
 static const struct shape logit_shapes[] = {
@@ -46,119 +45,24 @@ static const struct {
   const struct shape *v;
   int count;
 } shape_sets[] = {
-    [ACT] = {act_shapes, COUNT(act_shapes)},
-    [LOGITS] = {logit_shapes, COUNT(logit_shapes)},
-    [PARAM] = {param_shapes, COUNT(param_shapes)},
-    [GEMM] = {gemm_shapes, COUNT(gemm_shapes)},
-};
-
-/* The operands of one run, carved from the pools; len = m * n. Outputs are
- * reset before each run; accumulating slots then keep adding to them,
- * which stays finite and normal for any iteration count. */
-struct io {
-  int64_t m, n, k, len;
-  int ta, tb, acc;
-  const float *x, *x2;   /* signed, uniform in [-3, 3) */
-  const float *pos;      /* in [0.05, 4): log inputs, inverse std */
-  const float *unit;     /* in [0, 1): probabilities, sigmoid outputs, targets */
-  const int32_t *labels; /* in [0, n) */
-  float absmax;          /* max |x[i]| over len: amax_bwd's tie value */
-  float *y, *y2, *y3;    /* y3 starts non-negative (Adam's v) */
-  float ret;             /* reductions' results */
-  double dret;           /* sumsq's result */
-  double *rows;          /* grad_stats' row sums of squares, m of them */
-  struct rg_grad_stats stats;
+    [RG_S_ACT] = {act_shapes, COUNT(act_shapes)},
+    [RG_S_LOGITS] = {logit_shapes, COUNT(logit_shapes)},
+    [RG_S_PARAM] = {param_shapes, COUNT(param_shapes)},
+    [RG_S_GEMM] = {gemm_shapes, COUNT(gemm_shapes)},
 };
 
 static const struct rg_rng_key bench_key = {20240601u, 3u, 0};
-static const struct rg_sgd_hyper sgd = {.lr = 0.01f, .momentum = 0.9f, .weight_decay = 5e-4f,
-                                        .grad_scale = 1.0f};
-static const struct rg_adam_hyper adamw = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
-                                           .eps = 1e-8f, .decoupled_decay = 0.01f,
-                                           .grad_scale = 1.0f, .bias_c1 = 0.1f,
-                                           .sqrt_bias_c2 = 0.0316f};
 
-/* One runner per slot: SLOT(name, shape set, operands read for GB/s, or 0
- * to report elements/ns). The table below is expanded from kernels.def, so
- * a new slot without a runner here does not compile. */
-typedef void (*slot_run)(const struct rg_kernels *k, struct io *io);
-#define SLOT(name, set, reads)                         \
-  enum { name##_set = (set), name##_reads = (reads) }; \
-  static void run_##name(const struct rg_kernels *k, struct io *io)
-
-SLOT(relu_fwd, ACT, 0) { k->relu_fwd(io->len, io->x, io->y); }
-SLOT(relu_bwd, ACT, 0) { k->relu_bwd(io->len, io->x, io->x2, io->y); }
-SLOT(leaky_relu_fwd, ACT, 0) { k->leaky_relu_fwd(io->len, 0.01f, io->x, io->y); }
-SLOT(leaky_relu_bwd, ACT, 0) { k->leaky_relu_bwd(io->len, 0.01f, io->x, io->x2, io->y); }
-SLOT(sigmoid_fwd, ACT, 0) { k->sigmoid_fwd(io->len, io->x, io->y); }
-SLOT(sigmoid_bwd, ACT, 0) { k->sigmoid_bwd(io->len, io->unit, io->x2, io->y); }
-SLOT(tanh_fwd, ACT, 0) { k->tanh_fwd(io->len, io->x, io->y); }
-SLOT(tanh_bwd, ACT, 0) { k->tanh_bwd(io->len, io->unit, io->x2, io->y); }
-SLOT(gelu_fwd, ACT, 0) { k->gelu_fwd(io->len, io->x, io->y); }
-SLOT(gelu_bwd, ACT, 0) { k->gelu_bwd(io->len, io->x, io->x2, io->y); }
-SLOT(exp_fwd, ACT, 0) { k->exp_fwd(io->len, io->x, io->y); }
-SLOT(log_fwd, ACT, 0) { k->log_fwd(io->len, io->pos, io->y); }
-SLOT(log_bwd, ACT, 0) { k->log_bwd(io->len, io->pos, io->x2, io->y); }
-SLOT(clamp_fwd, ACT, 0) { k->clamp_fwd(io->len, -1.0f, 1.0f, io->x, io->y); }
-SLOT(clamp_bwd, ACT, 0) { k->clamp_bwd(io->len, -1.0f, 1.0f, io->x, io->x2, io->y); }
-SLOT(add, ACT, 0) { k->add(io->len, io->x, io->x2, io->y); }
-SLOT(sub, ACT, 0) { k->sub(io->len, io->x, io->x2, io->y); }
-SLOT(mul, ACT, 0) { k->mul(io->len, io->x, io->x2, io->y); }
-SLOT(scale, ACT, 0) { k->scale(io->len, 0.5f, io->x, io->y); }
-SLOT(axpy, PARAM, 0) { k->axpy(io->len, 1e-3f, io->x, io->y); }
-SLOT(mul_acc, ACT, 0) { k->mul_acc(io->len, io->x, io->x2, io->y); }
-SLOT(sign_acc, PARAM, 0) { k->sign_acc(io->len, 1e-4f, io->x, io->y); }
-SLOT(colsum_acc, ACT, 0) { k->colsum_acc(io->m, io->n, io->x, io->y); }
-SLOT(sum, ACT, 1) { io->ret = k->sum(io->len, io->x); }
-SLOT(sumsq, PARAM, 1) { io->dret = k->sumsq(io->len, io->x); }
-SLOT(asum, PARAM, 1) { io->ret = k->asum(io->len, io->x); }
-SLOT(amax, PARAM, 1) { io->ret = k->amax(io->len, io->x); }
-SLOT(dot, ACT, 2) { io->ret = k->dot(io->len, io->x, io->x2); }
-SLOT(amax_bwd, PARAM, 0) { k->amax_bwd(io->len, io->absmax, 1.0f, io->x, io->y); }
-SLOT(grad_stats, PARAM, 1) { k->grad_stats(io->m, io->n, io->x, io->rows, &io->stats); }
-SLOT(softmax_fwd, LOGITS, 0) { k->softmax_fwd(io->m, io->n, io->x, io->y); }
-SLOT(softmax_bwd, LOGITS, 0) { k->softmax_bwd(io->m, io->n, io->unit, io->x2, io->y); }
-SLOT(log_softmax_fwd, LOGITS, 0) { k->log_softmax_fwd(io->m, io->n, io->x, io->y); }
-SLOT(log_softmax_bwd, LOGITS, 0) { k->log_softmax_bwd(io->m, io->n, io->x, io->x2, io->y); }
-SLOT(xent_fwd, LOGITS, 0) { k->xent_fwd(io->m, io->n, 0.0f, io->x, io->labels, io->y, io->y2); }
-SLOT(xent_bwd, LOGITS, 0) { k->xent_bwd(io->m, io->n, 0.0f, 1.0f / 128, io->unit, io->labels, io->y); }
-SLOT(bce_fwd, ACT, 0) { k->bce_fwd(io->len, io->x, io->unit, io->y); }
-SLOT(bce_bwd, ACT, 0) { k->bce_bwd(io->len, 1e-3f, io->x, io->unit, io->y); }
-SLOT(dropout_fwd, ACT, 0) { k->dropout_fwd(io->len, &bench_key, 1u << 23, 2.0f, io->x, io->y); }
-SLOT(dropout_bwd, ACT, 0) { k->dropout_bwd(io->len, &bench_key, 1u << 23, 2.0f, io->x2, io->y); }
-SLOT(rand_uniform, PARAM, 0) { k->rand_uniform(io->len, &bench_key, -0.05f, 0.05f, io->y); }
-SLOT(rand_normal, PARAM, 0) { k->rand_normal(io->len, &bench_key, 0.0f, 0.05f, io->y); }
-SLOT(bn_stats, ACT, 0) { k->bn_stats(io->m, io->n, io->x, io->y, io->y2); }
-SLOT(bn_apply, ACT, 0) {
-  k->bn_apply(io->m, io->n, io->x, io->x2, io->pos, io->unit, io->x2, io->y);
-}
-SLOT(bn_bwd, ACT, 0) {
-  k->bn_bwd(io->m, io->n, io->x, io->unit, io->pos, io->pos, io->x2, io->y, io->y2, io->y3);
-}
-SLOT(gemm, GEMM, 0) {
-  k->gemm(io->m, io->n, io->k, io->ta, io->tb, io->x, io->ta ? io->m : io->k, io->x2,
-          io->tb ? io->k : io->n, io->y, io->n, io->acc, NULL);
-}
-SLOT(sgd_step, PARAM, 0) { k->sgd_step(io->len, &sgd, io->y, io->x, io->y2); }
-SLOT(adam_step, PARAM, 0) { k->adam_step(io->len, &adamw, io->y, io->x, io->y2, io->y3); }
-/* t far below half an ulp of most weights, so repeated calls keep them. */
-SLOT(prox_l1, PARAM, 0) { k->prox_l1(io->len, 1e-8f, io->y); }
-
-static const struct slot_bench {
-  const char *name;
-  enum shape_set set;
-  int reads;
-  slot_run run;
-} slots[] = {
-#define RG_KERNEL(name, ret, params) {#name, (enum shape_set)name##_set, name##_reads, run_##name},
-#include "kernels.def"
-#undef RG_KERNEL
-};
-
-/* Operand pools, filled once, large enough for every shape. */
+/* Operand pools, filled once, large enough for every shape: per input
+ * place, one pool per domain (signed values in [-3, 3) for RG_D_ANY,
+ * RG_D_SMALL and RG_D_WIDE; [0.05, 4) for RG_D_POS; [0, 1) for RG_D_UNIT),
+ * so that no two inputs of a slot alias; the outputs' starting values; and
+ * a scratch copy for slots whose prep writes their inputs. */
+enum domain { SIGNED, POS, UNIT, DOMAINS };
+#define INPUTS 6
 static struct {
   int64_t len;
-  float *x, *x2, *pos, *unit, *y, *y2, *y3;
+  float *in[INPUTS][DOMAINS], *scratch[INPUTS], *out[3], *out_start[3];
   double *rows;
   int32_t *labels;
 } pool;
@@ -197,36 +101,52 @@ static void fill_uniform(float *p, int64_t n, float lo, float hi, uint64_t seed)
 }
 
 static void pool_init(void) {
+  static const float lo[DOMAINS] = {-3.0f, 0.05f, 0.0f}, hi[DOMAINS] = {3.0f, 4.0f, 1.0f};
   pool.len = pool_len();
-  float **bufs[] = {&pool.x, &pool.x2, &pool.pos, &pool.unit, &pool.y, &pool.y2, &pool.y3};
-  for (int i = 0; i < COUNT(bufs); i++) *bufs[i] = pool_alloc(pool.len, sizeof(float));
+  uint64_t seed = 1;
+  for (int i = 0; i < INPUTS; i++) {
+    for (int d = 0; d < DOMAINS; d++) {
+      pool.in[i][d] = pool_alloc(pool.len, sizeof(float));
+      fill_uniform(pool.in[i][d], pool.len, lo[d], hi[d], seed++);
+    }
+    pool.scratch[i] = pool_alloc(pool.len, sizeof(float));
+  }
+  for (int o = 0; o < 3; o++) {
+    pool.out[o] = pool_alloc(pool.len, sizeof(float));
+    pool.out_start[o] = pool_alloc(pool.len, sizeof(float));
+    /* the third output starts non-negative: Adam's v */
+    fill_uniform(pool.out_start[o], pool.len, o == 2 ? 0.0f : -3.0f, 3.0f, seed++);
+  }
   pool.labels = pool_alloc(pool.len, sizeof(int32_t));
   pool.rows = pool_alloc(pool.len, sizeof(double));
-  fill_uniform(pool.x, pool.len, -3.0f, 3.0f, 1);
-  fill_uniform(pool.x2, pool.len, -3.0f, 3.0f, 2);
-  fill_uniform(pool.pos, pool.len, 0.05f, 4.0f, 3);
-  fill_uniform(pool.unit, pool.len, 0.0f, 1.0f, 4);
 }
 
-/* Operands for one shape, with outputs reset and labels in [0, n). */
-static struct io io_for(const struct shape *sh) {
-  struct io io = {sh->m, sh->n, sh->k, sh->m * sh->n, sh->ta, sh->tb, sh->acc,
-                  pool.x, pool.x2, pool.pos, pool.unit, pool.labels, 0.0f,
-                  pool.y, pool.y2, pool.y3, 0.0f, 0.0, pool.rows, {0.0, 0.0f, 0.0f}};
-  size_t bytes = (size_t)io.len * sizeof(float);
-  memcpy(pool.y, pool.x, bytes);
-  memcpy(pool.y2, pool.x2, bytes);
-  memcpy(pool.y3, pool.unit, bytes);
-  for (int64_t r = 0; r < io.m; r++) pool.labels[r] = (int32_t)((r * 7) % io.n);
-  for (int64_t i = 0; i < io.len; i++) {
-    float a = pool.x[i] < 0.0f ? -pool.x[i] : pool.x[i];
-    io.absmax = a > io.absmax ? a : io.absmax;
+static enum domain domain_of(enum rg_dist d) {
+  return d == RG_D_POS ? POS : d == RG_D_UNIT ? UNIT : SIGNED;
+}
+
+/* Operands for one slot and shape: elementwise slots see m * n elements;
+ * outputs reset, labels in [0, n), the slot's prep applied. Accumulating
+ * slots then keep adding to their outputs, which stays finite and normal
+ * for any iteration count. */
+static struct rg_slot_io io_for(const struct rg_slot_runner *r, const struct rg_kernels *k,
+                                const struct shape *sh) {
+  struct rg_slot_io io = {.m = r->rows ? sh->m : 1, .n = r->rows ? sh->n : sh->m * sh->n,
+                          .k = sh->k, .ta = sh->ta, .tb = sh->tb, .acc = sh->acc,
+                          .labels = pool.labels, .key = bench_key, .rows = pool.rows};
+  size_t bytes = (size_t)(sh->m * sh->n) * sizeof(float);
+  for (int i = 0; i < INPUTS; i++) {
+    io.in[i] = pool.in[i][domain_of(i < r->n_in ? r->dist[i] : RG_D_SMALL)];
+    if (r->prep) io.in[i] = memcpy(pool.scratch[i], io.in[i], (size_t)pool.len * sizeof(float));
   }
+  for (int o = 0; o < 3; o++) io.out[o] = memcpy(pool.out[o], pool.out_start[o], bytes);
+  for (int64_t row = 0; row < io.m; row++) pool.labels[row] = (int32_t)((row * 7) % io.n);
+  if (r->prep) r->prep(k, &io);
   return io;
 }
 
 struct bench_case {
-  const struct slot_bench *slot;
+  const struct rg_slot_runner *slot;
   const struct rg_kernels *table;
   const struct shape *shape;
 };
@@ -251,7 +171,7 @@ static void report(rg_bench_state *st, const struct bench_case *c) {
 
 static void bench_case(rg_bench_state *st, void *user) {
   const struct bench_case *c = user;
-  struct io io = io_for(c->shape);
+  struct rg_slot_io io = io_for(c->slot, c->table, c->shape);
   while (rg_bench_keep_running(st)) c->slot->run(c->table, &io);
   report(st, c);
 }
@@ -278,16 +198,19 @@ int main(int argc, char **argv) {
   int isas = usable_tables(tables);
   pool_init();
   int cases = 0;
-  for (int s = 0; s < COUNT(slots); s++) cases += shape_sets[slots[s].set].count * isas;
+  for (int s = 0; s < RG_SLOT_COUNT; s++)
+    cases += shape_sets[rg_slot_runners[s]->set].count * isas;
   struct bench_case *c = calloc((size_t)cases, sizeof *c);
   if (!c) return 1;
-  for (int s = 0; s < COUNT(slots); s++)
-    for (int i = 0; i < shape_sets[slots[s].set].count; i++)
+  for (int s = 0; s < RG_SLOT_COUNT; s++) {
+    const struct rg_slot_runner *r = rg_slot_runners[s];
+    for (int i = 0; i < shape_sets[r->set].count; i++)
       for (int t = 0; t < isas; t++, c++) {
-        *c = (struct bench_case){&slots[s], tables[t], &shape_sets[slots[s].set].v[i]};
+        *c = (struct bench_case){r, tables[t], &shape_sets[r->set].v[i]};
         char name[128];
-        snprintf(name, sizeof name, "%s/%s/%s", c->slot->name, c->table->isa, c->shape->size);
+        snprintf(name, sizeof name, "%s/%s/%s", c->slot->slot, c->table->isa, c->shape->size);
         rg_bench_register(name, bench_case, c);
       }
+  }
   return rg_bench_main(argc, argv);
 }

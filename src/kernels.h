@@ -36,7 +36,7 @@ struct rg_rng_key {
   int64_t offset;
 };
 
-/* SGD, PyTorch semantics, per element (scalar/optim.c is the reference):
+/* SGD, PyTorch semantics, per element (src/algo/optim.h):
  * g = g * grad_scale; if (weight_decay) g += weight_decay * w;
  * if (momentum) { b = first ? g : momentum * b + (1 - dampening) * g;
  *                 g = nesterov ? g + momentum * b : b; }

@@ -16,11 +16,10 @@
 #include "act_slots.h"
 #include "core/cpu.h"
 #include "kernels.h"
+#include "slot_runners.h"
 
 #define MAXN 4200
 #define PAD 1 /* floats: every buffer starts one float past 64-byte alignment */
-
-enum dist { D_ANY, D_POS, D_UNIT, D_SMALL, D_WIDE };
 
 /* The double results of the sums of squares: sumsq's return value, and
  * grad_stats' row sums and statistics (with rows stored, and without). */
@@ -31,16 +30,20 @@ struct wide {
   struct rg_grad_stats stats[2];
 };
 
+/* A runner's operands (slot_runners.h), the seed they are drawn from, and
+ * the row sums of squares grad_stats writes. */
 struct io {
-  float *in[6];
-  int32_t *labels;
-  float *out[3];
-  int64_t out_len[3];
-  float ret; /* return value of reductions */
-  struct wide wide;
-  int64_t n, m, k;
+  struct rg_slot_io r;
   uint64_t seed;
+  double rows[MAXROWS];
 };
+
+/* The double results of a run. */
+static struct wide wide_of(const struct io *io) {
+  struct wide w = {.ret = io->r.dret, .stats = {io->r.stats[0], io->r.stats[1]}};
+  memcpy(w.rows, io->rows, sizeof w.rows);
+  return w;
+}
 
 static uint64_t rng_next(uint64_t *s) {
   *s += 0x9E3779B97F4A7C15ull;
@@ -53,13 +56,13 @@ static uint64_t rng_next(uint64_t *s) {
 static float rng_unit(uint64_t *s) { return (float)(rng_next(s) >> 40) * 0x1p-24f; }
 
 /* Values spread over many magnitudes, with zeros of both signs, infinities
- * and NaNs sprinkled in for D_ANY. */
-static float draw(uint64_t *s, enum dist d) {
+ * and NaNs sprinkled in for RG_D_ANY. */
+static float draw(uint64_t *s, enum rg_dist d) {
   float u = rng_unit(s);
   switch (d) {
-    case D_POS: return ldexpf(0.5f + u, (int)(rng_next(s) % 16) - 8);
-    case D_UNIT: return u;
-    case D_SMALL: return 4.0f * u - 2.0f;
+    case RG_D_POS: return ldexpf(0.5f + u, (int)(rng_next(s) % 16) - 8);
+    case RG_D_UNIT: return u;
+    case RG_D_SMALL: return 4.0f * u - 2.0f;
     default: break;
   }
   uint64_t r = rng_next(s) % 200;
@@ -75,7 +78,7 @@ static float draw(uint64_t *s, enum dist d) {
  * scale 2^e (e from -150, where most values underflow to subnormals or
  * zero, to 115, where squares pass FLT_MAX) times values over 24 binades,
  * so the sums still round and their order shows; in half of the buffers
- * also elements of any finite magnitude and +-FLT_MAX, in a quarter D_ANY's
+ * also elements of any finite magnitude and +-FLT_MAX, in a quarter RG_D_ANY's
  * NaNs, infinities and signed zeros. */
 static void fill_wide(float *p, int64_t n, uint64_t *s) {
   static const int scales[] = {-150, -140, -126, -100, -64, 0, 40, 64, 100, 115};
@@ -91,7 +94,7 @@ static void fill_wide(float *p, int64_t n, uint64_t *s) {
       bits |= (uint32_t)(rng_next(s) % 255) << 23;          /* exponent field 0 .. 254 */
       memcpy(&p[i], &bits, sizeof bits);
     } else if (specials && r == 2) {
-      p[i] = draw(s, D_ANY);
+      p[i] = draw(s, RG_D_ANY);
     } else { /* one draw a statement: the same order on every compiler */
       float m = sign * (0.5f + 0.5f * rng_unit(s));
       p[i] = ldexpf(m, e + (int)(rng_next(s) % 24) - 12);
@@ -99,8 +102,8 @@ static void fill_wide(float *p, int64_t n, uint64_t *s) {
   }
 }
 
-static void fill(float *p, int64_t n, uint64_t *s, enum dist d) {
-  if (d == D_WIDE) {
+static void fill(float *p, int64_t n, uint64_t *s, enum rg_dist d) {
+  if (d == RG_D_WIDE) {
     fill_wide(p, n, s);
     return;
   }
@@ -130,241 +133,39 @@ static const char *wide_diff(const struct wide *a, const struct wide *b, int64_t
   return NULL;
 }
 
-typedef void (*runner)(const struct rg_kernels *k, struct io *io);
-
-/* Input distributions for each of a case's inputs, and how many outputs. */
-struct kcase {
-  const char *slot;
-  runner run;
-  enum dist dist[6];
-  int n_in, n_out;
-  bool rows; /* m x n shape */
-};
-
-#define N io->n
-#define M io->m
-#define IN(i) io->in[i]
-#define OUT(i) io->out[i]
-
-static void r_relu_fwd(const struct rg_kernels *k, struct io *io) { k->relu_fwd(N, IN(0), OUT(0)); }
-static void r_relu_bwd(const struct rg_kernels *k, struct io *io) { k->relu_bwd(N, IN(0), IN(1), OUT(0)); }
-static void r_leaky_relu_fwd(const struct rg_kernels *k, struct io *io) { k->leaky_relu_fwd(N, 0.01f, IN(0), OUT(0)); }
-static void r_leaky_relu_bwd(const struct rg_kernels *k, struct io *io) { k->leaky_relu_bwd(N, 0.2f, IN(0), IN(1), OUT(0)); }
-static void r_sigmoid_fwd(const struct rg_kernels *k, struct io *io) { k->sigmoid_fwd(N, IN(0), OUT(0)); }
-static void r_sigmoid_bwd(const struct rg_kernels *k, struct io *io) { k->sigmoid_bwd(N, IN(0), IN(1), OUT(0)); }
-static void r_tanh_fwd(const struct rg_kernels *k, struct io *io) { k->tanh_fwd(N, IN(0), OUT(0)); }
-static void r_tanh_bwd(const struct rg_kernels *k, struct io *io) { k->tanh_bwd(N, IN(0), IN(1), OUT(0)); }
-static void r_gelu_fwd(const struct rg_kernels *k, struct io *io) { k->gelu_fwd(N, IN(0), OUT(0)); }
-static void r_gelu_bwd(const struct rg_kernels *k, struct io *io) { k->gelu_bwd(N, IN(0), IN(1), OUT(0)); }
-static void r_exp_fwd(const struct rg_kernels *k, struct io *io) { k->exp_fwd(N, IN(0), OUT(0)); }
-static void r_log_fwd(const struct rg_kernels *k, struct io *io) { k->log_fwd(N, IN(0), OUT(0)); }
-static void r_log_bwd(const struct rg_kernels *k, struct io *io) { k->log_bwd(N, IN(0), IN(1), OUT(0)); }
-/* Outputs may alias inputs: the in-place forms clipping and diagnostics use. */
-static void in_place_copy(struct io *io) { memcpy(OUT(1), IN(0), (size_t)N * sizeof(float)); }
-
-static void r_clamp_fwd(const struct rg_kernels *k, struct io *io) {
-  k->clamp_fwd(N, -0.5f, 0.75f, IN(0), OUT(0));
-  in_place_copy(io);
-  k->clamp_fwd(N, -0.25f, 0.25f, OUT(1), OUT(1));
-}
-static void r_clamp_bwd(const struct rg_kernels *k, struct io *io) { k->clamp_bwd(N, -0.5f, 0.75f, IN(0), IN(1), OUT(0)); }
-static void r_add(const struct rg_kernels *k, struct io *io) {
-  k->add(N, IN(0), IN(1), OUT(0));
-  in_place_copy(io);
-  k->add(N, OUT(1), IN(1), OUT(1));
-}
-static void r_sub(const struct rg_kernels *k, struct io *io) {
-  k->sub(N, IN(0), IN(1), OUT(0));
-  in_place_copy(io);
-  k->sub(N, IN(1), OUT(1), OUT(1));
-}
-static void r_mul(const struct rg_kernels *k, struct io *io) { k->mul(N, IN(0), IN(1), OUT(0)); }
-static void r_scale(const struct rg_kernels *k, struct io *io) {
-  k->scale(N, -1.7f, IN(0), OUT(0));
-  in_place_copy(io);
-  k->scale(N, 0.3f, OUT(1), OUT(1));
-}
-static void r_axpy(const struct rg_kernels *k, struct io *io) { k->axpy(N, 0.3f, IN(0), OUT(0)); }
-static void r_mul_acc(const struct rg_kernels *k, struct io *io) { k->mul_acc(N, IN(0), IN(1), OUT(0)); }
-static void r_sign_acc(const struct rg_kernels *k, struct io *io) { k->sign_acc(N, 0.125f, IN(0), OUT(0)); }
-static void r_colsum_acc(const struct rg_kernels *k, struct io *io) { k->colsum_acc(M, N, IN(0), OUT(0)); }
-static void r_sum(const struct rg_kernels *k, struct io *io) { io->ret = k->sum(N, IN(0)); }
-static void r_sumsq(const struct rg_kernels *k, struct io *io) { io->wide.ret = k->sumsq(N, IN(0)); }
-static void r_asum(const struct rg_kernels *k, struct io *io) { io->ret = k->asum(N, IN(0)); }
-static void r_amax(const struct rg_kernels *k, struct io *io) { io->ret = k->amax(N, IN(0)); }
-static void r_dot(const struct rg_kernels *k, struct io *io) { io->ret = k->dot(N, IN(0), IN(1)); }
-
-static void r_amax_bwd(const struct rg_kernels *k, struct io *io) {
-  /* Plant ties so the shared-gradient path runs. */
-  float m = 0.0f;
-  for (int64_t i = 0; i < N; i += 3) IN(0)[i] = (i % 2) ? 2.5f : -2.5f;
-  for (int64_t i = 0; i < N; i++) m = fabsf(IN(0)[i]) > m ? fabsf(IN(0)[i]) : m;
-  k->amax_bwd(N, m, 0.7f, IN(0), OUT(0));
-  /* All zeros: max 0, and no element may take a share (sign(0) = 0). */
-  memset(IN(1), 0, (size_t)N * sizeof(float));
-  k->amax_bwd(N, 0.0f, 0.7f, IN(1), OUT(1));
-}
-
-static void r_grad_stats(const struct rg_kernels *k, struct io *io) {
-  k->grad_stats(M, N, IN(0), io->wide.rows, &io->wide.stats[0]);
-  k->grad_stats(M, N, IN(0), NULL, &io->wide.stats[1]);
-}
-
-static void r_softmax_fwd(const struct rg_kernels *k, struct io *io) { k->softmax_fwd(M, N, IN(0), OUT(0)); }
-static void r_softmax_bwd(const struct rg_kernels *k, struct io *io) { k->softmax_bwd(M, N, IN(0), IN(1), OUT(0)); }
-static void r_log_softmax_fwd(const struct rg_kernels *k, struct io *io) { k->log_softmax_fwd(M, N, IN(0), OUT(0)); }
-static void r_log_softmax_bwd(const struct rg_kernels *k, struct io *io) { k->log_softmax_bwd(M, N, IN(0), IN(1), OUT(0)); }
-
-static void r_xent_fwd(const struct rg_kernels *k, struct io *io) {
-  k->xent_fwd(M, N, 0.0f, IN(0), io->labels, OUT(0), OUT(1));
-  k->xent_fwd(M, N, 0.1f, IN(1), io->labels, OUT(2), OUT(1) + M);
-}
-
-static void r_xent_bwd(const struct rg_kernels *k, struct io *io) {
-  k->xent_bwd(M, N, 0.0f, 0.25f, IN(0), io->labels, OUT(0));
-  k->xent_bwd(M, N, 0.1f, -0.5f, IN(0), io->labels, OUT(1));
-}
-
-static void r_bce_fwd(const struct rg_kernels *k, struct io *io) { k->bce_fwd(N, IN(0), IN(1), OUT(0)); }
-static void r_bce_bwd(const struct rg_kernels *k, struct io *io) { k->bce_bwd(N, 0.3f, IN(0), IN(1), OUT(0)); }
-
-static struct rg_rng_key key_for(const struct io *io) {
-  struct rg_rng_key key = {io->seed, io->seed % 7, (int64_t)(io->seed % 13)};
-  return key;
-}
-
-static void r_dropout_fwd(const struct rg_kernels *k, struct io *io) {
-  struct rg_rng_key key = key_for(io);
-  k->dropout_fwd(N, &key, 8388608u, 2.0f, IN(0), OUT(0));
-  k->dropout_fwd(N, &key, 16777000u, 1.0f / 0.9999f, IN(0), OUT(1));
-  /* A counter whose low word carries into the high word mid-call. */
-  key.offset = (int64_t)(0xFFFFFFFFull * 4 - 6);
-  k->dropout_fwd(N, &key, 4194304u, 4.0f / 3.0f, IN(0), OUT(2));
-}
-
-static void r_dropout_bwd(const struct rg_kernels *k, struct io *io) {
-  struct rg_rng_key key = key_for(io);
-  k->dropout_bwd(N, &key, 5033165u, 1.0f / 0.7f, IN(0), OUT(0));
-}
-
-static void r_rand_uniform(const struct rg_kernels *k, struct io *io) {
-  struct rg_rng_key key = key_for(io);
-  k->rand_uniform(N, &key, -0.3f, 0.7f, OUT(0));
-}
-
-static void r_rand_normal(const struct rg_kernels *k, struct io *io) {
-  struct rg_rng_key key = key_for(io);
-  k->rand_normal(N, &key, 0.5f, 2.0f, OUT(0));
-}
-
-static void r_bn_stats(const struct rg_kernels *k, struct io *io) { k->bn_stats(M, N, IN(0), OUT(0), OUT(1)); }
-
-static void r_bn_apply(const struct rg_kernels *k, struct io *io) {
-  k->bn_apply(M, N, IN(0), IN(1), IN(2), IN(3), IN(4), OUT(0));
-}
-
-static void r_bn_bwd(const struct rg_kernels *k, struct io *io) {
-  k->bn_bwd(M, N, IN(0), IN(1), IN(2), IN(3), IN(4), OUT(0), OUT(1), OUT(2));
-}
-
-static void r_sgd_step(const struct rg_kernels *k, struct io *io) {
-  struct rg_sgd_hyper h = {.lr = 0.05f, .momentum = 0.9f, .dampening = 0.1f,
-                           .weight_decay = 5e-4f, .decoupled_decay = 0.0f,
-                           .grad_scale = 0.75f, .nesterov = 0, .first = 0};
-  k->sgd_step(N, &h, OUT(0), IN(0), OUT(1));
-  h.nesterov = 1, h.first = 1, h.decoupled_decay = 0.01f, h.weight_decay = 0.0f;
-  k->sgd_step(N, &h, OUT(0), IN(1), OUT(1));
-  h.momentum = 0.0f;
-  k->sgd_step(N, &h, OUT(0), IN(0), OUT(1));
-}
-
-static void r_adam_step(const struct rg_kernels *k, struct io *io) {
-  struct rg_adam_hyper h = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-                            .weight_decay = 1e-4f, .decoupled_decay = 0.0f,
-                            .grad_scale = 1.0f, .bias_c1 = 0.1f, .sqrt_bias_c2 = 0.0316f};
-  k->adam_step(N, &h, OUT(0), IN(0), OUT(1), OUT(2));
-  h.weight_decay = 0.0f, h.decoupled_decay = 0.01f, h.grad_scale = 0.5f;
-  k->adam_step(N, &h, OUT(0), IN(1), OUT(1), OUT(2));
-}
-
-static void r_prox_l1(const struct rg_kernels *k, struct io *io) { k->prox_l1(N, 0.01f, OUT(0)); }
-
-/* gemm gets its own sweep of (m, n, k) below; here one mid-size shape of each
- * transpose combination, sized from n. */
-static void r_gemm(const struct rg_kernels *k, struct io *io) {
-  int64_t mm = M, nn = N, kk = io->k;
-  k->gemm(mm, nn, kk, 0, 0, IN(0), kk, IN(1), nn, OUT(0), nn, 1, NULL);
-  k->gemm(mm, nn, kk, 0, 1, IN(0), kk, IN(1), kk, OUT(1), nn, 0, NULL);
-  k->gemm(mm, nn, kk, 1, 0, IN(0), mm, IN(1), nn, OUT(2), nn, 1, NULL);
-}
-
-#define C1(s, d0) {#s, r_##s, {d0}, 1, 1, false}
-#define C2(s, d0, d1) {#s, r_##s, {d0, d1}, 2, 1, false}
-
-static const struct kcase cases[] = {
-    C1(relu_fwd, D_ANY), C2(relu_bwd, D_ANY, D_ANY),
-    C1(leaky_relu_fwd, D_ANY), C2(leaky_relu_bwd, D_ANY, D_ANY),
-    C1(sigmoid_fwd, D_ANY), C2(sigmoid_bwd, D_UNIT, D_ANY),
-    C1(tanh_fwd, D_ANY), C2(tanh_bwd, D_SMALL, D_ANY),
-    C1(gelu_fwd, D_ANY), C2(gelu_bwd, D_ANY, D_ANY),
-    C1(exp_fwd, D_ANY), C1(log_fwd, D_ANY), C2(log_bwd, D_POS, D_ANY),
-    {"clamp_fwd", r_clamp_fwd, {D_ANY}, 1, 2, false}, C2(clamp_bwd, D_SMALL, D_ANY),
-    {"add", r_add, {D_ANY, D_ANY}, 2, 2, false}, {"sub", r_sub, {D_ANY, D_ANY}, 2, 2, false}, C2(mul, D_ANY, D_ANY),
-    {"scale", r_scale, {D_ANY}, 1, 2, false}, C1(axpy, D_ANY), C2(mul_acc, D_ANY, D_ANY), C1(sign_acc, D_ANY),
-    {"colsum_acc", r_colsum_acc, {D_ANY}, 1, 1, true},
-    C1(sum, D_ANY), C1(sumsq, D_WIDE), C1(asum, D_ANY),
-    C1(amax, D_ANY), C2(dot, D_ANY, D_ANY), C1(amax_bwd, D_SMALL),
-    {"grad_stats", r_grad_stats, {D_WIDE}, 1, 0, true},
-    {"softmax_fwd", r_softmax_fwd, {D_ANY}, 1, 1, true},
-    {"softmax_bwd", r_softmax_bwd, {D_UNIT, D_ANY}, 2, 1, true},
-    {"log_softmax_fwd", r_log_softmax_fwd, {D_ANY}, 1, 1, true},
-    {"log_softmax_bwd", r_log_softmax_bwd, {D_SMALL, D_ANY}, 2, 1, true},
-    {"xent_fwd", r_xent_fwd, {D_ANY, D_SMALL}, 2, 3, true},
-    {"xent_bwd", r_xent_bwd, {D_UNIT}, 1, 2, true},
-    C2(bce_fwd, D_ANY, D_UNIT), C2(bce_bwd, D_ANY, D_UNIT),
-    {"dropout_fwd", r_dropout_fwd, {D_ANY}, 1, 2, false},
-    {"dropout_bwd", r_dropout_bwd, {D_ANY}, 1, 1, false},
-    {"rand_uniform", r_rand_uniform, {0}, 0, 1, false},
-    {"rand_normal", r_rand_normal, {0}, 0, 1, false},
-    {"bn_stats", r_bn_stats, {D_SMALL}, 1, 2, true},
-    {"bn_apply", r_bn_apply, {D_ANY, D_SMALL, D_POS, D_SMALL, D_SMALL}, 5, 1, true},
-    {"bn_bwd", r_bn_bwd, {D_SMALL, D_SMALL, D_POS, D_SMALL, D_ANY}, 5, 3, true},
-    {"gemm", r_gemm, {D_SMALL, D_SMALL}, 2, 3, true},
-    {"sgd_step", r_sgd_step, {D_ANY, D_ANY}, 2, 2, false},
-    {"adam_step", r_adam_step, {D_ANY, D_ANY}, 2, 3, false},
-    {"prox_l1", r_prox_l1, {0}, 0, 1, false},
-};
-#define N_CASES ((int)(sizeof cases / sizeof cases[0]))
 
 /* The slots whose results are doubles, in io->wide. */
-static bool writes_wide(const struct kcase *c) {
-  return c->run == r_sumsq || c->run == r_grad_stats;
-}
-
 static float *buf_at(float *base, int slot) { return base + PAD + (int64_t)slot * (4 * MAXN + 64); }
 
 /* Runs one case with a table, writing into outputs pre-filled from the seed. */
-static void run_with(const struct kcase *c, const struct rg_kernels *k, struct io *io,
+static void run_with(const struct rg_slot_runner *c, const struct rg_kernels *k, struct io *io,
                      float *outbase) {
   uint64_t s = io->seed ^ 0xABCDEFull;
   for (int o = 0; o < 3; o++) {
-    io->out[o] = buf_at(outbase, o);
+    io->r.out[o] = buf_at(outbase, o);
     /* The third output is Adam's second moment, which must be >= 0. */
-    fill(io->out[o], 4 * MAXN, &s, o == 2 ? D_POS : D_SMALL);
+    fill(io->r.out[o], 4 * MAXN, &s, o == 2 ? RG_D_POS : RG_D_SMALL);
   }
-  memset(&io->wide, 0, sizeof io->wide);
-  c->run(k, io);
+  io->r.key = (struct rg_rng_key){io->seed, io->seed % 7, (int64_t)(io->seed % 13)};
+  io->r.ret = 0.0f;
+  io->r.dret = 0.0;
+  memset(io->r.stats, 0, sizeof io->r.stats);
+  memset(io->rows, 0, sizeof io->rows);
+  io->r.rows = io->rows;
+  if (c->prep) c->prep(k, &io->r);
+  c->run(k, &io->r);
+  if (c->more) c->more(k, &io->r);
 }
 
-static void prepare_inputs(const struct kcase *c, struct io *io, float *inbase,
+static void prepare_inputs(const struct rg_slot_runner *c, struct io *io, float *inbase,
                            int32_t *labels) {
   uint64_t s = io->seed;
   for (int i = 0; i < 6; i++) {
-    io->in[i] = buf_at(inbase, i);
-    fill(io->in[i], 4 * MAXN, &s, i < c->n_in ? c->dist[i] : D_SMALL);
+    io->r.in[i] = buf_at(inbase, i);
+    fill(io->r.in[i], 4 * MAXN, &s, i < c->n_in ? c->dist[i] : RG_D_SMALL);
   }
-  for (int64_t r = 0; r < 64; r++) labels[r] = (int32_t)(rng_next(&s) % (uint64_t)io->n);
-  io->labels = labels;
+  for (int64_t r = 0; r < 64; r++) labels[r] = (int32_t)(rng_next(&s) % (uint64_t)io->r.n);
+  io->r.labels = labels;
 }
 
 static int64_t compare(const float *a, const float *b, int64_t len) {
@@ -373,23 +174,24 @@ static int64_t compare(const float *a, const float *b, int64_t len) {
   return -1;
 }
 
-static void check_case(const struct kcase *c, enum rg_isa isa, int64_t m, int64_t n, int64_t kk,
+static void check_case(const struct rg_slot_runner *c, enum rg_isa isa, int64_t m, int64_t n, int64_t kk,
                        uint64_t seed) {
   static float inbase[6 * (4 * MAXN + 64) + 64], ref[3 * (4 * MAXN + 64) + 64],
       got[3 * (4 * MAXN + 64) + 64];
   static int32_t labels[64];
-  struct io io = {.n = n, .m = m, .k = kk, .seed = seed};
+  struct io io = {.r = {.n = n, .m = m, .k = kk, .acc = 1}, .seed = seed};
   prepare_inputs(c, &io, inbase, labels);
   run_with(c, &rg_kernels_scalar, &io, ref);
-  float ref_ret = io.ret;
-  struct wide ref_wide = io.wide;
-  prepare_inputs(c, &io, inbase, labels); /* some runners plant values */
+  float ref_ret = io.r.ret;
+  struct wide ref_wide = wide_of(&io);
+  prepare_inputs(c, &io, inbase, labels); /* prep may have planted values */
   run_with(c, rg_isa_table(isa), &io, got);
-  cr_assert(same_float(ref_ret, io.ret), "%s on %s: n=%lld returns %a, scalar %a", c->slot,
-            rg_isa_name(isa), (long long)n, io.ret, ref_ret);
-  const char *bad_wide = writes_wide(c) ? wide_diff(&ref_wide, &io.wide, m) : NULL;
+  cr_assert(same_float(ref_ret, io.r.ret), "%s on %s: n=%lld returns %a, scalar %a", c->slot,
+            rg_isa_name(isa), (long long)n, io.r.ret, ref_ret);
+  struct wide got_wide = wide_of(&io);
+  const char *bad_wide = c->wide ? wide_diff(&ref_wide, &got_wide, m) : NULL;
   cr_assert(!bad_wide, "%s on %s: m=%lld n=%lld: %s differs from scalar (sumsq %a vs %a)",
-            c->slot, rg_isa_name(isa), (long long)m, (long long)n, bad_wide, io.wide.ret,
+            c->slot, rg_isa_name(isa), (long long)m, (long long)n, bad_wide, got_wide.ret,
             ref_wide.ret);
   for (int o = 0; o < 3; o++) {
     int64_t bad = compare(buf_at(ref, o), buf_at(got, o), 4 * MAXN);
@@ -399,7 +201,7 @@ static void check_case(const struct kcase *c, enum rg_isa isa, int64_t m, int64_
   }
 }
 
-static void check_all_sizes(const struct kcase *c, enum rg_isa isa) {
+static void check_all_sizes(const struct rg_slot_runner *c, enum rg_isa isa) {
   static const int64_t longs[] = {63, 64, 65, 100, 127, 255, 257, 1000, 1023, 4099};
   static const int64_t rows[] = {1, 2, 3, 5};
   uint64_t seed = 12345;
@@ -428,13 +230,13 @@ static void check_all_sizes(const struct kcase *c, enum rg_isa isa) {
 }
 
 ParameterizedTestParameters(kernels, bit_identical) {
-  static int idx[N_CASES];
-  for (int i = 0; i < N_CASES; i++) idx[i] = i;
-  return cr_make_param_array(int, idx, N_CASES);
+  static int idx[RG_SLOT_COUNT];
+  for (int i = 0; i < RG_SLOT_COUNT; i++) idx[i] = i;
+  return cr_make_param_array(int, idx, RG_SLOT_COUNT);
 }
 
 ParameterizedTest(int *i, kernels, bit_identical) {
-  const struct kcase *c = &cases[*i];
+  const struct rg_slot_runner *c = rg_slot_runners[*i];
   for (int isa = 0; isa < RG_ISA_COUNT; isa++) {
     if (isa == RG_ISA_SCALAR) continue;
     if (!rg_isa_usable(isa)) {
@@ -445,12 +247,13 @@ ParameterizedTest(int *i, kernels, bit_identical) {
   }
 }
 
-/* The case table names every slot of kernels.def exactly once. */
+/* The runner list (slot_runners.h, in kernels.def order) names every slot
+ * of kernels.def exactly once. */
 Test(kernels, every_slot_has_a_case) {
-  cr_assert_eq(N_CASES, RG_SLOT_COUNT, "%d cases for %d slots", N_CASES, RG_SLOT_COUNT);
   for (int s = 0; s < RG_SLOT_COUNT; s++) {
     int found = 0;
-    for (int i = 0; i < N_CASES; i++) found += strcmp(cases[i].slot, rg_slot_names[s]) == 0;
+    for (int i = 0; i < RG_SLOT_COUNT; i++)
+      found += strcmp(rg_slot_runners[i]->slot, rg_slot_names[s]) == 0;
     cr_assert_eq(found, 1, "slot %s has %d cases", rg_slot_names[s], found);
   }
 }
@@ -541,30 +344,32 @@ Test(kernels, activations_at_extreme_inputs) {
 
 /* Output hash of one slot on fixed inputs, NaNs canonicalized (payloads
  * are outside the contract). */
-static uint64_t case_hash(const struct kcase *c, const struct rg_kernels *k) {
+static uint64_t case_hash(const struct rg_slot_runner *c, const struct rg_kernels *k) {
   static float inbase[6 * (4 * MAXN + 64) + 64], out[3 * (4 * MAXN + 64) + 64];
   static int32_t labels[64];
-  struct io io = {.n = 37, .m = 3, .k = 19, .seed = 777};
+  struct io io = {.r = {.n = 37, .m = 3, .k = 19, .acc = 1}, .seed = 777};
   prepare_inputs(c, &io, inbase, labels);
   run_with(c, k, &io, out);
   uint64_t h = 0xcbf29ce484222325ull;
   for (int o = 0; o < 3; o++)
     for (int64_t i = -1; i < 4 * MAXN; i++) {
-      float v = i < 0 ? (o == 0 ? io.ret : 0.0f) : buf_at(out, o)[i];
+      float v = i < 0 ? (o == 0 ? io.r.ret : 0.0f) : buf_at(out, o)[i];
       uint32_t u;
       memcpy(&u, &v, sizeof u);
       if (isnan(v)) u = 0x7fc00000u;
       for (int b = 0; b < 4; b++) h = (h ^ ((u >> (8 * b)) & 0xff)) * 0x100000001b3ull;
     }
-  if (!writes_wide(c)) return h;
+  if (!c->wide) return h;
   /* The sums of squares: also 16 more inputs of 300 elements, whose scales
    * (fill_wide) reach the subnormal and the past-FLT_MAX squares. */
-  h = wide_hash(h, &io.wide, io.m);
+  struct wide w = wide_of(&io);
+  h = wide_hash(h, &w, io.r.m);
   for (uint64_t seed = 1; seed <= 16; seed++) {
-    io = (struct io){.n = 100, .m = 3, .seed = seed};
+    io = (struct io){.r = {.n = 100, .m = 3, .acc = 1}, .seed = seed};
     prepare_inputs(c, &io, inbase, labels);
     run_with(c, k, &io, out);
-    h = wide_hash(h, &io.wide, io.m);
+    w = wide_of(&io);
+    h = wide_hash(h, &w, io.r.m);
   }
   return h;
 }
@@ -579,8 +384,9 @@ Test(kernels, outputs_match_the_x86_golden_hashes) {
   if (getenv("REGRAD_WRITE_GOLDEN")) {
     FILE *w = fopen(path, "w");
     cr_assert(w);
-    for (int i = 0; i < N_CASES; i++)
-      fprintf(w, "%s %016llx\n", cases[i].slot, (unsigned long long)case_hash(&cases[i], &rg_kernels_scalar));
+    for (int i = 0; i < RG_SLOT_COUNT; i++)
+      fprintf(w, "%s %016llx\n", rg_slot_runners[i]->slot,
+              (unsigned long long)case_hash(rg_slot_runners[i], &rg_kernels_scalar));
     fclose(w);
   }
   FILE *f = fopen(path, "r");
@@ -589,9 +395,9 @@ Test(kernels, outputs_match_the_x86_golden_hashes) {
   unsigned long long want;
   int seen = 0;
   while (fscanf(f, "%63s %llx", slot, &want) == 2) {
-    const struct kcase *c = NULL;
-    for (int i = 0; i < N_CASES; i++)
-      if (!strcmp(cases[i].slot, slot)) c = &cases[i];
+    const struct rg_slot_runner *c = NULL;
+    for (int i = 0; i < RG_SLOT_COUNT; i++)
+      if (!strcmp(rg_slot_runners[i]->slot, slot)) c = rg_slot_runners[i];
     cr_assert(c, "golden file names unknown slot %s", slot);
     seen++;
     for (int isa = 0; isa < RG_ISA_COUNT; isa++) {
@@ -602,7 +408,7 @@ Test(kernels, outputs_match_the_x86_golden_hashes) {
     }
   }
   fclose(f);
-  cr_assert_eq(seen, N_CASES, "golden file covers %d of %d slots", seen, N_CASES);
+  cr_assert_eq(seen, RG_SLOT_COUNT, "golden file covers %d of %d slots", seen, RG_SLOT_COUNT);
 }
 
 /* Operands of the gemm comparisons below: A and B with at least m * k and
@@ -683,10 +489,10 @@ Test(kernels, gemm_epilogue_bit_identical) {
   enum { MAXE = 128 * 600 };
   static float a[MAXE], b[MAXE], bias[256], c0[128 * 256], want[128 * 256], got[128 * 256];
   uint64_t seed = 99;
-  fill(a, MAXE, &seed, D_SMALL);
-  fill(b, MAXE, &seed, D_SMALL);
-  fill(bias, 256, &seed, D_ANY); /* with zeros of both signs, infinities and NaNs */
-  fill(c0, 128 * 256, &seed, D_SMALL);
+  fill(a, MAXE, &seed, RG_D_SMALL);
+  fill(b, MAXE, &seed, RG_D_SMALL);
+  fill(bias, 256, &seed, RG_D_ANY); /* with zeros of both signs, infinities and NaNs */
+  fill(c0, 128 * 256, &seed, RG_D_SMALL);
   struct gemm_operands g = {a, b, bias, c0, want, got};
   for (unsigned s = 0; s < sizeof shapes / sizeof *shapes; s++)
     check_gemm_modes(shapes[s][0], shapes[s][1], shapes[s][2], 5, &g);
@@ -701,9 +507,9 @@ Test(kernels, gemm_large_bit_identical) {
   float *buf = malloc(6 * MAXE * sizeof *buf);
   cr_assert(buf);
   uint64_t seed = 7;
-  fill(buf, 2 * MAXE, &seed, D_SMALL);
-  fill(buf + 2 * MAXE, 1100, &seed, D_ANY);
-  fill(buf + 3 * MAXE, MAXE, &seed, D_SMALL);
+  fill(buf, 2 * MAXE, &seed, RG_D_SMALL);
+  fill(buf + 2 * MAXE, 1100, &seed, RG_D_ANY);
+  fill(buf + 3 * MAXE, MAXE, &seed, RG_D_SMALL);
   struct gemm_operands g = {buf, buf + MAXE, buf + 2 * MAXE, buf + 3 * MAXE, buf + 4 * MAXE,
                             buf + 5 * MAXE};
   for (unsigned s = 0; s < sizeof shapes / sizeof *shapes; s++)

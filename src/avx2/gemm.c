@@ -37,16 +37,16 @@ RG_INLINE void tile(int mr, int64_t kc, const float *a, int64_t ars, int64_t acs
                     int64_t bs, float *c, int64_t ldc, int64_t nc, int load_c,
                     const float *bias) {
   __m256 acc[MR][2];
-  __m256i m0 = rg_mask(nc), m1 = rg_mask(nc - RG_W);
+  __m256i m0 = rg_vlive(rg_vtail(nc)), m1 = rg_vlive(rg_vtail(nc - RG_VL));
   int part = nc < NR;
-  __m256 start0 = bias ? rg_ld(bias, m0, part) : rg_zero();
-  __m256 start1 = bias ? rg_ld(bias + RG_W, m1, part) : rg_zero();
+  __m256 start0 = bias ? load_part(bias, m0, part) : rg_vzero();
+  __m256 start1 = bias ? load_part(bias + RG_VL, m1, part) : rg_vzero();
   RG_UNROLL for (int r = 0; r < mr; r++) {
-    acc[r][0] = load_c ? rg_ld(c + r * ldc, m0, part) : start0;
-    acc[r][1] = load_c ? rg_ld(c + r * ldc + RG_W, m1, part) : start1;
+    acc[r][0] = load_c ? load_part(c + r * ldc, m0, part) : start0;
+    acc[r][1] = load_c ? load_part(c + r * ldc + RG_VL, m1, part) : start1;
   }
   for (int64_t p = 0; p < kc; p++, a += acs, b += bs) {
-    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + RG_W);
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + RG_VL);
     RG_UNROLL for (int r = 0; r < mr; r++) {
       __m256 av = _mm256_broadcast_ss(a + r * ars);
       acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
@@ -56,10 +56,10 @@ RG_INLINE void tile(int mr, int64_t kc, const float *a, int64_t ars, int64_t acs
   RG_UNROLL for (int r = 0; r < mr; r++) {
     if (!part) {
       _mm256_storeu_ps(c + r * ldc, acc[r][0]);
-      _mm256_storeu_ps(c + r * ldc + RG_W, acc[r][1]);
+      _mm256_storeu_ps(c + r * ldc + RG_VL, acc[r][1]);
     } else {
       store_first(c + r * ldc, acc[r][0], nc);
-      if (nc > RG_W) store_first(c + r * ldc + RG_W, acc[r][1], nc - RG_W);
+      if (nc > RG_VL) store_first(c + r * ldc + RG_VL, acc[r][1], nc - RG_VL);
     }
   }
 }
@@ -109,7 +109,7 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
                                                    const struct rg_epilogue *ep) {
   int64_t lda = ta ? acs : ars; /* A as stored */
   _Alignas(32) float strip[KC * NR];
-  _Alignas(32) float ablock[MC * KC + RG_W]; /* + the packing slack */
+  _Alignas(32) float ablock[MC * KC + RG_VL]; /* + the packing slack */
   /* A block is packed when more than two strips reuse it: A^T by plain
    * copies; A [m, k] by transposes, which pay off only on larger blocks
    * (measured: small m or k read A in place 2-5% faster). */
@@ -169,3 +169,9 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
 }
 
 #include "gemm_paths.h"
+
+void rg_gemm__avx2(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
+                   const struct rg_epilogue *ep) {
+  rg_gemm_paths(m, n, k, ta, tb, a, lda, b, ldb, c, ldc, acc, ep);
+}

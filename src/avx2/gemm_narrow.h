@@ -38,17 +38,17 @@ _Static_assert(NARROW_N % 4 == 0, "C comes into the accumulators four columns at
 RG_INLINE void narrow_tile(const int cols, const int ta, int64_t kc, const float *a,
                            int64_t lda, const float *strip, float *c, int64_t ldc, int64_t mr,
                            int64_t n, int load_c) {
-  _Alignas(32) float buf[RG_W * NR]; /* C row t at t * NR, or column j at j * RG_W */
+  _Alignas(32) float buf[RG_VL * NR]; /* C row t at t * NR, or column j at j * RG_VL */
   __m256 acc[NARROW_N];
   if (load_c) { /* lane t of acc[j + u] = buf[t * NR + j + u] = C(t, j + u) */
-    __m256i m0 = rg_mask(n), m1 = rg_mask(n - RG_W);
+    __m256i m0 = rg_vlive(rg_vtail(n)), m1 = rg_vlive(rg_vtail(n - RG_VL));
     for (int64_t t = 0; t < mr; t++) {
       _mm256_store_ps(buf + t * NR, _mm256_maskload_ps(c + t * ldc, m0));
-      _mm256_store_ps(buf + t * NR + RG_W, _mm256_maskload_ps(c + t * ldc + RG_W, m1));
+      _mm256_store_ps(buf + t * NR + RG_VL, _mm256_maskload_ps(c + t * ldc + RG_VL, m1));
     }
     RG_UNROLL for (int j = 0; j < cols; j += 4) load_t8x4(buf + j, NR, mr, acc + j);
   } else {
-    RG_UNROLL for (int j = 0; j < cols; j++) acc[j] = rg_zero();
+    RG_UNROLL for (int j = 0; j < cols; j++) acc[j] = rg_vzero();
   }
   int64_t p = 0;
   if (!ta)
@@ -58,17 +58,17 @@ RG_INLINE void narrow_tile(const int cols, const int ta, int64_t kc, const float
       RG_UNROLL for (int u = 0; u < 4; u++) RG_UNROLL for (int j = 0; j < cols; j++)
         acc[j] = _mm256_fmadd_ps(av[u], _mm256_broadcast_ss(strip + (p + u) * NR + j), acc[j]);
     }
-  __m256i rows = rg_mask(mr);
+  __m256i rows = rg_vlive(rg_vtail(mr));
   for (; p < kc; p++) { /* all of A^T; the k-tail of A */
-    __m256 av = ta ? rg_ld(a + p * lda, rows, mr < RG_W) : load_t8x1(a + p, lda, mr);
+    __m256 av = ta ? load_part(a + p * lda, rows, mr < RG_VL) : load_t8x1(a + p, lda, mr);
     RG_UNROLL for (int j = 0; j < cols; j++)
       acc[j] = _mm256_fmadd_ps(av, _mm256_broadcast_ss(strip + p * NR + j), acc[j]);
   }
-  RG_UNROLL for (int j = 0; j < cols; j++) _mm256_store_ps(buf + j * RG_W, acc[j]);
-  RG_UNROLL for (int g = 0; g < cols; g += RG_W) /* lane jj of r[u] = C(t + u, g + jj) */
+  RG_UNROLL for (int j = 0; j < cols; j++) _mm256_store_ps(buf + j * RG_VL, acc[j]);
+  RG_UNROLL for (int g = 0; g < cols; g += RG_VL) /* lane jj of r[u] = C(t + u, g + jj) */
     for (int64_t t = 0; t < mr; t += 4) {
       __m256 r[4];
-      load_t8x4(buf + g * RG_W + t, RG_W, n - g, r);
+      load_t8x4(buf + g * RG_VL + t, RG_VL, n - g, r);
       for (int64_t u = 0; u < 4 && t + u < mr; u++) store_first(c + (t + u) * ldc + g, r[u], n - g);
     }
 }
@@ -86,8 +86,8 @@ static void gemm_narrow(int64_t m, int64_t n, int64_t k, int ta, int tb, const f
     if (tb) pack_bt(kc, n, b + k0, ldb, strip);
     else pack_b(kc, n, b + k0 * ldb, ldb, strip);
     int from_c = load_c || k0 > 0;
-    for (int64_t i = 0; i < m; i += RG_W) {
-      int64_t mr = (m - i < RG_W) ? m - i : RG_W;
+    for (int64_t i = 0; i < m; i += RG_VL) {
+      int64_t mr = (m - i < RG_VL) ? m - i : RG_VL;
       const float *ai = a + i * ars + k0 * acs;
       float *ci = c + i * ldc;
       /* the columns as an even compile-time count: at most one in vain */

@@ -8,7 +8,7 @@
 #ifndef RG_AVX2_GEMM_PACK_H
 #define RG_AVX2_GEMM_PACK_H
 
-#include "simd.h"
+#include "vec.h"
 
 #define MR 6   /* rows of a C tile */
 #define NR 16  /* columns of a C tile: two ymm */
@@ -36,10 +36,15 @@ RG_INLINE const float *opaque(const float *p) {
   return p;
 }
 
+/* A tile row's load: masked by m when part, else a plain one. */
+RG_INLINE __m256 load_part(const float *p, __m256i m, int part) {
+  return part ? rg_vload_m(p, m) : _mm256_loadu_ps(p);
+}
+
 /* Stores the first n (0..8) lanes of v. Plain stores only: a masked store
  * costs about four plain ones on AMD cores. */
 RG_INLINE void store_first(float *p, __m256 v, int64_t n) {
-  if (n >= RG_W) {
+  if (n >= RG_VL) {
     _mm256_storeu_ps(p, v);
     return;
   }
@@ -52,7 +57,7 @@ RG_INLINE void store_first(float *p, __m256 v, int64_t n) {
 /* One micro-panel of A stored [k, m] (op(A) = A^T; column i at a + i): the
  * mr values of each k-step are contiguous already. */
 static void pack_a_cols(int64_t mr, int64_t kc, const float *a, int64_t lda, float *pa) {
-  __m256i m = rg_mask(mr);
+  __m256i m = rg_vlive(rg_vtail(mr));
   for (int64_t p = 0; p < kc; p++) _mm256_storeu_ps(pa + p * MR, _mm256_maskload_ps(a + p * lda, m));
 }
 
@@ -65,8 +70,8 @@ RG_INLINE void load_t8x4(const float *b, int64_t ldb, int64_t rows, __m256 out[4
   __m256 x[4];
   const float *b4 = opaque(b + 4 * ldb);
   RG_UNROLL for (int t = 0; t < 4; t++) {
-    __m256 lo = t < rows ? _mm256_broadcast_ps((const __m128 *)(b + t * ldb)) : rg_zero();
-    __m256 hi = t + 4 < rows ? _mm256_broadcast_ps((const __m128 *)(b4 + t * ldb)) : rg_zero();
+    __m256 lo = t < rows ? _mm256_broadcast_ps((const __m128 *)(b + t * ldb)) : rg_vzero();
+    __m256 hi = t + 4 < rows ? _mm256_broadcast_ps((const __m128 *)(b4 + t * ldb)) : rg_vzero();
     x[t] = _mm256_blend_ps(lo, hi, 0xF0);
   }
   __m256 t0 = _mm256_unpacklo_ps(x[0], x[1]), t1 = _mm256_unpackhi_ps(x[0], x[1]);
@@ -113,7 +118,7 @@ static void pack_a(int64_t mb, int64_t kc, int ta, const float *a, int64_t lda, 
 /* B stored [n, k] (op(B) = B^T): strip[p][jj] = b[jj * ldb + p] for jj < nc,
  * +0.0 for jj >= nc. */
 static void pack_bt(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *strip) {
-  for (int jb = 0; jb < NR; jb += RG_W) {
+  for (int jb = 0; jb < NR; jb += RG_VL) {
     const float *bj = b + jb * ldb;
     int64_t rows = nc - jb, p = 0;
     for (; p + 4 <= kc; p += 4) {
@@ -130,14 +135,14 @@ static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *s
   if (nc == NR) {
     for (int64_t p = 0; p < kc; p++) {
       _mm256_store_ps(strip + p * NR, _mm256_loadu_ps(b + p * ldb));
-      _mm256_store_ps(strip + p * NR + RG_W, _mm256_loadu_ps(b + p * ldb + RG_W));
+      _mm256_store_ps(strip + p * NR + RG_VL, _mm256_loadu_ps(b + p * ldb + RG_VL));
     }
     return;
   }
-  __m256i m0 = rg_mask(nc), m1 = rg_mask(nc - RG_W);
+  __m256i m0 = rg_vlive(rg_vtail(nc)), m1 = rg_vlive(rg_vtail(nc - RG_VL));
   for (int64_t p = 0; p < kc; p++) {
     _mm256_store_ps(strip + p * NR, _mm256_maskload_ps(b + p * ldb, m0));
-    _mm256_store_ps(strip + p * NR + RG_W, _mm256_maskload_ps(b + p * ldb + RG_W, m1));
+    _mm256_store_ps(strip + p * NR + RG_VL, _mm256_maskload_ps(b + p * ldb + RG_VL, m1));
   }
 }
 #endif

@@ -22,8 +22,8 @@ RG_INLINE void small_t4(int mr, int v, int full, int64_t p, const float *a, int6
   const float *q = b + p; /* row 8 g */
   RG_UNROLL for (int g = 0; g < v; g++) {
     __m256 bt[4];
-    load_t8x4(q, ldb, full ? RG_W : nc - RG_W * g, bt);
-    q = opaque(q + RG_W * ldb);
+    load_t8x4(q, ldb, full ? RG_VL : nc - RG_VL * g, bt);
+    q = opaque(q + RG_VL * ldb);
     RG_UNROLL for (int u = 0; u < 4; u++) RG_UNROLL for (int r = 0; r < mr; r++)
       acc[r][g] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r * ars + (p + u) * acs), bt[u],
                                   acc[r][g]);
@@ -36,19 +36,19 @@ RG_INLINE void small_t4(int mr, int v, int full, int64_t p, const float *a, int6
 RG_INLINE void small_block(int mr, int v, int full, int64_t k, int tb, const float *a,
                            int64_t ars, int64_t acs, const float *b, int64_t ldb, float *c,
                            int64_t ldc, int64_t nc, int load_c) {
-  if (full) nc = RG_W * v; /* a compile-time constant: no tests in the loops */
+  if (full) nc = RG_VL * v; /* a compile-time constant: no tests in the loops */
   __m256 acc[SMALL_M][SMALL_V];
   __m256i mask[SMALL_V];
-  RG_UNROLL for (int g = 0; g < v; g++) mask[g] = rg_mask(nc - RG_W * g);
+  RG_UNROLL for (int g = 0; g < v; g++) mask[g] = rg_vlive(rg_vtail(nc - RG_VL * g));
   RG_UNROLL for (int r = 0; r < mr; r++) RG_UNROLL for (int g = 0; g < v; g++)
-    acc[r][g] = load_c ? _mm256_maskload_ps(c + r * ldc + RG_W * g, mask[g]) : rg_zero();
+    acc[r][g] = load_c ? _mm256_maskload_ps(c + r * ldc + RG_VL * g, mask[g]) : rg_vzero();
   int64_t p = 0;
   if (tb) {
     for (; p + 16 <= k; p += 16) /* a cache line of each row, four k-steps at a time */
       RG_UNROLL for (int h = 0; h < 16; h += 4) small_t4(mr, v, full, p + h, a, ars, acs, b, ldb, nc, acc);
     for (; p + 4 <= k; p += 4) small_t4(mr, v, full, p, a, ars, acs, b, ldb, nc, acc);
     for (; p < k; p++) RG_UNROLL for (int g = 0; g < v; g++) {
-        __m256 bt = load_t8x1(b + RG_W * g * ldb + p, ldb, nc - RG_W * g);
+        __m256 bt = load_t8x1(b + RG_VL * g * ldb + p, ldb, nc - RG_VL * g);
         RG_UNROLL for (int r = 0; r < mr; r++)
           acc[r][g] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r * ars + p * acs), bt, acc[r][g]);
       }
@@ -56,7 +56,7 @@ RG_INLINE void small_block(int mr, int v, int full, int64_t k, int tb, const flo
     for (; p < k; p++) {
       __m256 bv[SMALL_V];
       RG_UNROLL for (int g = 0; g < v; g++)
-        bv[g] = rg_ld(b + p * ldb + RG_W * g, mask[g], !full);
+        bv[g] = load_part(b + p * ldb + RG_VL * g, mask[g], !full);
       RG_UNROLL for (int r = 0; r < mr; r++) {
         __m256 av = _mm256_broadcast_ss(a + r * ars + p * acs);
         RG_UNROLL for (int g = 0; g < v; g++) acc[r][g] = _mm256_fmadd_ps(av, bv[g], acc[r][g]);
@@ -64,7 +64,7 @@ RG_INLINE void small_block(int mr, int v, int full, int64_t k, int tb, const flo
     }
   }
   RG_UNROLL for (int r = 0; r < mr; r++) RG_UNROLL for (int g = 0; g < v; g++)
-    store_first(c + r * ldc + RG_W * g, acc[r][g], nc - RG_W * g);
+    store_first(c + r * ldc + RG_VL * g, acc[r][g], nc - RG_VL * g);
 }
 
 /* All n columns of mr rows, in blocks of v groups of 8 columns, the rest in
@@ -76,11 +76,11 @@ RG_INLINE void small_block(int mr, int v, int full, int64_t k, int tb, const flo
 #define SMALL_ROWS(mr, v)                                                                    \
   do {                                                                                       \
     int64_t j = 0;                                                                           \
-    for (; j + RG_W * (v) <= n; j += RG_W * (v))                                             \
+    for (; j + RG_VL * (v) <= n; j += RG_VL * (v))                                             \
       small_block(mr, v, 1, k, tb, a, ars, acs, tb ? b + j * ldb : b + j, ldb, c + j, ldc,   \
                   n - j, load_c);                                                            \
-    for (; j < n; j += 2 * RG_W)                                                             \
-      small_block(mr, 2, n - j >= 2 * RG_W, k, tb, a, ars, acs, tb ? b + j * ldb : b + j,    \
+    for (; j < n; j += 2 * RG_VL)                                                             \
+      small_block(mr, 2, n - j >= 2 * RG_VL, k, tb, a, ars, acs, tb ? b + j * ldb : b + j,    \
                   ldb, c + j, ldc, n - j, load_c);                                           \
   } while (0)
 

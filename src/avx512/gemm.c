@@ -48,7 +48,7 @@ struct prefetch {
 RG_INLINE void kstep(const int rows, const int nv, const float *const *ar, int64_t at,
                      const float *b, const __mmask16 *kv, __m512 acc[][2]) {
   __m512 bv[2];
-  RG_UNROLL for (int v = 0; v < nv; v++) bv[v] = rg_load(b + v * RG_V, kv[v]);
+  RG_UNROLL for (int v = 0; v < nv; v++) bv[v] = rg_vload_m(b + v * RG_VL, kv[v]);
   RG_UNROLL for (int r = 0; r < rows; r++) {
     __m512 av = _mm512_set1_ps(ar[r][at]);
     RG_UNROLL for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
@@ -70,13 +70,13 @@ RG_INLINE void tile(const int rows, const int nv, int64_t kc, const float *a, in
   const float *ar[MR];
   RG_UNROLL for (int r = 0; r < rows; r++) ar[r] = a + (r < mr_read ? r : mr_read - 1) * ars;
   RG_UNROLL for (int v = 0; v < nv; v++)
-    start[v] = bias ? rg_load(bias + v * RG_V, kv[v]) : rg_zero();
+    start[v] = bias ? rg_vload_m(bias + v * RG_VL, kv[v]) : rg_vzero();
   RG_UNROLL for (int r = 0; r < rows; r++) RG_UNROLL for (int v = 0; v < nv; v++)
-    acc[r][v] = (load && r < mr) ? rg_load(c + r * ldc + v * RG_V, kv[v]) : start[v];
+    acc[r][v] = (load && r < mr) ? rg_vload_m(c + r * ldc + v * RG_VL, kv[v]) : start[v];
   if (pf->c_at)
     for (int64_t r = 0; r < pf->c_rows; r++) {
       _mm_prefetch((const char *)(pf->c_at + r * ldc), _MM_HINT_T0);
-      _mm_prefetch((const char *)(pf->c_at + r * ldc + RG_V), _MM_HINT_T0);
+      _mm_prefetch((const char *)(pf->c_at + r * ldc + RG_VL), _MM_HINT_T0);
     }
   /* the steps that also prefetch a row of the next strip of B into L2, then
    * the rest without the test (measured: +2 % on the MLP shapes, +4 % on
@@ -84,12 +84,12 @@ RG_INLINE void tile(const int rows, const int nv, int64_t kc, const float *a, in
   int64_t p = 0, ahead = min64(pf->rows, kc);
   for (; p < ahead; p++, b += bs) {
     _mm_prefetch((const char *)(pf->at + p * pf->ld), _MM_HINT_T1);
-    if (pf->lines > 1) _mm_prefetch((const char *)(pf->at + p * pf->ld + RG_V), _MM_HINT_T1);
+    if (pf->lines > 1) _mm_prefetch((const char *)(pf->at + p * pf->ld + RG_VL), _MM_HINT_T1);
     kstep(rows, nv, ar, p * acs, b, kv, acc);
   }
   for (; p < kc; p++, b += bs) kstep(rows, nv, ar, p * acs, b, kv, acc);
   RG_UNROLL for (int r = 0; r < rows; r++) if (r < mr)
-    RG_UNROLL for (int v = 0; v < nv; v++) rg_store(c + r * ldc + v * RG_V, kv[v], acc[r][v]);
+    RG_UNROLL for (int v = 0; v < nv; v++) rg_vstore_m(c + r * ldc + v * RG_VL, acc[r][v], kv[v]);
 }
 
 /* The tile height as a compile-time constant, the even number of rows
@@ -100,7 +100,7 @@ RG_INLINE void tile(const int rows, const int nv, int64_t kc, const float *a, in
     RG_EVEN_CASES_12(call) \
   }
 #define TILE_NV(rows, ars, acs, mr_read)                                                      \
-  if (nc > RG_V)                                                                              \
+  if (nc > RG_VL)                                                                              \
     tile(rows, 2, kc, a, ars, acs, mr_read, b, bs, c, ldc, mr, k0, k1, load, bias, pf);       \
   else                                                                                        \
     tile(rows, 1, kc, a, ars, acs, mr_read, b, bs, c, ldc, mr, k0, k1, load, bias, pf);
@@ -109,7 +109,7 @@ RG_INLINE void tile(const int rows, const int nv, int64_t kc, const float *a, in
 static void tile_packed(int64_t mr, int64_t kc, const float *a, const float *b, int64_t bs,
                         float *c, int64_t ldc, int64_t nc, int load, const float *bias,
                         const struct prefetch *pf) {
-  __mmask16 k0 = rg_mask(nc), k1 = rg_mask(nc - RG_V);
+  __mmask16 k0 = rg_vtail(nc), k1 = rg_vtail(nc - RG_VL);
 #define PACKED(rows) TILE_NV(rows, 1, MR, rows)
   TILE_SWITCH(PACKED)
 #undef PACKED
@@ -119,7 +119,7 @@ static void tile_packed(int64_t mr, int64_t kc, const float *a, const float *b, 
 static void tile_strided(int64_t mr, int64_t kc, const float *a, int64_t ars, int64_t acs,
                          const float *b, int64_t bs, float *c, int64_t ldc, int64_t nc,
                          int load, const float *bias, const struct prefetch *pf) {
-  __mmask16 k0 = rg_mask(nc), k1 = rg_mask(nc - RG_V);
+  __mmask16 k0 = rg_vtail(nc), k1 = rg_vtail(nc - RG_VL);
 #define STRIDED(rows) TILE_NV(rows, ars, acs, mr)
   TILE_SWITCH(STRIDED)
 #undef STRIDED
@@ -167,7 +167,7 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
           else
             bp = b + p0 * ldb + j0, bs = ldb;
           /* the first tile prefetches the next strip of B, when it will be copied */
-          struct prefetch next = {b, ldb, 0, nend - j0 > NR + RG_V ? 2 : 1, NULL, 0};
+          struct prefetch next = {b, ldb, 0, nend - j0 > NR + RG_VL ? 2 : 1, NULL, 0};
           if (!tb && mb > MR && j0 + NR < nend) next.at = b + p0 * ldb + j0 + NR, next.rows = kc;
           float *cb = c + i0 * ldc + j0; /* this strip's block of C */
           const float *bias = p0 == 0 ? rg_epi_bias(ep, j0) : NULL;
@@ -192,3 +192,9 @@ __attribute__((noinline)) static void gemm_blocked(int64_t m, int64_t n, int64_t
 }
 
 #include "gemm_paths.h"
+
+void rg_gemm__avx512(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, float *c, int64_t ldc, int acc,
+                     const struct rg_epilogue *ep) {
+  rg_gemm_paths(m, n, k, ta, tb, a, lda, b, ldb, c, ldc, acc, ep);
+}

@@ -25,25 +25,25 @@
 #define NARROW_M 16
 
 /* Rows [0, mr <= 16) x columns [0, n <= cols) of C over kc steps from the
- * packed panels: op(A)(t, p) = panel[p * RG_V + t], op(B)(p, j) =
- * strip[p * RG_V + j]. The sums start from C when load, else from +0. */
+ * packed panels: op(A)(t, p) = panel[p * RG_VL + t], op(B)(p, j) =
+ * strip[p * RG_VL + j]. The sums start from C when load, else from +0. */
 RG_INLINE void narrow_tile(const int cols, int64_t kc, const float *panel, const float *strip,
                            float *c, int64_t ldc, int64_t mr, int64_t n, int load) {
-  _Alignas(64) float cols_buf[RG_V * RG_V]; /* column j of the tile at j * RG_V */
-  __m512 acc[RG_V];
+  _Alignas(64) float cols_buf[RG_VL * RG_VL]; /* column j of the tile at j * RG_VL */
+  __m512 acc[RG_VL];
   if (load)
     for (int64_t t = 0; t < mr; t++)
-      for (int64_t j = 0; j < n; j++) cols_buf[j * RG_V + t] = c[t * ldc + j];
+      for (int64_t j = 0; j < n; j++) cols_buf[j * RG_VL + t] = c[t * ldc + j];
   RG_UNROLL for (int j = 0; j < cols; j++)
-    acc[j] = load && j < n ? rg_load(cols_buf + j * RG_V, rg_mask(mr)) : rg_zero();
-  for (int64_t p = 0; p < kc; p++, panel += RG_V, strip += RG_V) {
+    acc[j] = load && j < n ? rg_vload_m(cols_buf + j * RG_VL, rg_vtail(mr)) : rg_vzero();
+  for (int64_t p = 0; p < kc; p++, panel += RG_VL, strip += RG_VL) {
     __m512 av = _mm512_load_ps(panel);
     RG_UNROLL for (int j = 0; j < cols; j++)
       acc[j] = _mm512_fmadd_ps(av, _mm512_set1_ps(strip[j]), acc[j]);
   }
-  RG_UNROLL for (int j = 0; j < cols; j++) _mm512_store_ps(cols_buf + j * RG_V, acc[j]);
+  RG_UNROLL for (int j = 0; j < cols; j++) _mm512_store_ps(cols_buf + j * RG_VL, acc[j]);
   for (int64_t t = 0; t < mr; t++)
-    for (int64_t j = 0; j < n; j++) c[t * ldc + j] = cols_buf[j * RG_V + t];
+    for (int64_t j = 0; j < n; j++) c[t * ldc + j] = cols_buf[j * RG_VL + t];
 }
 
 /* C [m, n <= 12] = (load ? C : 0) + op(A) op(B); op(A)(i, p) =
@@ -52,18 +52,18 @@ RG_INLINE void narrow_tile(const int cols, int64_t kc, const float *panel, const
 static void gemm_narrow(int64_t m, int64_t n, int64_t k, int ta, int tb, const float *a,
                         int64_t ars, int64_t acs, const float *b, int64_t ldb, float *c,
                         int64_t ldc, int load) {
-  _Alignas(64) float strip[KC * RG_V]; /* op(B)(p0 + p, j) at p * RG_V + j, +0.0 past n */
-  _Alignas(64) float panel[KC * RG_V]; /* op(A)(i + t, p0 + p) at p * RG_V + t, +0.0 past m */
+  _Alignas(64) float strip[KC * RG_VL]; /* op(B)(p0 + p, j) at p * RG_VL + j, +0.0 past n */
+  _Alignas(64) float panel[KC * RG_VL]; /* op(A)(i + t, p0 + p) at p * RG_VL + t, +0.0 past m */
   int64_t kblock = cdiv(k, cdiv(k, KC));
   for (int64_t p0 = 0; p0 < k; p0 += kblock) {
     int64_t kc = min64(kblock, k - p0);
-    if (tb) pack_t(b + p0, ldb, n, kc, strip, RG_V, rg_mask(RG_V));
-    else pack_n(b + p0 * ldb, ldb, n, kc, strip, RG_V, rg_mask(RG_V));
-    for (int64_t i = 0; i < m; i += RG_V) {
-      int64_t mr = min64(RG_V, m - i);
+    if (tb) pack_t(b + p0, ldb, n, kc, strip, RG_VL, rg_vtail(RG_VL));
+    else pack_n(b + p0 * ldb, ldb, n, kc, strip, RG_VL, rg_vtail(RG_VL));
+    for (int64_t i = 0; i < m; i += RG_VL) {
+      int64_t mr = min64(RG_VL, m - i);
       const float *ai = a + i * ars + p0 * acs;
-      if (ta) pack_n(ai, acs, mr, kc, panel, RG_V, rg_mask(RG_V));
-      else pack_t(ai, ars, mr, kc, panel, RG_V, rg_mask(RG_V));
+      if (ta) pack_n(ai, acs, mr, kc, panel, RG_VL, rg_vtail(RG_VL));
+      else pack_t(ai, ars, mr, kc, panel, RG_VL, rg_vtail(RG_VL));
       float *ci = c + i * ldc;
       int from_c = load || p0 > 0;
       /* the columns as an even compile-time count: at most one in vain */

@@ -10,15 +10,10 @@
 #ifndef RG_AVX512_GEMM_PACK_H
 #define RG_AVX512_GEMM_PACK_H
 
-#include "simd.h"
-
-#ifndef RG_INLINE
-#define RG_INLINE static inline __attribute__((always_inline))
-#endif
-#define RG_UNROLL _Pragma("GCC unroll 16")
+#include "vec.h"
 
 #define MR 14         /* rows of a C tile */
-#define NR (2 * RG_V) /* columns of a C tile: two zmm */
+#define NR (2 * RG_VL) /* columns of a C tile: two zmm */
 #define KC 192        /* at most this many k-steps per block */
 #define NC 1024      /* at most this many columns per column block */
 #define C_FAR (1 << 18) /* more elements of C than this: prefetch C */
@@ -48,7 +43,7 @@ RG_INLINE void load_t16x4(const float *s, int64_t ld, int64_t rows, int q, __m51
   __mmask16 kq = (__mmask16)(0x1111u * ((1u << q) - 1u)); /* steps < q of every lane */
   __m512 x[4];
   RG_UNROLL for (int t = 0; t < 4; t++) {
-    x[t] = rg_zero();
+    x[t] = rg_vzero();
     RG_UNROLL for (int l = 0; l < 4; l++) {
       if (4 * l + t >= rows) continue;
       const float *row = s + (4 * l + t) * ld;
@@ -56,7 +51,7 @@ RG_INLINE void load_t16x4(const float *s, int64_t ld, int64_t rows, int q, __m51
       if (q == 4) /* in bounds: the broadcast folds into the load */
         x[t] = _mm512_mask_broadcast_f32x4(x[t], kl, _mm_loadu_ps(row));
       else /* the k-tail: a masked load, then a broadcast from the register */
-        x[t] = _mm512_mask_broadcast_f32x4(x[t], kl, _mm512_castps512_ps128(rg_load(row, rg_mask(q))));
+        x[t] = _mm512_mask_broadcast_f32x4(x[t], kl, _mm512_castps512_ps128(rg_vload_m(row, rg_vtail(q))));
     }
   }
   __m512 t0 = _mm512_unpacklo_ps(x[0], x[1]), t1 = _mm512_unpackhi_ps(x[0], x[1]);
@@ -76,13 +71,13 @@ static void pack_t(const float *s, int64_t ld, int64_t rows, int64_t kc, float *
   for (; p + 4 <= kc; p += 4) {
     __m512 t[4];
     load_t16x4(s + p, ld, rows, 4, t);
-    RG_UNROLL for (int u = 0; u < 4; u++) rg_store(dst + (p + u) * dld, store, t[u]);
+    RG_UNROLL for (int u = 0; u < 4; u++) rg_vstore_m(dst + (p + u) * dld, t[u], store);
   }
   if (p < kc) {
     __m512 t[4];
     int q = (int)(kc - p);
     load_t16x4(s + p, ld, rows, q, t);
-    for (int u = 0; u < q; u++) rg_store(dst + (p + u) * dld, store, t[u]);
+    for (int u = 0; u < q; u++) rg_vstore_m(dst + (p + u) * dld, t[u], store);
   }
 }
 
@@ -90,8 +85,8 @@ static void pack_t(const float *s, int64_t ld, int64_t rows, int64_t kc, float *
  * the others +0.0; a panel whose rows run along m or n (A^T, or B [k, n]). */
 static void pack_n(const float *s, int64_t ld, int64_t cols, int64_t kc, float *dst, int64_t dld,
                    __mmask16 store) {
-  __mmask16 kc_ = rg_mask(cols);
-  for (int64_t p = 0; p < kc; p++) rg_store(dst + p * dld, store, rg_load(s + p * ld, kc_));
+  __mmask16 kc_ = rg_vtail(cols);
+  for (int64_t p = 0; p < kc; p++) rg_vstore_m(dst + p * dld, rg_vload_m(s + p * ld, kc_), store);
 }
 
 /* A block of mb rows of op(A) over kc steps from (i0, p0) = a (a(r, p) at
@@ -100,7 +95,7 @@ static void pack_a(int64_t mb, int64_t kc, int ta, const float *a, int64_t ars, 
                    float *pa) {
   for (int64_t i = 0; i < mb; i += MR, pa += MR * kc) {
     int64_t mr = min64(MR, mb - i);
-    __mmask16 store = rg_mask(MR);
+    __mmask16 store = rg_vtail(MR);
     if (ta) pack_n(a + i * ars, acs, mr, kc, pa, MR, store);
     else pack_t(a + i * ars, ars, mr, kc, pa, MR, store);
   }
@@ -109,10 +104,10 @@ static void pack_a(int64_t mb, int64_t kc, int ta, const float *a, int64_t ars, 
 /* A strip of nc <= NR columns of op(B) over kc steps, at b (B [k, n] at
  * (p0, j0), or when tb B stored [n, k] at (j0, p0)). */
 static void pack_b(int64_t nc, int64_t kc, int tb, const float *b, int64_t ldb, float *strip) {
-  for (int64_t h = 0; h < NR; h += RG_V) {
+  for (int64_t h = 0; h < NR; h += RG_VL) {
     const float *s = h < nc ? b + h * (tb ? ldb : 1) : b; /* no pointer past the end */
-    if (tb) pack_t(s, ldb, nc - h, kc, strip + h, NR, rg_mask(RG_V));
-    else pack_n(s, ldb, nc - h, kc, strip + h, NR, rg_mask(RG_V));
+    if (tb) pack_t(s, ldb, nc - h, kc, strip + h, NR, rg_vtail(RG_VL));
+    else pack_n(s, ldb, nc - h, kc, strip + h, NR, rg_vtail(RG_VL));
   }
 }
 #endif

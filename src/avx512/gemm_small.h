@@ -20,9 +20,9 @@ RG_INLINE void small_t4(int mr, int v, int full, int q, int64_t p, const float *
                         int64_t acs, const float *b, int64_t ldb, int64_t nc,
                         __m512 acc[][SMALL_V]) {
   RG_UNROLL for (int g = 0; g < v; g++) {
-    if (!full && nc <= RG_V * g) break;
+    if (!full && nc <= RG_VL * g) break;
     __m512 bt[4];
-    load_t16x4(opaque(b + RG_V * g * ldb) + p, ldb, full ? RG_V : nc - RG_V * g, q, bt);
+    load_t16x4(opaque(b + RG_VL * g * ldb) + p, ldb, full ? RG_VL : nc - RG_VL * g, q, bt);
     RG_UNROLL for (int u = 0; u < q; u++) RG_UNROLL for (int r = 0; r < mr; r++)
       acc[r][g] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * ars + (p + u) * acs]), bt[u], acc[r][g]);
   }
@@ -35,16 +35,16 @@ RG_INLINE void small_t4(int mr, int v, int full, int q, int64_t p, const float *
 RG_INLINE void small_block(int mr, int v, int full, int64_t k, int tb, const float *a,
                            int64_t ars, int64_t acs, const float *b, int64_t ldb, float *c,
                            int64_t ldc, int64_t nc, int load_c) {
-  if (full) nc = RG_V * v; /* a compile-time constant: no tests in the loops */
+  if (full) nc = RG_VL * v; /* a compile-time constant: no tests in the loops */
   __m512 acc[SMALL_M][SMALL_V];
   __mmask16 mask[SMALL_V];
   int64_t off[SMALL_V]; /* group g's first column, or 0 past nc: no pointer past the end */
   RG_UNROLL for (int g = 0; g < v; g++) {
-    mask[g] = rg_mask(nc - RG_V * g);
-    off[g] = RG_V * g < nc ? RG_V * g : 0;
+    mask[g] = rg_vtail(nc - RG_VL * g);
+    off[g] = RG_VL * g < nc ? RG_VL * g : 0;
   }
   RG_UNROLL for (int r = 0; r < mr; r++) RG_UNROLL for (int g = 0; g < v; g++)
-    acc[r][g] = load_c ? rg_load(c + r * ldc + off[g], mask[g]) : rg_zero();
+    acc[r][g] = load_c ? rg_vload_m(c + r * ldc + off[g], mask[g]) : rg_vzero();
   int64_t p = 0;
   if (tb) {
     /* Four k-steps at a time. (Unrolling to a whole cache line of each row,
@@ -55,7 +55,7 @@ RG_INLINE void small_block(int mr, int v, int full, int64_t k, int tb, const flo
   } else {
     for (; p < k; p++) {
       __m512 bv[SMALL_V];
-      RG_UNROLL for (int g = 0; g < v; g++) bv[g] = rg_load(b + p * ldb + off[g], mask[g]);
+      RG_UNROLL for (int g = 0; g < v; g++) bv[g] = rg_vload_m(b + p * ldb + off[g], mask[g]);
       RG_UNROLL for (int r = 0; r < mr; r++) {
         __m512 av = _mm512_set1_ps(a[r * ars + p * acs]);
         RG_UNROLL for (int g = 0; g < v; g++) acc[r][g] = _mm512_fmadd_ps(av, bv[g], acc[r][g]);
@@ -63,7 +63,7 @@ RG_INLINE void small_block(int mr, int v, int full, int64_t k, int tb, const flo
     }
   }
   RG_UNROLL for (int r = 0; r < mr; r++) RG_UNROLL for (int g = 0; g < v; g++)
-    if (mask[g]) rg_store(c + r * ldc + off[g], mask[g], acc[r][g]);
+    if (mask[g]) rg_vstore_m(c + r * ldc + off[g], acc[r][g], mask[g]);
 }
 
 /* All n columns of mr rows, in blocks of v groups of 16 columns, the rest in
@@ -72,9 +72,9 @@ RG_INLINE void small_rows(int mr, int v, int64_t n, int64_t k, int tb, const flo
                           int64_t ars, int64_t acs, const float *b, int64_t ldb, float *c,
                           int64_t ldc, int load_c) {
   int64_t j = 0, js = tb ? ldb : 1; /* B's step from one column to the next */
-  for (; j + RG_V * v <= n; j += RG_V * v)
+  for (; j + RG_VL * v <= n; j += RG_VL * v)
     small_block(mr, v, 1, k, tb, a, ars, acs, b + j * js, ldb, c + j, ldc, n - j, load_c);
-  for (; j < n; j += 2 * RG_V)
+  for (; j < n; j += 2 * RG_VL)
     small_block(mr, 2, 0, k, tb, a, ars, acs, b + j * js, ldb, c + j, ldc, n - j, load_c);
 }
 

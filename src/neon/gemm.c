@@ -53,9 +53,9 @@ static void pack_b(int64_t nr, int64_t kc, int tb, const float *b, int64_t ldb, 
  * ap[p][r] * bp[p][j] for p = 0..kc-1 in order. */
 static void micro_8x12(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc,
                        int load, const float *bias) {
-  const float32x4_t s0 = bias ? vld1q_f32(bias) : rg_zero();
-  const float32x4_t s1 = bias ? vld1q_f32(bias + 4) : rg_zero();
-  const float32x4_t s2 = bias ? vld1q_f32(bias + 8) : rg_zero();
+  const float32x4_t s0 = bias ? vld1q_f32(bias) : rg_vzero();
+  const float32x4_t s1 = bias ? vld1q_f32(bias + 4) : rg_vzero();
+  const float32x4_t s2 = bias ? vld1q_f32(bias + 8) : rg_vzero();
   ROW_DECL(0); ROW_DECL(1); ROW_DECL(2); ROW_DECL(3);
   ROW_DECL(4); ROW_DECL(5); ROW_DECL(6); ROW_DECL(7);
   for (int64_t p = 0; p < kc; p++, ap += MR, bp += NR) {

@@ -21,7 +21,7 @@
 #define NR 4
 #define KC 256
 #define MC 64 /* rows of op(A) per packed block */
-#define RG_UNROLL _Pragma("GCC unroll 4")
+#define TILE_UNROLL _Pragma("GCC unroll 4")
 
 /* The MR x NR tile at c (row stride ldc), its first mr rows and nr columns
  * stored: starts from c when load, else from +0, then adds ap[p][r] *
@@ -29,10 +29,10 @@
 static void tile(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int64_t mr,
                  int64_t nr, int load) {
   float t[MR][NR];
-  RG_UNROLL for (int r = 0; r < MR; r++) RG_UNROLL for (int j = 0; j < NR; j++)
+  TILE_UNROLL for (int r = 0; r < MR; r++) TILE_UNROLL for (int j = 0; j < NR; j++)
     t[r][j] = load && r < mr && j < nr ? c[r * ldc + j] : 0.0f;
   for (int64_t p = 0; p < kc; p++, ap += MR, bp += NR)
-    RG_UNROLL for (int r = 0; r < MR; r++) RG_UNROLL for (int j = 0; j < NR; j++)
+    TILE_UNROLL for (int r = 0; r < MR; r++) TILE_UNROLL for (int j = 0; j < NR; j++)
       t[r][j] = fmaf(ap[r], bp[j], t[r][j]);
   for (int64_t r = 0; r < mr; r++)
     for (int64_t j = 0; j < nr; j++) c[r * ldc + j] = t[r][j];

@@ -1,16 +1,16 @@
-/* Philox4x32-10 on 16 blocks at once (lane j runs block first + j), the same
- * rounds as src/core/philox.h, and a stream that hands out the words of
- * consecutive elements 16 at a time: element i of a call takes word
- * (offset + i) % 4 of block (offset + i) / 4, for any offset. */
-#ifndef RG_AVX512_VPHILOX_H
-#define RG_AVX512_VPHILOX_H
+/* Philox groups on AVX-512, for the stream of src/algo/philox.h:
+ * Philox4x32-10 on 16 blocks at once (lane j runs block first + j), the
+ * same rounds as src/core/philox.h, interleaved into element order. */
+#ifndef RG_AVX512_PHILOX_H
+#define RG_AVX512_PHILOX_H
 #include "core/philox.h"
-#include "kernels.h"
-#include "simd.h"
+
+#define RG_PHILOX_VECS 4    /* vectors per group */
+#define RG_PHILOX_BLOCKS 16 /* blocks per group, one per lane */
 
 /* Transposes words c[w] (block j in lane j) into memory order: out[q] holds
  * words 16q .. 16q + 15 of the 64, i.e. blocks 4q .. 4q + 3, four words each. */
-static inline void rg_philox_interleave(const __m512i c[4], __m512i out[4]) {
+RG_INLINE void rg_philox_interleave(const __m512i c[4], __m512i out[4]) {
   __m512i t0 = _mm512_unpacklo_epi32(c[0], c[1]); /* per 128-bit lane: a0 b0 a1 b1 */
   __m512i t1 = _mm512_unpackhi_epi32(c[0], c[1]); /* a2 b2 a3 b3 */
   __m512i t2 = _mm512_unpacklo_epi32(c[2], c[3]); /* c0 d0 c1 d1 */
@@ -27,17 +27,13 @@ static inline void rg_philox_interleave(const __m512i c[4], __m512i out[4]) {
   out[3] = _mm512_shuffle_i32x4(v2, v3, 0xDD);
 }
 
-static inline __m512i rg_lane_index(void) {
-  return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-}
-
 /* The key of each of the 10 rounds, broadcast, and the stream words. */
 struct rg_philox_keys {
   __m512i k0[10], k1[10];
   __m512i stream_lo, stream_hi;
 };
 
-static inline void rg_philox_keys_init(struct rg_philox_keys *rk, const struct rg_rng_key *key) {
+RG_INLINE void rg_philox_keys_init(struct rg_philox_keys *rk, const struct rg_rng_key *key) {
   uint32_t k0 = (uint32_t)key->seed, k1 = (uint32_t)(key->seed >> 32);
   for (int round = 0; round < 10; round++) {
     rk->k0[round] = _mm512_set1_epi32((int)k0);
@@ -53,7 +49,7 @@ static inline void rg_philox_keys_init(struct rg_philox_keys *rk, const struct r
  * mul_epu32 reads only those halves and returns the full 64-bit product, so
  * the high word is a shift away and the low word is the product itself (its
  * upper half is junk that no later multiply reads). */
-static inline void rg_philox_rounds8(const struct rg_philox_keys *rk, __m512i c[4]) {
+RG_INLINE void rg_philox_rounds8(const struct rg_philox_keys *rk, __m512i c[4]) {
   const __m512i m0 = _mm512_set1_epi32((int)RG_PHILOX_M0);
   const __m512i m1 = _mm512_set1_epi32((int)RG_PHILOX_M1);
 #pragma GCC unroll 10
@@ -70,10 +66,10 @@ static inline void rg_philox_rounds8(const struct rg_philox_keys *rk, __m512i c[
 /* The 64 words of blocks first .. first + 15, in memory order. The even
  * blocks run in the low halves of the 64-bit lanes, the odd ones shifted
  * down into a second set; the two sets interleave back at the end. */
-static inline void rg_philox16(const struct rg_philox_keys *rk, uint64_t first, __m512i out[4]) {
+RG_INLINE void rg_philox16(const struct rg_philox_keys *rk, uint64_t first, __m512i out[4]) {
   __m512i lo = _mm512_set1_epi32((int)(uint32_t)first);
   __m512i hi = _mm512_set1_epi32((int)(uint32_t)(first >> 32));
-  __m512i c0 = _mm512_add_epi32(lo, rg_lane_index());
+  __m512i c0 = _mm512_add_epi32(lo, rg_iota());
   /* the low word wrapped: carry into the high word of the block number, which
    * is (element index) >> 2 of a 64-bit index, so it wraps at 2^62 */
   __mmask16 carry = _mm512_cmp_epu32_mask(c0, lo, _MM_CMPINT_LT);
@@ -90,49 +86,44 @@ static inline void rg_philox16(const struct rg_philox_keys *rk, uint64_t first, 
   rg_philox_interleave(c, out);
 }
 
-/* Words of consecutive elements, 16 per step. w[] holds two chunks of 64
- * words starting at word 4 * (offset / 4); element words start s = offset % 4
- * words in, so each step picks 16 words across two neighbouring vectors. */
-struct rg_philox_stream {
-  struct rg_philox_keys keys;
-  uint64_t block; /* first block after the chunks in w */
-  int q;          /* the current step starts in w[q] */
-  __m512i w[8];
-  __m512i pos; /* s + lane: where each lane's word sits in w[q] : w[q + 1] */
-};
-
-static inline void rg_stream_init(struct rg_philox_stream *st, const struct rg_rng_key *key) {
-  uint64_t idx = (uint64_t)key->offset;
-  rg_philox_keys_init(&st->keys, key);
-  st->q = 0;
-  rg_philox16(&st->keys, idx >> 2, st->w);
-  rg_philox16(&st->keys, (idx >> 2) + 16, st->w + 4);
-  st->block = (idx >> 2) + 32;
-  st->pos = _mm512_add_epi32(_mm512_set1_epi32((int)(idx & 3)), rg_lane_index());
+/* Top 24 bits >= threshold: the element is kept. */
+RG_INLINE rg_vm rg_philox_keep(rg_vu w, uint32_t threshold) {
+  return _mm512_cmp_epu32_mask(_mm512_srli_epi32(w, 8), _mm512_set1_epi32((int)threshold),
+                               _MM_CMPINT_NLT);
 }
 
-/* Lane l gets the word at position idx[l] of w[q] : w[q + 1] (idx < 32). */
-static inline __m512i rg_stream_pick(const struct rg_philox_stream *st, __m512i idx) {
-  return _mm512_permutex2var_epi32(st->w[st->q], idx, st->w[st->q + 1]);
+/* (w >> 8) 2^-24, exactly, in [0, 1). */
+RG_INLINE rg_vf rg_philox_unit(rg_vu w) {
+  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(w, 8)), rg_vset(RG_U24_SCALE));
 }
 
-static inline void rg_stream_step(struct rg_philox_stream *st) {
-  if (++st->q < 4) return;
-  st->q = 0;
-  for (int i = 0; i < 4; i++) st->w[i] = st->w[i + 4];
-  rg_philox16(&st->keys, st->block, st->w + 4);
-  st->block += 16;
+/* Box-Muller per element of words in element order, starting on a block:
+ * the pair (2p, 2p + 1) holding an element gives u1 = ((even >> 8) + 1)
+ * 2^-24 in (0, 1] and u2 = (odd >> 8) 2^-24, r = sqrt(-2 log u1); even
+ * elements take r cos(2 pi u2), odd ones r sin(2 pi u2). */
+RG_INLINE rg_vf rg_box_muller16(rg_vu w) {
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512i even = _mm512_permutexvar_epi32(_mm512_andnot_si512(one, rg_iota()), w);
+  __m512i odd = _mm512_permutexvar_epi32(_mm512_or_si512(one, rg_iota()), w);
+  __m512i b1 = _mm512_add_epi32(_mm512_srli_epi32(even, 8), _mm512_set1_epi32(1));
+  __m512 u1 = _mm512_mul_ps(_mm512_cvtepi32_ps(b1), rg_vset(RG_U24_SCALE));
+  __m512 u2 = rg_philox_unit(odd);
+  __m512 r = _mm512_sqrt_ps(_mm512_mul_ps(rg_vset(-2.0f), rg_vlog(u1)));
+  Sleef___m512_2 sc = rg_vsincospi(_mm512_add_ps(u2, u2));
+  return _mm512_mul_ps(r, _mm512_mask_blend_ps((__mmask16)0xAAAA, sc.y, sc.x));
 }
 
-/* The words of the next 16 elements. */
-static inline __m512i rg_stream_next(struct rg_philox_stream *st) {
-  __m512i w = rg_stream_pick(st, st->pos);
-  rg_stream_step(st);
-  return w;
+/* The 64 values of blocks block .. block + 15 in element order: their
+ * words, or (normal) their standard normals, as bits. */
+RG_INLINE void rg_philox_group(const struct rg_philox_keys *rk, uint64_t block, int normal,
+                                   __m512i out[4]) {
+  rg_philox16(rk, block, out);
+  if (normal)
+    RG_UNROLL for (int q = 0; q < 4; q++) out[q] = _mm512_castps_si512(rg_box_muller16(out[q]));
 }
 
-/* Top 24 bits of each word as a float in [0, 1) (exact). */
-static inline __m512 rg_u24(__m512i words) {
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(words, 8)), rg_splat(RG_U24_SCALE));
+/* Lanes s .. s + 15 of lo:hi, 0 <= s < 16. */
+RG_INLINE rg_vu rg_vwindow(rg_vu lo, rg_vu hi, int s) {
+  return _mm512_permutex2var_epi32(lo, _mm512_add_epi32(rg_iota(), _mm512_set1_epi32(s)), hi);
 }
 #endif
