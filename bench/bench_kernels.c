@@ -121,7 +121,7 @@ static void pool_init(void) {
   pool.rows = pool_alloc(pool.len, sizeof(double));
 }
 
-static enum domain domain_of(enum rg_dist d) {
+static enum domain domain_of(enum rg_input_dist d) {
   return d == RG_D_POS ? POS : d == RG_D_UNIT ? UNIT : SIGNED;
 }
 

@@ -29,15 +29,15 @@ static inline void rg_epi_start(const struct rg_epilogue *ep, int64_t j0, int64_
 /* The activation over a finished rows x cols block of C. */
 static inline void rg_epi_finish(const struct rg_epilogue *ep, int64_t rows, int64_t cols,
                                  float *c, int64_t ldc) {
-  if (!ep || ep->act == RG_ACT_NONE) return;
+  if (!ep || ep->act == RG_LINEAR) return;
   for (int64_t r = 0; r < rows; r++) {
     float *row = c + r * ldc;
     switch (ep->act) {
-      case RG_ACT_RELU: RG_BODY(relu_fwd)(cols, row, row); break;
-      case RG_ACT_LEAKY_RELU: RG_BODY(leaky_relu_fwd)(cols, ep->alpha, row, row); break;
-      case RG_ACT_TANH: RG_BODY(tanh_fwd)(cols, row, row); break;
-      case RG_ACT_SIGMOID: RG_BODY(sigmoid_fwd)(cols, row, row); break;
-      case RG_ACT_NONE: break;
+      case RG_RELU: RG_BODY(relu_fwd)(cols, row, row); break;
+      case RG_LEAKY_RELU: RG_BODY(leaky_relu_fwd)(cols, ep->alpha, row, row); break;
+      case RG_TANH: RG_BODY(tanh_fwd)(cols, row, row); break;
+      case RG_SIGMOID: RG_BODY(sigmoid_fwd)(cols, row, row); break;
+      case RG_LINEAR: break;
     }
   }
 }

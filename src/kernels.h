@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "regrad.h" /* rg_nonlinearity, the epilogue's activation */
+
 /* Number of virtual lanes of every long reduction: element i is accumulated
  * into lane i % RG_LANES, and lanes are combined by halving (lane[i] +=
  * lane[i + w] for w = 32, 16, ..., 1). An ISA with narrower registers keeps
@@ -55,11 +57,11 @@ struct rg_adam_hyper {
 
 /* The epilogue of a linear layer's GEMM: every element of C starts its k
  * sum from bias[j] and, once finished, goes through act, computed exactly as
- * the activation slot of the same ISA computes it (alpha: the leaky slope). */
-enum rg_act { RG_ACT_NONE, RG_ACT_RELU, RG_ACT_LEAKY_RELU, RG_ACT_TANH, RG_ACT_SIGMOID };
+ * the activation slot of the same ISA computes it (alpha: the leaky slope;
+ * RG_LINEAR: none). */
 struct rg_epilogue {
   const float *bias; /* [n] */
-  enum rg_act act;
+  rg_nonlinearity act;
   float alpha;
 };
 

@@ -21,7 +21,7 @@
 
 /* The domain of an input: any value (the test adds NaN, +-inf and +-0),
  * positive, [0, 1), [-2, 2), or the whole float range (sums of squares). */
-enum rg_dist { RG_D_ANY, RG_D_POS, RG_D_UNIT, RG_D_SMALL, RG_D_WIDE };
+enum rg_input_dist { RG_D_ANY, RG_D_POS, RG_D_UNIT, RG_D_SMALL, RG_D_WIDE };
 
 /* The benchmark's sizes for a slot: activations, logits (10 classes at the
  * MLP size), parameters (the 784 x 256 layer), GEMM shapes. */
@@ -46,7 +46,7 @@ typedef void (*rg_slot_fn)(const struct rg_kernels *k, struct rg_slot_io *io);
 struct rg_slot_runner {
   const char *slot;
   rg_slot_fn run, more, prep;
-  enum rg_dist dist[6]; /* of the first n_in inputs */
+  enum rg_input_dist dist[6]; /* of the first n_in inputs */
   int n_in, n_out;
   bool rows; /* an m x n slot */
   bool wide; /* results in dret, rows, stats */

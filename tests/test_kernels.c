@@ -57,7 +57,7 @@ static float rng_unit(uint64_t *s) { return (float)(rng_next(s) >> 40) * 0x1p-24
 
 /* Values spread over many magnitudes, with zeros of both signs, infinities
  * and NaNs sprinkled in for RG_D_ANY. */
-static float draw(uint64_t *s, enum rg_dist d) {
+static float draw(uint64_t *s, enum rg_input_dist d) {
   float u = rng_unit(s);
   switch (d) {
     case RG_D_POS: return ldexpf(0.5f + u, (int)(rng_next(s) % 16) - 8);
@@ -102,7 +102,7 @@ static void fill_wide(float *p, int64_t n, uint64_t *s) {
   }
 }
 
-static void fill(float *p, int64_t n, uint64_t *s, enum rg_dist d) {
+static void fill(float *p, int64_t n, uint64_t *s, enum rg_input_dist d) {
   if (d == RG_D_WIDE) {
     fill_wide(p, n, s);
     return;
@@ -439,11 +439,11 @@ static void plain_gemm(int64_t m, int64_t n, int64_t k, int ta, int tb, const fl
   for (int64_t i = 0; ep && i < m; i++) {
     float *row = c + i * ldc;
     switch (ep->act) {
-      case RG_ACT_RELU: sc->relu_fwd(n, row, row); break;
-      case RG_ACT_LEAKY_RELU: sc->leaky_relu_fwd(n, ep->alpha, row, row); break;
-      case RG_ACT_TANH: sc->tanh_fwd(n, row, row); break;
-      case RG_ACT_SIGMOID: sc->sigmoid_fwd(n, row, row); break;
-      case RG_ACT_NONE: break;
+      case RG_RELU: sc->relu_fwd(n, row, row); break;
+      case RG_LEAKY_RELU: sc->leaky_relu_fwd(n, ep->alpha, row, row); break;
+      case RG_TANH: sc->tanh_fwd(n, row, row); break;
+      case RG_SIGMOID: sc->sigmoid_fwd(n, row, row); break;
+      case RG_LINEAR: break;
     }
   }
 }
@@ -451,7 +451,7 @@ static void plain_gemm(int64_t m, int64_t n, int64_t k, int ta, int tb, const fl
 /* An m x n x k gemm on every usable ISA against scalar, and the scalar body
  * against plain_gemm, in every layout (ta, tb) and starting value (+0, the
  * bias, C itself, the bias when accumulating), with the first `acts`
- * activations (RG_ACT_NONE first). */
+ * activations (RG_LINEAR first). */
 static void check_gemm_modes(int64_t m, int64_t n, int64_t kk, int acts,
                              const struct gemm_operands *g) {
   for (int isa = RG_ISA_SCALAR; isa < RG_ISA_COUNT; isa++) {
@@ -463,7 +463,7 @@ static void check_gemm_modes(int64_t m, int64_t n, int64_t kk, int acts,
       /* start 0: from +0, 1: from the bias, 2: from C (acc), 3: acc with a
        * bias, which wins (kernels.def) */
       int acc = start >= 2;
-      struct rg_epilogue ep = {start % 2 ? g->bias : NULL, (enum rg_act)act, 0.1f};
+      struct rg_epilogue ep = {start % 2 ? g->bias : NULL, (rg_nonlinearity)act, 0.1f};
       int64_t lda = ta ? m : kk, ldb = tb ? kk : n;
       memcpy(g->want, g->c0, (size_t)(m * n) * sizeof *g->want);
       memcpy(g->got, g->c0, (size_t)(m * n) * sizeof *g->got);

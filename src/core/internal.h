@@ -286,11 +286,10 @@ int64_t rg_count_correct(const float *logits, int64_t rows, int64_t classes,
 
 /* The activations of the dense layers (src/ops/activation.c), one row per
  * rg_nonlinearity: the op that applies it alone (RG_OP_COUNT for
- * RG_LINEAR), the GEMM epilogue's code and the public function's name.
+ * RG_LINEAR) and the public function's name.
  * rg_activation_of gives NULL for an unknown value. */
 struct rg_activation {
   enum rg_op op;
-  enum rg_act act;
   const char *fn;
 };
 const struct rg_activation *rg_activation_of(rg_nonlinearity nl);

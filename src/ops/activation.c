@@ -13,15 +13,15 @@ struct unary_state {
   float alpha;
 };
 
-/* The activations of the dense layers, indexed by rg_nonlinearity: the op
- * that applies one alone and the GEMM epilogue's code for it. The one
- * place that translates between the three. */
+/* The activations of the dense layers, indexed by rg_nonlinearity (which
+ * the GEMM epilogue takes as it is): the op that applies one alone. The one
+ * place that translates between the two. */
 static const struct rg_activation activations[] = {
-    [RG_LINEAR] = {RG_OP_COUNT, RG_ACT_NONE, "rg_linear"},
-    [RG_RELU] = {RG_OP_RELU, RG_ACT_RELU, "rg_relu"},
-    [RG_LEAKY_RELU] = {RG_OP_LEAKY_RELU, RG_ACT_LEAKY_RELU, "rg_leaky_relu"},
-    [RG_TANH] = {RG_OP_TANH, RG_ACT_TANH, "rg_tanh"},
-    [RG_SIGMOID] = {RG_OP_SIGMOID, RG_ACT_SIGMOID, "rg_sigmoid"},
+    [RG_LINEAR] = {RG_OP_COUNT, "rg_linear"},
+    [RG_RELU] = {RG_OP_RELU, "rg_relu"},
+    [RG_LEAKY_RELU] = {RG_OP_LEAKY_RELU, "rg_leaky_relu"},
+    [RG_TANH] = {RG_OP_TANH, "rg_tanh"},
+    [RG_SIGMOID] = {RG_OP_SIGMOID, "rg_sigmoid"},
 };
 
 const struct rg_activation *rg_activation_of(rg_nonlinearity nl) {
@@ -131,13 +131,9 @@ void rg_bwd_LOG(rg_ctx *ctx, const rg_node *node) { unary_bwd(ctx, node, RG_OP_L
  * batch norm). */
 void rg_apply_act(const struct rg_kernels *k, rg_nonlinearity nl, float alpha, int64_t n,
                   float *y) {
-  switch (nl) {
-    case RG_RELU: k->relu_fwd(n, y, y); break;
-    case RG_LEAKY_RELU: k->leaky_relu_fwd(n, alpha, y, y); break;
-    case RG_TANH: k->tanh_fwd(n, y, y); break;
-    case RG_SIGMOID: k->sigmoid_fwd(n, y, y); break;
-    default: break;
-  }
+  if (nl == RG_LINEAR) return;
+  struct unary_job j = {.k = k, .op = activations[nl].op, .alpha = alpha, .x = y, .out = y};
+  unary_range(&j, 0, n);
 }
 
 /* rg_linear_act's backward: dx += f'(input) dy, with the input's sign taken

@@ -83,7 +83,7 @@ rg_tensor *rg_linear(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b) {
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(batch, out_f), in, b ? 3 : 2);
   if (!y) return NULL;
   /* The bias is each output's starting value; gemm then adds over k. */
-  struct rg_epilogue ep = {b ? b->data : NULL, RG_ACT_NONE, 0.0f};
+  struct rg_epilogue ep = {b ? b->data : NULL, RG_LINEAR, 0.0f};
   if (b)
     rg_gemm_epi(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, &ep);
   else
@@ -126,7 +126,7 @@ rg_tensor *rg_linear_act(rg_ctx *ctx, rg_tensor *x, rg_tensor *w, rg_tensor *b,
   rg_tensor *in[3] = {x, w, b};
   rg_tensor *y = rg_new_output(ctx, fn, rg_shape2(batch, out_f), in, b ? 3 : 2);
   if (!y) return NULL;
-  struct rg_epilogue ep = {b ? b->data : NULL, rg_activation_of(act)->act, alpha};
+  struct rg_epilogue ep = {b ? b->data : NULL, act, alpha};
   rg_gemm_epi(ctx, batch, out_f, in_f, 0, 1, x->data, in_f, w->data, in_f, y->data, out_f, &ep);
   rg_node *node = rg_record(ctx, fn, RG_OP_LINEAR_ACT, y, in, b ? 3 : 2,
                             sizeof(struct linear_act_state));

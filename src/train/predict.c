@@ -124,7 +124,7 @@ static void run_block(rg_predictor *p, const float *x, int64_t rows, float *logi
     float *y = last ? logits : p->scratch[cur];
     /* The activation rides in the gemm's epilogue unless batch norm comes first. */
     float slope = p->mlp->cfg.leaky_slope;
-    struct rg_epilogue ep = {q->bias, rg_activation_of(last || q->mean ? RG_LINEAR : p->act)->act,
+    struct rg_epilogue ep = {q->bias, last || q->mean ? RG_LINEAR : p->act,
                              slope};
     rg_gemm_epi(ctx, rows, q->out, q->in, 0, 0, h, q->in, q->wt, q->out, y, q->out, &ep);
     if (last) break;
