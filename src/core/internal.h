@@ -93,8 +93,8 @@ struct rg_tensor *rg_slot_new(rg_ctx *ctx, const char *fn);
 void rg_slots_retire_all(rg_ctx *ctx);
 void rg_slots_release(rg_ctx *ctx);
 
-/* One recorded op. Inputs are the tensors gradients flow to; attr and saved
- * hold what the backward rule needs beyond the inputs and output. */
+/* One recorded op. Inputs are the tensors gradients flow to; state holds
+ * what the backward rule needs beyond the inputs and output. */
 typedef struct rg_node {
   enum rg_op op;
   int n_in;
@@ -103,7 +103,6 @@ typedef struct rg_node {
   void *state; /* the op's saved state, a struct <op>_state of its file (or NULL) */
   struct rg_node *prev;
 } rg_node;
-
 
 /* State that decides the next step, held by a library object (an
  * optimizer's step count, a clipper's running statistics, a batcher's place
