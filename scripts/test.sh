@@ -17,6 +17,10 @@ run_suite() {
   local name=$1 dir=$2
   shift 2
   echo "== $name ($dir)"
+  # Listed first: a stage that fails to configure or build has no log and
+  # counts as failed in the summary line (never a stale log of a past run).
+  logs+=("$dir/meson-logs/testlog.json")
+  rm -f "$dir/meson-logs/testlog.json"
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { tail -30 "$dir.setup.log"; return 1; }
   fi
@@ -27,7 +31,6 @@ run_suite() {
       grep -v '^ninja' | grep -vxF -f <(tr ' ' '\n' <<<"$SKIP_TESTS"))
   fi
   meson test -C "$dir" --print-errorlogs --num-processes 2 "${args[@]}" || rc=$?
-  logs+=("$dir/meson-logs/testlog.json")
   # Backstop for reports from forked Criterion workers (see tests/meson.build).
   if grep -sqE 'ERROR: (Address|Leak)Sanitizer|runtime error:|definitely lost in' \
       "$dir/meson-logs/testlog.txt" || [ -n "$(find "$dir/memory-reports" -type f -size +0 2>/dev/null)" ]; then
