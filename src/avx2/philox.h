@@ -9,13 +9,11 @@
 #define RG_PHILOX_VECS 4   /* vectors per group */
 #define RG_PHILOX_BLOCKS 8 /* blocks per group, one per lane */
 
-RG_INLINE __m256i rg_splat_u32(uint32_t v) { return _mm256_set1_epi32((int)v); }
-
 /* hi and lo halves of the 32x32->64 products a * mul, lane by lane:
  * mul_epu32 multiplies the even lanes; the odd lanes are shifted down. */
 RG_INLINE void rg_mulhilo(__m256i a, uint32_t mul, __m256i *hi, __m256i *lo) {
-  __m256i even = _mm256_mul_epu32(a, rg_splat_u32(mul));
-  __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), rg_splat_u32(mul));
+  __m256i even = _mm256_mul_epu32(a, _mm256_set1_epi32((int)mul));
+  __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), _mm256_set1_epi32((int)mul));
   *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
   *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
 }
@@ -23,25 +21,25 @@ RG_INLINE void rg_mulhilo(__m256i a, uint32_t mul, __m256i *hi, __m256i *lo) {
 /* w[k] = word k of blocks block .. block + 7 of stream (seed, stream). Block
  * numbers are element indices (mod 2^64) / 4, so they count mod 2^62. */
 RG_INLINE void rg_philox8(const struct rg_rng_key *key, uint64_t block, __m256i w[4]) {
-  __m256i base = rg_splat_u32((uint32_t)block);
+  __m256i base = _mm256_set1_epi32((int)(uint32_t)block);
   __m256i c0 = _mm256_add_epi32(base, rg_iota());
   /* Carry into word 1 where word 0 wrapped, i.e. where c0 < base unsigned
    * (compared as signed after flipping the top bit). */
-  __m256i top = rg_splat_u32(0x80000000u);
+  __m256i top = _mm256_set1_epi32((int)0x80000000u);
   __m256i wrapped =
       _mm256_cmpgt_epi32(_mm256_xor_si256(base, top), _mm256_xor_si256(c0, top));
   __m256i c1 = _mm256_and_si256(
-      _mm256_sub_epi32(rg_splat_u32((uint32_t)(block >> 32)), wrapped),
-      rg_splat_u32(0x3FFFFFFFu));
-  __m256i c2 = rg_splat_u32((uint32_t)key->stream);
-  __m256i c3 = rg_splat_u32((uint32_t)(key->stream >> 32));
+      _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(block >> 32)), wrapped),
+      _mm256_set1_epi32(0x3FFFFFFF));
+  __m256i c2 = _mm256_set1_epi32((int)(uint32_t)key->stream);
+  __m256i c3 = _mm256_set1_epi32((int)(uint32_t)(key->stream >> 32));
   uint32_t k0 = (uint32_t)key->seed, k1 = (uint32_t)(key->seed >> 32);
   for (int round = 0; round < 10; round++) {
     __m256i hi0, lo0, hi1, lo1;
     rg_mulhilo(c0, RG_PHILOX_M0, &hi0, &lo0);
     rg_mulhilo(c2, RG_PHILOX_M1, &hi1, &lo1);
-    c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), rg_splat_u32(k0));
-    c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), rg_splat_u32(k1));
+    c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32((int)k0));
+    c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32((int)k1));
     c1 = lo1;
     c3 = lo0;
     k0 += RG_PHILOX_W0;
@@ -84,7 +82,7 @@ RG_INLINE rg_vf rg_philox_unit(rg_vu w) {
  * word takes r cos(2 pi u2), the odd word r sin(2 pi u2). */
 RG_INLINE void rg_box_muller8(const __m256i w[4], __m256 z[4]) {
   RG_UNROLL for (int k = 0; k < 4; k += 2) {
-    __m256i b1 = _mm256_add_epi32(_mm256_srli_epi32(w[k], 8), rg_splat_u32(1));
+    __m256i b1 = _mm256_add_epi32(_mm256_srli_epi32(w[k], 8), _mm256_set1_epi32((int)(1)));
     __m256 u1 = _mm256_cvtepi32_ps(b1) * rg_vset(RG_U24_SCALE);
     __m256 u2 = rg_philox_unit(w[k + 1]);
     __m256 r = _mm256_sqrt_ps(rg_vset(-2.0f) * rg_vlog(u1));
