@@ -751,8 +751,9 @@ RG_API rg_status rg_dataset_split(rg_ctx *ctx, const rg_dataset *src, double val
 
 /* Standardization fitted on one dataset and applied to others: x' = (x -
  * mean) * (1 / std) with a single mean and population std (divided by N) over
- * all features and rows of the fitting set (std floored at 1e-6). Fit on the
- * training part only, then apply to validation and test. */
+ * all features and rows of the fitting set (std floored at 1e-6; apply
+ * refuses a smaller std). Fit on the training part only, then apply to
+ * validation and test. */
 typedef struct rg_standardizer {
   float mean, std;
 } rg_standardizer;

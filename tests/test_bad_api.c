@@ -232,6 +232,11 @@ static rg_status standardize_std(struct env *e) {
   rg_standardizer_apply(E, &(rg_standardizer){0, 0}, &ds);
   return rg_ctx_status(E);
 }
+static rg_status standardize_tiny_std(struct env *e) {
+  rg_dataset ds = *tiny();
+  rg_standardizer_apply(E, &(rg_standardizer){0, 1e-45f}, &ds);
+  return rg_ctx_status(E);
+}
 static rg_status standardize_null(struct env *e) {
   rg_dataset ds = *tiny();
   rg_standardizer_apply(E, NULL, &ds);
@@ -470,6 +475,7 @@ static const struct api_case cases[] = {
     {"split fraction NaN", split_nan, RG_EINVAL, "rg_dataset_split: val_fraction is nan"},
     {"split output NULL", split_output, RG_EINVAL, "rg_dataset_split: val is NULL"},
     {"standardize std 0", standardize_std, RG_EINVAL, "rg_standardizer_apply: st is set (mean 0, std 0)"},
+    {"standardize std 1e-45", standardize_tiny_std, RG_EINVAL, "rg_standardizer_apply: st is set (mean 0, std 1.4013e-45)"},
     {"standardize NULL", standardize_null, RG_EINVAL, "rg_standardizer_apply: st is NULL"},
     {"kfold folds 1", kfold_one, RG_EINVAL, "rg_kfold: n is 8, folds 1"},
     {"kfold k = folds", kfold_k, RG_EINVAL, "rg_kfold: n is 8, folds 4 and k 4"},

@@ -225,6 +225,8 @@ rg_status rg_kfold(rg_ctx *ctx, int64_t n, int folds, int k, uint64_t seed, int6
  * the result, the same bits on every ISA. */
 #define FIT_BLOCK 4096
 
+#define RG_STD_FLOOR 1e-6f /* the smallest std a standardizer may have */
+
 rg_standardizer rg_standardizer_fit(const rg_dataset *ds) {
   rg_standardizer st = {0.0f, 1.0f};
   int64_t total;
@@ -247,15 +249,16 @@ rg_standardizer rg_standardizer_fit(const rg_dataset *ds) {
   }
   double std = sqrt(sumsq / (double)total);
   st.mean = mean;
-  st.std = std < 1e-6 ? 1e-6f : (float)std;
+  st.std = std < RG_STD_FLOOR ? RG_STD_FLOOR : (float)std;
   return st;
 }
 
 void rg_standardizer_apply(rg_ctx *ctx, const rg_standardizer *st, rg_dataset *ds) {
   static const char fn[] = "rg_standardizer_apply";
   if (!rg_dataset_valid(ctx, fn, ds, 0)) return;
-  if (!st || !isfinite(st->mean) || !isfinite(st->std) || !(st->std > 0.0f)) {
-    rg_fail(ctx, RG_EINVAL, fn, "st is %s (mean %g, std %g), expected finite values, std > 0",
+  /* The fit's floor: a smaller std (1e-45) makes 1/std infinite or the data huge. */
+  if (!st || !isfinite(st->mean) || !isfinite(st->std) || !(st->std >= RG_STD_FLOOR)) {
+    rg_fail(ctx, RG_EINVAL, fn, "st is %s (mean %g, std %g), expected finite values, std >= 1e-6",
             st ? "set" : "NULL", st ? (double)st->mean : 0.0, st ? (double)st->std : 0.0);
     return;
   }
