@@ -653,9 +653,26 @@ typedef struct rg_mlp_config {
   float dropout; /* 0 for none */
 } rg_mlp_config;
 
-/* Weight initialization schemes for rg_mlp_init: naive normal(0, scale),
- * uniform(-scale, scale), Xavier/Kaiming (uniform or normal, gain from the
- * activation), orthogonal (gain from the activation). */
+/* Weight initialization schemes of rg_mlp_init(_gain), for a weight [out, in]
+ * with fan_in = in, fan_out = out. The gain g is the scheme's default unless
+ * rg_mlp_init_gain gives one (PyTorch's defaults: torch.nn.init's xavier_*_
+ * and orthogonal_ take gain 1, kaiming_*_ the nonlinearity's gain):
+ *   NORMAL           N(0, scale^2); no gain
+ *   UNIFORM          U(-scale, scale); no gain
+ *   XAVIER_UNIFORM   Glorot: U(-b, b), b = g sqrt(6 / (fan_in + fan_out)); g = 1
+ *   XAVIER_NORMAL    Glorot: N(0, std^2), std = g sqrt(2 / (fan_in + fan_out)); g = 1
+ *   KAIMING_UNIFORM  He, fan-in: U(-b, b), b = sqrt(3) g / sqrt(fan_in)
+ *   KAIMING_NORMAL   He, fan-in: N(0, std^2), std = g / sqrt(fan_in)
+ *                    Kaiming's default g is rg_calculate_gain of the hidden
+ *                    activation (relu sqrt 2, leaky_relu sqrt(2 / (1 + slope^2)),
+ *                    tanh 5/3, sigmoid 1), and 1 (linear) for the classifier
+ *   ORTHOGONAL       a (semi-)orthogonal matrix times g; g = 1
+ *   STANDARD         Glorot & Bengio's "standard" init, also PyTorch's
+ *                    nn.Linear weight default: U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+ *                    no gain, scale ignored (regrad zeroes biases; nn.Linear
+ *                    draws them from the same range)
+ * Until the init-gain change, Xavier and orthogonal used the activation's
+ * gain too (Xavier with ReLU was He's std, with tanh 5/3 times Glorot's). */
 typedef enum rg_init_scheme {
   RG_INIT_NORMAL,
   RG_INIT_UNIFORM,
@@ -663,14 +680,24 @@ typedef enum rg_init_scheme {
   RG_INIT_XAVIER_NORMAL,
   RG_INIT_KAIMING_UNIFORM,
   RG_INIT_KAIMING_NORMAL,
-  RG_INIT_ORTHOGONAL
+  RG_INIT_ORTHOGONAL,
+  RG_INIT_STANDARD
 } rg_init_scheme;
 
 typedef struct rg_mlp rg_mlp;
 RG_API rg_mlp *rg_mlp_new(rg_ctx *ctx, const char *prefix, const rg_mlp_config *cfg);
-/* Initializes weights (scale is used by the naive schemes), zero biases,
- * batch norm gamma 1, beta 0, running mean 0, variance 1. */
+/* Initializes every weight by the scheme with its default gain (scale is
+ * read by RG_INIT_NORMAL and RG_INIT_UNIFORM only, and must be finite and
+ * >= 0 there), zero biases, batch norm gamma 1, beta 0, running mean 0,
+ * variance 1. The same as rg_mlp_init_gain(m, scheme, scale, 0). rg_mlp_new
+ * has already run rg_mlp_init(m, RG_INIT_KAIMING_UNIFORM, 0). */
 RG_API rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale);
+/* rg_mlp_init with an explicit gain: 0 is the scheme's default; any other
+ * gain must be finite and > 0 and is used for every weight, the classifier's
+ * included. RG_EINVAL (naming the function, the argument and its value) for
+ * a bad gain, a non-zero gain with a scheme that has none (NORMAL, UNIFORM,
+ * STANDARD), an unknown scheme or a bad scale. */
+RG_API rg_status rg_mlp_init_gain(rg_mlp *m, rg_init_scheme scheme, float scale, float gain);
 /* Logits [batch, out] for x [batch, in]. */
 RG_API rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x);
 /* Linear layers (hidden + 1), and the weight of layer i. */

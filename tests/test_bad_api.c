@@ -305,6 +305,19 @@ static rg_status mlp_scale(struct env *e) {
   rg_mlp_free(m);
   return s;
 }
+/* rg_mlp_init_gain with a gain the scheme refuses. */
+static rg_status mlp_gain(struct env *e, rg_init_scheme scheme, float gain) {
+  rg_mlp_config c = mlp_cfg();
+  rg_mlp *m = rg_mlp_new(E, "m", &c);
+  rg_status s = rg_mlp_init_gain(m, scheme, 1, gain);
+  rg_mlp_free(m);
+  return s;
+}
+static rg_status mlp_gain_nan(struct env *e) { return mlp_gain(e, RG_INIT_XAVIER_NORMAL, NAN); }
+static rg_status mlp_gain_inf(struct env *e) { return mlp_gain(e, RG_INIT_KAIMING_UNIFORM, INFINITY); }
+static rg_status mlp_gain_negative(struct env *e) { return mlp_gain(e, RG_INIT_ORTHOGONAL, -1); }
+static rg_status mlp_gain_normal(struct env *e) { return mlp_gain(e, RG_INIT_NORMAL, 2); }
+static rg_status mlp_gain_standard(struct env *e) { return mlp_gain(e, RG_INIT_STANDARD, 0.5f); }
 static rg_status mlp_forward_shape(struct env *e) {
   rg_mlp_config c = mlp_cfg();
   rg_mlp *m = rg_mlp_new(E, "m", &c);
@@ -496,6 +509,13 @@ static const struct api_case cases[] = {
     {"mlp same prefix", mlp_same_prefix, RG_EINVAL, "rg_mlp_new: name \"m.0.w\" is already taken"},
     {"mlp_init scheme", mlp_scheme, RG_EINVAL, "rg_mlp_init: scheme is 99"},
     {"mlp_init scale", mlp_scale, RG_EINVAL, "rg_mlp_init: scale is nan"},
+    {"mlp_init_gain NaN", mlp_gain_nan, RG_EINVAL, "rg_mlp_init_gain: gain is nan, expected 0"},
+    {"mlp_init_gain inf", mlp_gain_inf, RG_EINVAL, "rg_mlp_init_gain: gain is inf, expected 0"},
+    {"mlp_init_gain < 0", mlp_gain_negative, RG_EINVAL, "rg_mlp_init_gain: gain is -1, expected 0"},
+    {"mlp_init_gain normal", mlp_gain_normal, RG_EINVAL,
+     "rg_mlp_init_gain: gain is 2, but scheme RG_INIT_NORMAL has no gain"},
+    {"mlp_init_gain standard", mlp_gain_standard, RG_EINVAL,
+     "rg_mlp_init_gain: gain is 0.5, but scheme RG_INIT_STANDARD has no gain"},
     {"mlp_forward shape", mlp_forward_shape, RG_ESHAPE, "rg_mlp_forward: x is [2,5], expected [batch,3]"},
     {"mlp_forward NULL", mlp_forward_null, RG_EINVAL, "rg_mlp_forward: x is NULL"},
     {"linear_act alpha", linear_act_alpha, RG_EINVAL, "rg_linear_act: act is 2 and alpha -0.5"},
@@ -684,6 +704,7 @@ Test(bad_api, null_handles_are_harmless) {
   cr_assert_eq(rg_diag_alerts(NULL, NULL, NULL), 0);
   cr_assert_eq(rg_diag_write_csv(NULL, stdout, 0), -1);
   cr_assert_eq(rg_mlp_init(NULL, RG_INIT_NORMAL, 1), RG_EINVAL);
+  cr_assert_eq(rg_mlp_init_gain(NULL, RG_INIT_XAVIER_NORMAL, 0, 1), RG_EINVAL);
   cr_assert_null(rg_mlp_forward(NULL, NULL));
   cr_assert(rg_mlp_depth(NULL) == 0 && !rg_mlp_weight(NULL, 0) && !rg_mlp_bias(NULL, 0));
   cr_assert_null(rg_predictor_new(NULL));

@@ -66,6 +66,17 @@ run "$regrad" train --lr=fast
 grep -q -- '--lr: "fast" is not a number' "$work/err" || fail "bad value not explained: $(head -1 "$work/err")"
 run "$regrad" train --epochs 0
 [ "$(status)" = 2 ] || fail "an out-of-range value exited $(status), not 2"
+# --init-gain: decimal and > 0, and only for schemes that have a gain (one
+# line naming the flag, exit 2).
+for init in normal uniform standard; do
+  run "$regrad" train --init $init --init-gain 2
+  [ "$(status)" = 2 ] && [ "$(wc -l <"$work/err")" = 1 ] && grep -q -- '--init-gain applies to' "$work/err" ||
+    fail "--init $init --init-gain 2: exit $(status): $(cat "$work/err")"
+done
+for bad in 0 -1 nan inf; do
+  run "$regrad" train --init xavier-normal --init-gain "$bad"
+  [ "$(status)" = 2 ] || fail "--init-gain '$bad' accepted"
+done
 run "$regrad" no-such-command
 [ "$(status)" = 2 ] || fail "an unknown command exited $(status), not 2"
 
@@ -235,6 +246,18 @@ run "$regrad" train $small --max-steps 20 --quiet --optimizer adam --lr 0.01 --w
 cmp -s "$work/coupled.ckpt" "$work/decoupled.ckpt" && fail "--decay decoupled with adam changed nothing"
 run "$regrad" train $small --optimizer adamw --decay coupled
 [ "$(status)" = 2 ] || fail "adamw with coupled decay exited $(status), not 2"
+
+# --init-gain: Xavier's default is gain 1 (the same weights as
+# --init-gain 1), another gain changes them; --init standard trains.
+for gain in default 1 1.5; do
+  flag=; [ $gain = default ] || flag="--init-gain $gain"
+  run "$regrad" train $small --max-steps 1 --quiet --init xavier-normal $flag --save "$work/xavier-$gain.ckpt"
+  [ "$(status)" = 0 ] || fail "--init xavier-normal $flag: $(cat "$work/err")"
+done
+cmp -s "$work/xavier-default.ckpt" "$work/xavier-1.ckpt" || fail "xavier-normal's default gain is not 1"
+cmp -s "$work/xavier-1.ckpt" "$work/xavier-1.5.ckpt" && fail "--init-gain 1.5 changed nothing"
+run "$regrad" train $small --max-steps 1 --quiet --init standard
+[ "$(status)" = 0 ] || fail "--init standard: $(cat "$work/err")"
 
 # Boolean flags take --flag, --no-flag and --flag=false.
 run "$regrad" train $small --max-steps 5 --no-alerts --quiet=true --anomaly=false

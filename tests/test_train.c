@@ -70,6 +70,149 @@ Test(init, orthogonal_rows_are_orthonormal) {
   rg_ctx_free(ctx);
 }
 
+/* The MLP of the init tests, 500 -> 400 -> 300: weights large enough for
+ * moments, and a classifier whose fans differ from the hidden layer's. */
+#define INIT_SEED 21
+static rg_mlp *init_mlp(rg_ctx *ctx, rg_nonlinearity act, float slope) {
+  rg_mlp_config c = {.in = 500, .out = 300, .hidden = 1, .widths = {400}, .activation = act,
+                     .leaky_slope = slope};
+  rg_mlp *m = rg_mlp_new(ctx, "m", &c);
+  cr_assert(m, "%s", rg_ctx_message(ctx));
+  return m;
+}
+
+/* The expected weight of a layer: a tensor initializer on a parameter of the
+ * same name, shape and seed, which draws the same Philox stream. */
+enum expect { XAVIER_U, XAVIER_N, KAIMING_U, KAIMING_N, ORTHO, KAIMING_U1, KAIMING_N1 };
+static void expected(enum expect e, const char *name, rg_shape s, float gain, rg_nonlinearity nl,
+                     float slope, float *out) {
+  rg_ctx *ctx = th_ctx(INIT_SEED);
+  rg_tensor *w = param(ctx, name, s, NULL);
+  rg_status st = e == XAVIER_U ? rg_init_xavier_uniform(ctx, w, gain)
+               : e == XAVIER_N ? rg_init_xavier_normal(ctx, w, gain)
+               : e == KAIMING_U ? rg_init_kaiming_uniform(ctx, w, slope, RG_FAN_IN, nl)
+               : e == KAIMING_N ? rg_init_kaiming_normal(ctx, w, slope, RG_FAN_IN, nl)
+               : e == KAIMING_U1 ? rg_init_kaiming_uniform(ctx, w, 0, RG_FAN_IN, RG_LINEAR)
+               : e == KAIMING_N1 ? rg_init_kaiming_normal(ctx, w, 0, RG_FAN_IN, RG_LINEAR)
+                                 : rg_init_orthogonal(ctx, w, gain);
+  cr_assert_eq(st, RG_OK, "%s", rg_ctx_message(ctx));
+  memcpy(out, rg_tensor_data(w), (size_t)rg_tensor_numel(w) * sizeof *out);
+  rg_ctx_free(ctx);
+}
+
+/* Default gains (gain 0): Xavier and orthogonal 1 whatever the activation,
+ * as Glorot and torch.nn.init; Kaiming the activation's calculate_gain on
+ * the hidden layer and 1 (linear) on the classifier. Bit for bit against
+ * the tensor initializers given those gains. */
+Test(init, mlp_default_gains_per_scheme_and_activation) {
+  static float want[200000];
+  const rg_nonlinearity acts[] = {RG_RELU, RG_LEAKY_RELU, RG_TANH, RG_SIGMOID};
+  const struct { rg_init_scheme scheme; enum expect e; } schemes[] = {
+      {RG_INIT_XAVIER_UNIFORM, XAVIER_U}, {RG_INIT_XAVIER_NORMAL, XAVIER_N},
+      {RG_INIT_KAIMING_UNIFORM, KAIMING_U}, {RG_INIT_KAIMING_NORMAL, KAIMING_N},
+      {RG_INIT_ORTHOGONAL, ORTHO}};
+  const float slope = 0.2f;
+  for (int a = 0; a < 4; a++)
+    for (int k = 0; k < 5; k++) {
+      rg_ctx *ctx = th_ctx(INIT_SEED);
+      rg_mlp *m = init_mlp(ctx, acts[a], slope);
+      cr_assert_eq(rg_mlp_init(m, schemes[k].scheme, 0), RG_OK, "%s", rg_ctx_message(ctx));
+      for (int layer = 0; layer < 2; layer++) {
+        rg_tensor *w = rg_mlp_weight(m, layer);
+        rg_nonlinearity nl = layer == 0 ? acts[a] : RG_LINEAR;
+        expected(schemes[k].e, layer ? "m.1.w" : "m.0.w", rg_tensor_shape(w), 1.0f, nl, slope,
+                 want);
+        cr_assert(memcmp(rg_tensor_data(w), want, (size_t)rg_tensor_numel(w) * sizeof *want) == 0,
+                  "scheme %d, activation %d, layer %d: not the default gain", schemes[k].scheme,
+                  acts[a], layer);
+      }
+      rg_ctx_free(ctx);
+    }
+}
+
+/* Xavier with tanh: std sqrt(2 / (fan_in + fan_out)), not 5/3 of it (the
+ * gain it took before); Kaiming with tanh: 5/3 / sqrt(fan_in). */
+Test(init, mlp_xavier_tanh_has_glorots_std) {
+  rg_ctx *ctx = th_ctx(INIT_SEED);
+  rg_mlp *m = init_mlp(ctx, RG_TANH, 0);
+  double mean, sd;
+  cr_assert_eq(rg_mlp_init(m, RG_INIT_XAVIER_NORMAL, 0), RG_OK);
+  moments(rg_tensor_data(rg_mlp_weight(m, 0)), 200000, &mean, &sd);
+  NEAR(sd, sqrt(2.0 / 900), 0.01 * sqrt(2.0 / 900), "xavier-normal tanh sd %g", sd);
+  cr_assert_eq(rg_mlp_init(m, RG_INIT_KAIMING_NORMAL, 0), RG_OK);
+  moments(rg_tensor_data(rg_mlp_weight(m, 0)), 200000, &mean, &sd);
+  NEAR(sd, 5.0 / 3.0 / sqrt(500.0), 0.01 * 5.0 / 3.0 / sqrt(500.0), "kaiming tanh sd %g", sd);
+  rg_ctx_free(ctx);
+}
+
+/* An explicit gain G replaces the default on every layer, the classifier
+ * included: Xavier and orthogonal exactly the tensor initializer with G;
+ * Kaiming G times the gain-1 (linear) weights, to float rounding. */
+Test(init, mlp_explicit_gain_scales_every_layer) {
+  static float want[200000];
+  const float gain = 1.5f;
+  const struct { rg_init_scheme scheme; enum expect e; } exact[] = {
+      {RG_INIT_XAVIER_UNIFORM, XAVIER_U}, {RG_INIT_XAVIER_NORMAL, XAVIER_N},
+      {RG_INIT_ORTHOGONAL, ORTHO}};
+  const struct { rg_init_scheme scheme; enum expect e; float bound; } he[] = {
+      {RG_INIT_KAIMING_UNIFORM, KAIMING_U1, 1.7320508f}, {RG_INIT_KAIMING_NORMAL, KAIMING_N1, 6}};
+  rg_ctx *ctx = th_ctx(INIT_SEED);
+  rg_mlp *m = init_mlp(ctx, RG_RELU, 0);
+  for (int layer = 0; layer < 2; layer++) {
+    rg_tensor *w = rg_mlp_weight(m, layer);
+    const char *name = layer ? "m.1.w" : "m.0.w";
+    int64_t n = rg_tensor_numel(w), fan_in = rg_tensor_shape(w).dim[1];
+    const float *d = rg_tensor_data(w);
+    for (int k = 0; k < 3; k++) {
+      cr_assert_eq(rg_mlp_init_gain(m, exact[k].scheme, 0, gain), RG_OK, "%s", rg_ctx_message(ctx));
+      expected(exact[k].e, name, rg_tensor_shape(w), gain, RG_RELU, 0, want);
+      cr_assert(memcmp(d, want, (size_t)n * sizeof *want) == 0, "scheme %d layer %d",
+                exact[k].scheme, layer);
+    }
+    for (int k = 0; k < 2; k++) {
+      cr_assert_eq(rg_mlp_init_gain(m, he[k].scheme, 0, gain), RG_OK, "%s", rg_ctx_message(ctx));
+      expected(he[k].e, name, rg_tensor_shape(w), 1, RG_LINEAR, 0, want);
+      /* |error| within a few ulps of the largest value (the uniform draw
+       * is lo + (hi - lo) u, so small values carry the bound's rounding) */
+      double tol = 4e-7 * gain * he[k].bound / sqrt((double)fan_in);
+      for (int64_t i = 0; i < n; i++)
+        NEAR(d[i], (double)gain * want[i], tol, "scheme %d layer %d [%lld]: %g vs %g x %g",
+             he[k].scheme, layer, (long long)i, d[i], gain, want[i]);
+    }
+  }
+  double mean, sd;
+  moments(rg_tensor_data(rg_mlp_weight(m, 0)), 200000, &mean, &sd);
+  NEAR(sd, gain / sqrt(500.0), 0.01 * gain / sqrt(500.0), "kaiming-normal gain 1.5 sd %g", sd);
+  rg_ctx_free(ctx);
+}
+
+/* Standard init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) on each layer, as
+ * nn.Linear: inside the bound, reaching it, sd bound / sqrt 3, mean 0, and
+ * independent of the activation and of scale. */
+Test(init, mlp_standard_is_uniform_one_over_sqrt_fan_in) {
+  rg_ctx *ctx = th_ctx(INIT_SEED);
+  rg_mlp *m = init_mlp(ctx, RG_TANH, 0);
+  cr_assert_eq(rg_mlp_init(m, RG_INIT_STANDARD, 123.0f), RG_OK, "%s", rg_ctx_message(ctx));
+  for (int layer = 0; layer < 2; layer++) {
+    rg_tensor *w = rg_mlp_weight(m, layer);
+    int64_t n = rg_tensor_numel(w);
+    const float *d = rg_tensor_data(w);
+    double bound = 1.0 / sqrt((double)rg_tensor_shape(w).dim[1]), top = 0, mean, sd;
+    for (int64_t i = 0; i < n; i++) {
+      cr_assert(fabs(d[i]) <= bound * (1 + 1e-6), "layer %d [%lld] = %g, bound %g", layer,
+                (long long)i, d[i], bound);
+      top = fmax(top, fabs(d[i]));
+    }
+    cr_assert(top > 0.999 * bound, "layer %d reaches %g of %g", layer, top, bound);
+    moments(d, n, &mean, &sd);
+    NEAR(mean, 0, 0.01 * bound, "layer %d mean %g", layer, mean);
+    NEAR(sd, bound / sqrt(3.0), 0.01 * bound, "layer %d sd %g", layer, sd);
+    for (int i = 0; i < rg_tensor_numel(rg_mlp_bias(m, layer)); i++)
+      cr_assert(rg_tensor_data(rg_mlp_bias(m, layer))[i] == 0.0f);
+  }
+  rg_ctx_free(ctx);
+}
+
 /* Same seed and name: same values, on any ISA and in any creation order. */
 Test(init, deterministic_by_name_across_isas) {
   static float a[3000], b[3000];

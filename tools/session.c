@@ -43,7 +43,7 @@ rg_status session_build(session *s, const train_config *c, int in, int out, rg_s
   model.in = in;
   model.out = out;
   if (make_model(s, &model, st) != RG_OK) return session_status(s);
-  rg_mlp_init(s->mlp, c->init, c->init_scale);
+  rg_mlp_init_gain(s->mlp, c->init, c->init_scale, c->init_gain);
   rg_optim_config optim = c->optim;
   optim.lr = c->run.schedule.lr0;
   s->opt = rg_optim_new(s->ctx, &optim);

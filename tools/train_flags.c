@@ -22,7 +22,8 @@ static const arg_choice inits[] = {
     {"kaiming-uniform", RG_INIT_KAIMING_UNIFORM}, {"kaiming-normal", RG_INIT_KAIMING_NORMAL},
     {"xavier-uniform", RG_INIT_XAVIER_UNIFORM},   {"xavier-normal", RG_INIT_XAVIER_NORMAL},
     {"orthogonal", RG_INIT_ORTHOGONAL},           {"normal", RG_INIT_NORMAL},
-    {"uniform", RG_INIT_UNIFORM},                 {NULL, 0}};
+    {"uniform", RG_INIT_UNIFORM},                 {"standard", RG_INIT_STANDARD},
+    {NULL, 0}};
 static const arg_choice optimizers[] = {
     {"sgd", RG_SGD}, {"adam", RG_ADAM}, {"adamw", RG_ADAMW}, {NULL, 0}};
 enum { DECAY_AUTO, DECAY_COUPLED, DECAY_DECOUPLED };
@@ -101,6 +102,10 @@ static int apply(const char *name, const flag_values *v, train_options *o) {
   for (int i = 0; i < v->layers.n; i++) c->model.widths[i] = (int)v->layers.v[i];
   c->model.activation = (rg_nonlinearity)v->activation;
   c->init = (rg_init_scheme)v->init;
+  if (c->init_gain != 0.0f && (c->init == RG_INIT_NORMAL || c->init == RG_INIT_UNIFORM ||
+                               c->init == RG_INIT_STANDARD))
+    return refuse(name, "--init-gain applies to xavier-*, kaiming-* and orthogonal; --init "
+                        "normal, uniform and standard have no gain");
   int penalties = (v->l1 > 0) + (v->l2 > 0) + (v->elastic > 0);
   if (penalties > 1) return refuse(name, "--l1, --l2 and --elastic-net exclude each other");
   r->penalty = v->l1 > 0 ? RG_PENALTY_L1 : v->l2 > 0 ? RG_PENALTY_L2
@@ -164,8 +169,9 @@ int train_flags_parse(const char *name, const char *synopsis, const char *descri
       {"layers", ARG_LIST, &v.layers, 1, 1 << 20, NULL, "W,W,...", "hidden layer widths (none: a linear model)"},
       {"activation", ARG_CHOICE, &v.activation, 0, 0, activations, NULL, "hidden activation"},
       {"leaky-slope", ARG_FLOAT, &c->model.leaky_slope, 0, 1, NULL, "A", "leaky_relu slope for x < 0"},
-      {"init", ARG_CHOICE, &v.init, 0, 0, inits, NULL, "weight initialization"},
+      {"init", ARG_CHOICE, &v.init, 0, 0, inits, NULL, "weight initialization; xavier-*: gain 1 unless --init-gain; kaiming-*: the activation's gain (classifier: 1); orthogonal: gain 1; standard: U(+-1/sqrt(fan_in)), PyTorch's nn.Linear"},
       {"init-scale", ARG_FLOAT, &c->init_scale, POSITIVE, NO_LIMIT, NULL, "S", "std (normal) or bound (uniform) of the naive inits"},
+      {"init-gain", ARG_FLOAT, &c->init_gain, POSITIVE, NO_LIMIT, NULL, "G", "gain of xavier-*, kaiming-* and orthogonal for every layer, the classifier's too; unset (0): each scheme's own"},
       {"batch-norm", ARG_BOOL, &c->model.batch_norm, 0, 0, NULL, NULL, "batch normalization before each activation"},
       {"dropout", ARG_FLOAT, &c->model.dropout, 0, 0.99, NULL, "P", "dropout probability after each activation"},
       {"l1", ARG_FLOAT, &v.l1, 0, NO_LIMIT, NULL, "L", "add L sum|w| over the weights to the loss"},

@@ -24,6 +24,8 @@ typedef struct train_config {
   rg_mlp_config model;     /* in/out are filled from the data */
   rg_init_scheme init;
   float init_scale;        /* naive schemes */
+  float init_gain;         /* xavier, kaiming, orthogonal; 0: the scheme's default
+                            * (rg_mlp_init_gain) */
   /* optimizer (its lr is run.schedule.lr0) and the loop: batch, epochs,
    * max_steps, schedule, clipping, penalty, label smoothing, checkpoints,
    * early stopping (run.seed and run.diagnostics are set from the fields

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "train/init.h"
 
 #define ATTEMPT_STRIDE 0x9E3779B97F4A7C15ull
 
@@ -149,7 +150,7 @@ static bool fans_for(rg_ctx *ctx, const char *fn, rg_tensor *t, int64_t *in, int
   return true;
 }
 
-/* The gain of a Xavier initializer must be finite and >= 0. */
+/* The gain of a Xavier (or rg_init_kaiming_gain) initializer must be finite and >= 0. */
 static bool gain_ok(rg_ctx *ctx, const char *fn, float gain) {
   if (!rg_finite_arg(ctx, fn, "gain", gain)) return false;
   if (gain >= 0.0f) return true;
@@ -172,6 +173,20 @@ rg_status rg_init_xavier_normal(rg_ctx *ctx, rg_tensor *t, float gain) {
   return normal(ctx, fn, t, 0.0f, gain * sqrtf(2.0f / (float)(in + out)));
 }
 
+/* He's std for a gain, gain / sqrt(fan) (t decoded). */
+static float he_std(const rg_tensor *t, float gain, rg_fan_mode mode) {
+  int64_t in, out;
+  fans(t, &in, &out);
+  return gain / sqrtf((float)(mode == RG_FAN_IN ? in : out));
+}
+
+/* He's draw for a std (t a handle); the uniform one has the same variance:
+ * bound sqrt(3) std. */
+static rg_status he_draw(rg_ctx *ctx, const char *fn, rg_tensor *t, float std, bool is_normal) {
+  if (is_normal) return normal(ctx, fn, t, 0.0f, std);
+  return uniform(ctx, fn, t, -sqrtf(3.0f) * std, sqrtf(3.0f) * std);
+}
+
 /* The Kaiming std, or a negative value with the error set for a bad slope,
  * mode or nonlinearity. */
 static float kaiming_std(rg_ctx *ctx, const char *fn, rg_tensor *t, float a, rg_fan_mode mode,
@@ -182,9 +197,7 @@ static float kaiming_std(rg_ctx *ctx, const char *fn, rg_tensor *t, float a, rg_
             "rg_nonlinearity", (int)mode, (int)nl);
     return -1.0f;
   }
-  int64_t in, out;
-  fans(t, &in, &out);
-  return rg_calculate_gain(nl, a) / sqrtf((float)(mode == RG_FAN_IN ? in : out));
+  return he_std(t, rg_calculate_gain(nl, a), mode);
 }
 
 rg_status rg_init_kaiming_uniform(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
@@ -192,7 +205,7 @@ rg_status rg_init_kaiming_uniform(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mod
   static const char fn[] = "rg_init_kaiming_uniform";
   float std = kaiming_std(ctx, fn, t, a, mode, nl);
   if (std < 0.0f) return rg_ctx_status(ctx);
-  return uniform(ctx, fn, t, -sqrtf(3.0f) * std, sqrtf(3.0f) * std);
+  return he_draw(ctx, fn, t, std, false);
 }
 
 rg_status rg_init_kaiming_normal(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode mode,
@@ -200,7 +213,21 @@ rg_status rg_init_kaiming_normal(rg_ctx *ctx, rg_tensor *t, float a, rg_fan_mode
   static const char fn[] = "rg_init_kaiming_normal";
   float std = kaiming_std(ctx, fn, t, a, mode, nl);
   if (std < 0.0f) return rg_ctx_status(ctx);
-  return normal(ctx, fn, t, 0.0f, std);
+  return he_draw(ctx, fn, t, std, true);
+}
+
+rg_status rg_init_kaiming_gain(rg_ctx *ctx, const char *fn, rg_tensor *t, float gain,
+                               bool is_normal) {
+  rg_tensor *d = t;
+  if (!target_ok(ctx, fn, &d) || !gain_ok(ctx, fn, gain)) return rg_ctx_status(ctx);
+  return he_draw(ctx, fn, t, he_std(d, gain, RG_FAN_IN), is_normal);
+}
+
+rg_status rg_init_standard(rg_ctx *ctx, const char *fn, rg_tensor *t) {
+  int64_t in, out;
+  if (!fans_for(ctx, fn, t, &in, &out)) return rg_ctx_status(ctx);
+  float bound = 1.0f / sqrtf((float)in);
+  return uniform(ctx, fn, t, -bound, bound);
 }
 
 /* Modified Gram-Schmidt over the `count` vectors of length `len` at stride

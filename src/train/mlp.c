@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "train/init.h"
 #include "train/mlp.h"
 
 #define MAX_PREFIX 160 /* leaves room for ".<layer>.running_mean" in a name */
@@ -77,37 +78,57 @@ void rg_mlp_free(rg_mlp *m) {
   if (m) rg_heap_free(m->ctx, m, sizeof *m);
 }
 
-static rg_status init_weight(rg_mlp *m, rg_tensor *w, rg_init_scheme s, float scale, bool last) {
+/* The gain of a weight under a scheme when the caller gave none: 1 for
+ * Xavier and orthogonal (Glorot's setting, PyTorch's default), the layer's
+ * activation for Kaiming (He), where the classifier counts as linear. */
+static float default_gain(const rg_mlp *m, rg_init_scheme s, bool last) {
+  if (s != RG_INIT_KAIMING_UNIFORM && s != RG_INIT_KAIMING_NORMAL) return 1.0f;
+  return rg_calculate_gain(last ? RG_LINEAR : m->cfg.activation, m->cfg.leaky_slope);
+}
+
+static rg_status init_weight(rg_mlp *m, const char *fn, rg_tensor *w, rg_init_scheme s,
+                             float scale, float gain) {
   rg_ctx *ctx = m->ctx;
-  rg_nonlinearity nl = last ? RG_LINEAR : m->cfg.activation;
-  float a = m->cfg.leaky_slope;
   switch (s) {
     case RG_INIT_NORMAL: return rg_init_normal(ctx, w, 0.0f, scale);
     case RG_INIT_UNIFORM: return rg_init_uniform(ctx, w, -scale, scale);
-    case RG_INIT_XAVIER_UNIFORM: return rg_init_xavier_uniform(ctx, w, rg_calculate_gain(nl, a));
-    case RG_INIT_XAVIER_NORMAL: return rg_init_xavier_normal(ctx, w, rg_calculate_gain(nl, a));
-    case RG_INIT_KAIMING_UNIFORM: return rg_init_kaiming_uniform(ctx, w, a, RG_FAN_IN, nl);
-    case RG_INIT_KAIMING_NORMAL: return rg_init_kaiming_normal(ctx, w, a, RG_FAN_IN, nl);
-    case RG_INIT_ORTHOGONAL: return rg_init_orthogonal(ctx, w, rg_calculate_gain(nl, a));
-    default:
-      rg_fail(ctx, RG_EINVAL, "rg_mlp_init", "scheme is %d, not a known scheme", (int)s);
-      return ctx->status;
+    case RG_INIT_XAVIER_UNIFORM: return rg_init_xavier_uniform(ctx, w, gain);
+    case RG_INIT_XAVIER_NORMAL: return rg_init_xavier_normal(ctx, w, gain);
+    case RG_INIT_KAIMING_UNIFORM: return rg_init_kaiming_gain(ctx, fn, w, gain, false);
+    case RG_INIT_KAIMING_NORMAL: return rg_init_kaiming_gain(ctx, fn, w, gain, true);
+    case RG_INIT_ORTHOGONAL: return rg_init_orthogonal(ctx, w, gain);
+    default: return rg_init_standard(ctx, fn, w); /* init_args_ok refused all but STANDARD */
   }
 }
 
-rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale) {
+/* The arguments of rg_mlp_init(_gain), checked before any weight changes. */
+static bool init_args_ok(rg_ctx *ctx, const char *fn, rg_init_scheme s, float scale, float gain) {
+  bool naive = s == RG_INIT_NORMAL || s == RG_INIT_UNIFORM;
+  bool gainless = naive || s == RG_INIT_STANDARD;
+  if ((unsigned)s > RG_INIT_STANDARD)
+    rg_fail(ctx, RG_EINVAL, fn, "scheme is %d, not a known scheme", (int)s);
+  else if (naive && !(scale >= 0.0f && scale < INFINITY))
+    rg_fail(ctx, RG_EINVAL, fn, "scale is %g, expected a finite value >= 0", (double)scale);
+  else if (!(gain == 0.0f || (gain > 0.0f && gain < INFINITY)))
+    rg_fail(ctx, RG_EINVAL, fn, "gain is %g, expected 0 (the scheme's default) or a finite "
+            "value > 0", (double)gain);
+  else if (gainless && gain != 0.0f)
+    rg_fail(ctx, RG_EINVAL, fn, "gain is %g, but scheme %s has no gain: expected 0", (double)gain,
+            s == RG_INIT_NORMAL ? "RG_INIT_NORMAL" : s == RG_INIT_UNIFORM ? "RG_INIT_UNIFORM"
+                                                    : "RG_INIT_STANDARD");
+  return ctx->status == RG_OK;
+}
+
+static rg_status init_all(rg_mlp *m, const char *fn, rg_init_scheme scheme, float scale,
+                          float gain) {
   if (!m) return RG_EINVAL;
   rg_ctx *ctx = m->ctx;
   if (!rg_ctx_ok(ctx)) return ctx->status;
-  bool naive = scheme == RG_INIT_NORMAL || scheme == RG_INIT_UNIFORM;
-  if (naive && !(scale >= 0.0f && scale < INFINITY)) {
-    rg_fail(ctx, RG_EINVAL, "rg_mlp_init", "scale is %g, expected a finite value >= 0",
-            (double)scale);
-    return ctx->status;
-  }
+  if (!init_args_ok(ctx, fn, scheme, scale, gain)) return ctx->status;
   for (int i = 0; i < m->depth && ctx->status == RG_OK; i++) {
     struct rg_mlp_layer *l = &m->layers[i];
-    init_weight(m, l->w, scheme, scale, i == m->depth - 1);
+    bool last = i == m->depth - 1;
+    init_weight(m, fn, l->w, scheme, scale, gain != 0.0f ? gain : default_gain(m, scheme, last));
     rg_init_zeros(ctx, l->b);
     if (!l->gamma) continue;
     rg_init_constant(ctx, l->gamma, 1.0f);
@@ -116,6 +137,14 @@ rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale) {
     rg_init_constant(ctx, l->rvar, 1.0f);
   }
   return ctx->status;
+}
+
+rg_status rg_mlp_init(rg_mlp *m, rg_init_scheme scheme, float scale) {
+  return init_all(m, "rg_mlp_init", scheme, scale, 0.0f);
+}
+
+rg_status rg_mlp_init_gain(rg_mlp *m, rg_init_scheme scheme, float scale, float gain) {
+  return init_all(m, "rg_mlp_init_gain", scheme, scale, gain);
 }
 
 rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x) {
