@@ -51,7 +51,7 @@ static const study_regime regimes[] = {
      "not sigmoid's 1/4 slope",
      false, .activation = RG_SIGMOID, .init = RG_INIT_XAVIER_NORMAL},
     {"xavier-tanh", "init", ROLE_REMEDY, "tanh-large",
-     "Xavier (Glorot) normal init, gain 5/3, on tanh", true, .activation = RG_TANH,
+     "Xavier (Glorot) normal init, Glorot's gain 1, on tanh", true, .activation = RG_TANH,
      .init = RG_INIT_XAVIER_NORMAL},
     {"kaiming", "init", ROLE_REFERENCE, "relu-small",
      "Kaiming (He) normal init, fan-in, gain sqrt 2, on ReLU: the sensible base of the "
