@@ -393,9 +393,13 @@ static void check_without_gnuplot(const char *regrad, const char *dir) {
 
 /* --seeds N refuses 0 and junk: exit 2, the first line names the flag. */
 static void check_bad_seeds(const char *regrad, const char *scratch, const char *value) {
-  char log[4096];
+  char log[4096], out[4096];
   snprintf(log, sizeof log, "%.3000s/bad-seeds.log", scratch);
-  const char *args[] = {"study", "--seeds", value, NULL};
+  snprintf(out, sizeof out, "%.3000s/bad-seeds", scratch);
+  /* a tiny study if the value were taken, so that a regression fails fast */
+  const char *args[] = {"study",  "--seeds", value,    "--grid", "kaiming", "--steps",
+                        "1",      "--depth", "1",      "--data", data_dir,  "--figures=false",
+                        "--out",  out,       NULL};
   int rc = run(regrad, NULL, NULL, log, args);
   char *text = read_all(log, NULL);
   char *nl = text ? strchr(text, '\n') : NULL;
