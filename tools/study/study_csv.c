@@ -37,7 +37,9 @@ const char *study_pct_ci(char buf[64], const study_ci *c) {
 const char *study_short_ci(char buf[96], const study_ci *c) {
   char m[32], lo[32], hi[32];
   study_short_number(m, c->mean);
-  if (c->n < 2)
+  if (c->n == 0) /* no seed gave a value (not finite, or 0 on a geometric scale) */
+    snprintf(buf, 96, "—");
+  else if (c->n < 2)
     snprintf(buf, 96, "%s", m);
   else
     snprintf(buf, 96, "%s [%s, %s]", m, study_short_number(lo, c->lo),

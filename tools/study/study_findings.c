@@ -188,8 +188,8 @@ static void comparison_sentence(const study_agg *a, const study_agg *aggs, int n
   if (ref->diverged || a->diverged) return;
   char r[64];
   study_diff d = study_welch(&a->val, &ref->val);
-  fprintf(out, "Against %s (validation %s) that is %+.1f points", ref->regime->name,
-          study_pct_ci(r, &ref->val), study_pct(d.d));
+  fprintf(out, "Against %s (validation %s) that is %+.1f points of validation accuracy",
+          ref->regime->name, study_pct_ci(r, &ref->val), study_pct(d.d));
   if (!isfinite(d.lo)) {
     fprintf(out, " from one seed: no interval, no conclusion. ");
     return;

@@ -44,7 +44,7 @@ void study_finding(const study_agg *a, const study_agg *aggs, int n, int classes
  * when n < 2. */
 const char *study_pct_ci(char buf[64], const study_ci *c);
 /* "1.2e-05 [3.1e-06, 4.5e-05]": a mean (geometric or not) and its interval
- * in short numbers; the mean alone when n < 2. */
+ * in short numbers; the mean alone when n is 1, "—" when 0. */
 const char *study_short_ci(char buf[96], const study_ci *c);
 
 /* A CSV number: "%.9g" (exact for a float), or nan, inf, -inf. */
