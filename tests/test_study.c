@@ -1,6 +1,10 @@
-/* `regrad study` end to end: a tiny grid on the real data, run once with the
- * scalar kernels on one thread and once with the best ISA on two, must write
- * the same CSV bytes (timing.csv aside); its report, CSVs and figures must be
+/* `regrad study`: first the interval statistics (study_stats.c) against
+ * known values and the ranking (study_rank.c) on constructed regimes whose
+ * validation and test orders differ; then end to end: a tiny grid of 2 seeds
+ * on the real data, run with the scalar kernels on one thread and with the
+ * best ISA on one and on two threads (two runs at once), must write the same
+ * CSV bytes (timing.csv aside) and runs.csv must hold a row per regime and
+ * seed; its report, CSVs and figures must be
  * well-formed (PNG chunks, CRCs and inflated image size; SVG; CSV columns and
  * numbers); the vanishing baseline's first/last gradient ratio must be far
  * below Kaiming's and batch norm's; a missing gnuplot must give a report and
@@ -23,8 +27,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "study_agg.h"
+#include "study_stats.h"
+
 #define DATA_DIR "/usr/share/datasets/fashion-mnist"
 #define GRID "sigmoid-small,kaiming,batchnorm"
+#define GRID_REGIMES 3
+#define SEEDS "2"
 #define MIN_RATIO_GAP 100.0 /* the vanishing signature must be this many times smaller */
 
 static int passed, failed;
@@ -95,11 +104,73 @@ static int tiny_study(const char *regrad, const char *out, const char *isa, cons
   snprintf(log, sizeof log, "%.3000s.log", out);
   // clang-format off
   const char *args[] = {"study", "--grid", grid, "--depth", "4", "--width", "32",
-                        "--steps", "30", "--sample-every", "5",
+                        "--steps", "30", "--sample-every", "5", "--seeds", SEEDS,
                         "--train-limit", "3000", "--test-limit", "2000",
                         "--threads", threads, "--data", data_dir, "--out", out, NULL};
   // clang-format on
   return run(regrad, isa, path, log, args);
+}
+
+/* ---- units: intervals and ranking */
+
+static int near(double a, double b, double tol) { return fabs(a - b) <= tol; }
+
+static void check_stats(void) {
+  const double x[5] = {1, 2, 3, 4, 5};
+  study_ci c = study_mean_ci(x, 5);
+  /* t(0.975, 4) = 2.776; half-width 2.776 sqrt(2.5) / sqrt(5) = 1.963 */
+  check(c.n == 5 && near(c.mean, 3.0, 1e-12) && near(c.hi - c.mean, 1.963, 1e-3) &&
+            near(c.mean - c.lo, 1.963, 1e-3),
+        "mean and 95%% interval of {1..5}: %g [%g, %g]", c.mean, c.lo, c.hi);
+  check(near(study_t975(1), 12.706, 1e-3) && near(study_t975(4), 2.776, 1e-3) &&
+            near(study_t975(30), 2.042, 1e-3) && study_t975(31) == 1.96 && isnan(study_t975(0)),
+        "t(0.975, df): 12.706 at 1, 2.776 at 4, 2.042 at 30, 1.96 beyond, none at 0");
+  const double one[2] = {7.0, NAN};
+  c = study_mean_ci(one, 2);
+  check(c.n == 1 && c.mean == 7.0 && isnan(c.lo) && isnan(c.hi),
+        "one finite value: the mean, no interval (NaN skipped)");
+  const double decades[3] = {1, 10, 100};
+  c = study_geomean_ci(decades, 3);
+  /* log10: mean 1, sd 1, half-width 4.303 / sqrt(3) = 2.484 */
+  check(near(c.mean, 10.0, 1e-9) && near(log10(c.lo), 1 - 2.4842, 1e-3) &&
+            near(log10(c.hi), 1 + 2.4842, 1e-3),
+        "geometric mean of {1, 10, 100}: %g [%g, %g]", c.mean, c.lo, c.hi);
+  const double y[5] = {11, 12, 13, 14, 15};
+  study_ci a = study_mean_ci(x, 5), b = study_mean_ci(y, 5);
+  study_diff d = study_welch(&a, &b);
+  /* equal variances 2.5, n 5: se 1, Welch df 8, t 2.306 */
+  check(d.df == 8 && near(d.d, -10.0, 1e-12) && near(d.lo, -12.306, 1e-3) &&
+            near(d.hi, -7.694, 1e-3) && study_diff_separates(&d),
+        "Welch difference {1..5} - {11..15}: %g [%g, %g], df %d", d.d, d.lo, d.hi, d.df);
+  const double z[5] = {2, 3, 4, 5, 6};
+  study_ci e = study_mean_ci(z, 5);
+  d = study_welch(&a, &e);
+  check(!study_diff_separates(&d) && study_ci_overlap(&a, &e),
+        "a shift of 1 within a spread of 1.6 does not separate: [%g, %g]", d.lo, d.hi);
+}
+
+static study_ci interval(double mean, double half) {
+  return (study_ci){.n = 5, .mean = mean, .lo = mean - half, .hi = mean + half, .sd = half};
+}
+
+/* Validation and test orders disagree: the ranking follows validation. */
+static void check_ranking(void) {
+  static const study_regime regs[4] = {{.name = "a-test-best"}, {.name = "b-val-best"},
+                                       {.name = "c-diverged"}, {.name = "d-close-to-a"}};
+  study_agg aggs[4] = {
+      {.regime = &regs[0], .seeds = 5, .val = interval(0.80, 0.01), .test = interval(0.95, 0.01)},
+      {.regime = &regs[1], .seeds = 5, .val = interval(0.90, 0.01), .test = interval(0.70, 0.01)},
+      {.regime = &regs[2], .seeds = 5, .diverged = 1, .val = interval(0.99, 0.01),
+       .test = interval(0.99, 0.01)},
+      {.regime = &regs[3], .seeds = 5, .val = interval(0.795, 0.01), .test = interval(0.5, 0.01)}};
+  int order[4];
+  study_rank(aggs, 4, order);
+  check(order[0] == 1 && order[1] == 0 && order[2] == 3 && order[3] == 2,
+        "ranking by validation, not test; a regime with a diverged seed last (%d %d %d %d)",
+        order[0], order[1], order[2], order[3]);
+  check(aggs[1].group == 1 && aggs[0].group == 2 && aggs[3].group == 2 && aggs[2].group == 0,
+        "overlapping validation intervals share a group, separate ones do not (%d %d %d %d)",
+        aggs[1].group, aggs[0].group, aggs[3].group, aggs[2].group);
 }
 
 /* ---- PNG: signature, chunk CRCs, IHDR, IDAT inflating to the image size */
@@ -220,26 +291,33 @@ static double summary_value(const char *dir, const char *regime, const char *col
   char *text = read_all(path, NULL), *save = NULL, *header[64], *fields[64];
   double v = NAN;
   char *line = text ? strtok_r(text, "\n", &save) : NULL;
-  int cols = line ? split(line, header, 64) : 0, col = -1;
-  for (int i = 0; i < cols; i++)
+  int cols = line ? split(line, header, 64) : 0, col = -1, name = -1;
+  for (int i = 0; i < cols; i++) {
     if (!strcmp(header[i], column)) col = i;
-  while (col >= 0 && (line = strtok_r(NULL, "\n", &save)))
-    if (split(line, fields, 64) == cols && !strcmp(fields[1], regime))
+    if (!strcmp(header[i], "regime")) name = i;
+  }
+  while (col >= 0 && name >= 0 && (line = strtok_r(NULL, "\n", &save)))
+    if (split(line, fields, 64) == cols && !strcmp(fields[name], regime))
       v = strtod(fields[col], NULL);
   free(text);
   return v;
 }
 
 static void check_outputs(const char *dir) {
-  static const char *csvs[] = {"summary.csv", "grad_norms.csv", "loss.csv", "config.csv",
-                               "timing.csv"};
+  static const char *csvs[] = {"summary.csv", "runs.csv",   "grad_norms.csv",
+                               "loss.csv",    "config.csv", "timing.csv"};
   static const char *figures[] = {"grad_profile_step0", "grad_norm_steps", "loss", "accuracy"};
   char path[4096];
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < 6; i++) {
     int rows = 0;
     snprintf(path, sizeof path, "%.3000s/%.200s", dir, csvs[i]);
     const char *bad = csv_problem(path, &rows);
     check(!bad, "%s parses (%d rows)%s%s", csvs[i], rows, bad ? ": " : "", bad ? bad : "");
+    if (!strcmp(csvs[i], "runs.csv"))
+      check(rows == GRID_REGIMES * atoi(SEEDS), "runs.csv has a row per regime and seed (%d)",
+            rows);
+    if (!strcmp(csvs[i], "summary.csv"))
+      check(rows == GRID_REGIMES, "summary.csv has a row per regime (%d)", rows);
   }
   for (int i = 0; i < 4; i++) {
     size_t n;
@@ -255,7 +333,8 @@ static void check_outputs(const char *dir) {
   }
   snprintf(path, sizeof path, "%.3000s/report.md", dir);
   char *md = read_all(path, NULL);
-  check(md && strstr(md, "# regrad study") && strstr(md, "| # | regime") && strstr(md, "ISA ") &&
+  check(md && strstr(md, "# regrad study") && strstr(md, "| # | group | regime") &&
+            strstr(md, "By mean validation accuracy") && strstr(md, "ISA ") &&
             strstr(md, "regrad study --grid") &&
             strstr(md, "![Per-layer gradient norm at step 0](grad_profile_step0.png)") &&
             strstr(md, "**sigmoid-small**") && strstr(md, "**batchnorm**"),
@@ -270,27 +349,28 @@ static void check_outputs(const char *dir) {
   check(d && left == 0, "no temporary files are left in the output directory (%d)", left);
 }
 
-static void check_same_csvs(const char *a, const char *b) {
-  static const char *csvs[] = {"summary.csv", "grad_norms.csv", "loss.csv", "config.csv"};
-  for (int i = 0; i < 4; i++) {
+static void check_same_csvs(const char *a, const char *b, const char *what) {
+  static const char *csvs[] = {"summary.csv", "runs.csv", "grad_norms.csv", "loss.csv",
+                               "config.csv"};
+  for (int i = 0; i < 5; i++) {
     char pa[4096], pb[4096];
     size_t na, nb;
     snprintf(pa, sizeof pa, "%.3000s/%.200s", a, csvs[i]);
     snprintf(pb, sizeof pb, "%.3000s/%.200s", b, csvs[i]);
     char *x = read_all(pa, &na), *y = read_all(pb, &nb);
-    check(x && y && na == nb && memcmp(x, y, na) == 0,
-          "%s is byte-identical for scalar/1 thread and the best ISA/2 threads (%zu bytes)",
-          csvs[i], na);
+    check(x && y && na == nb && memcmp(x, y, na) == 0, "%s is byte-identical for %s (%zu bytes)",
+          csvs[i], what, na);
     free(x);
     free(y);
   }
 }
 
 static void check_signatures(const char *dir) {
-  double vanish = summary_value(dir, "sigmoid-small", "signature_step0");
-  double kaiming = summary_value(dir, "kaiming", "signature_step0");
-  double bn = summary_value(dir, "batchnorm", "signature_step0");
-  printf("# first/last gradient ratio at step 0: sigmoid-small %g, kaiming %g, batchnorm %g\n",
+  double vanish = summary_value(dir, "sigmoid-small", "signature_step0_gmean");
+  double kaiming = summary_value(dir, "kaiming", "signature_step0_gmean");
+  double bn = summary_value(dir, "batchnorm", "signature_step0_gmean");
+  printf("# geometric mean first/last gradient ratio at step 0: sigmoid-small %g, kaiming %g, "
+         "batchnorm %g\n",
          vanish, kaiming, bn);
   check(vanish > 0 && vanish * MIN_RATIO_GAP < kaiming,
         "vanishing baseline's ratio is %gx below Kaiming's", kaiming / vanish);
@@ -311,11 +391,31 @@ static void check_without_gnuplot(const char *regrad, const char *dir) {
   free(md);
 }
 
+/* --seeds N refuses 0 and junk: exit 2, the first line names the flag. */
+static void check_bad_seeds(const char *regrad, const char *scratch, const char *value) {
+  char log[4096], out[4096];
+  snprintf(log, sizeof log, "%.3000s/bad-seeds.log", scratch);
+  snprintf(out, sizeof out, "%.3000s/bad-seeds", scratch);
+  /* a tiny study if the value were taken, so that a regression fails fast */
+  const char *args[] = {"study",  "--seeds", value,    "--grid", "kaiming", "--steps",
+                        "1",      "--depth", "1",      "--data", data_dir,  "--figures=false",
+                        "--out",  out,       NULL};
+  int rc = run(regrad, NULL, NULL, log, args);
+  char *text = read_all(log, NULL);
+  char *nl = text ? strchr(text, '\n') : NULL;
+  if (nl) *nl = '\0';
+  check(rc == 2 && text && strstr(text, "--seeds"), "--seeds %s is refused (exit %d): %s", value,
+        rc, text ? text : "(no output)");
+  free(text);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s REGRAD SCRATCH_DIR\n", argv[0]);
     return 2;
   }
+  check_stats();
+  check_ranking();
   const char *env = getenv("REGRAD_TEST_DATA");
   if (env && *env) data_dir = env;
   char images[4096], images_gz[4096];
@@ -324,27 +424,33 @@ int main(int argc, char **argv) {
   if (access(images, R_OK) != 0 && access(images_gz, R_OK) != 0) {
     printf("SKIP: no MNIST-format data in %s (Debian: apt-get install dataset-fashion-mnist)\n",
            data_dir);
-    return 77;
+    return failed ? 1 : 77;
   }
   const char *regrad = argv[1], *scratch = argv[2];
   nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   mkdir(scratch, 0777);
-  char scalar[4096], best[4096], nognuplot[4096];
+  char scalar[4096], best[4096], best1[4096], nognuplot[4096];
   snprintf(scalar, sizeof scalar, "%.3000s/scalar", scratch);
   snprintf(best, sizeof best, "%.3000s/best", scratch);
+  snprintf(best1, sizeof best1, "%.3000s/best-1-thread", scratch);
   snprintf(nognuplot, sizeof nognuplot, "%.3000s/no-gnuplot", scratch);
   int rc = tiny_study(regrad, scalar, "scalar", "1", NULL, GRID);
   check(rc == 0, "tiny grid with REGRAD_ISA=scalar, 1 thread exits 0 (got %d)", rc);
   rc = tiny_study(regrad, best, NULL, "2", NULL, GRID);
-  check(rc == 0, "tiny grid with the best ISA, 2 threads exits 0 (got %d)", rc);
+  check(rc == 0, "tiny grid with the best ISA, 2 threads (2 runs at once) exits 0 (got %d)", rc);
+  rc = tiny_study(regrad, best1, NULL, "1", NULL, GRID);
+  check(rc == 0, "tiny grid with the best ISA, 1 thread exits 0 (got %d)", rc);
   check_outputs(best);
-  check_same_csvs(scalar, best);
+  check_same_csvs(best1, best, "--threads 1 and --threads 2 (the best ISA)");
+  check_same_csvs(scalar, best, "scalar/1 thread and the best ISA/2 threads");
   check_signatures(best);
   check_without_gnuplot(regrad, nognuplot);
   const char *bad_grid[] = {"study", "--grid", "no-such-regime", NULL};
   snprintf(scalar, sizeof scalar, "%.3000s/bad-grid.log", scratch);
   rc = run(regrad, NULL, NULL, scalar, bad_grid);
   check(rc == 2, "an unknown regime in --grid is a usage error (exit %d)", rc);
+  check_bad_seeds(regrad, scratch, "0");
+  check_bad_seeds(regrad, scratch, "x");
   printf("study: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -1,6 +1,7 @@
-/* `regrad study`: trains a grid of regimes on the same deep MLP, data, seed
- * and step budget, measures how each keeps its gradients alive, and writes
- * report.md, CSV files and gnuplot figures into one directory. */
+/* `regrad study`: trains a grid of regimes on the same deep MLP, data, seeds
+ * and step budget, each regime once per seed, measures how each keeps its
+ * gradients alive, and writes report.md, CSV files and gnuplot figures into
+ * one directory. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include "outdir.h"
 #include "study_flags.h"
 #include "study_grid.h"
+#include "study_agg.h"
 #include "study_plot.h"
+#include "study_pool.h"
 #include "study_report.h"
 #include "study_run.h"
 
@@ -74,31 +77,6 @@ static void keep_first_rows(rg_ctx *ctx, rg_dataset **ds, int64_t n) {
   *ds = part;
 }
 
-/* Trains every selected regime in turn with one progress bar over all. */
-static int run_all(const study_regime **sel, int n, const study_setup *setup,
-                   const rg_dataset *train, const rg_dataset *test, study_run *runs) {
-  progress *bar = progress_new(stderr);
-  progress_start(bar, (int64_t)n * setup->steps);
-  int failures = 0;
-  for (int i = 0; i < n; i++) {
-    study_progress sp = {bar, i, n, (int64_t)i * setup->steps};
-    progress_update(bar, sp.steps_before, "config %d/%d %-14s starting", i + 1, n, sel[i]->name);
-    if (!study_run_regime(sel[i], setup, train, test, &sp, &runs[i])) {
-      progress_line(bar, "[%d/%d] %s: failed: %s", i + 1, n, sel[i]->name, runs[i].result.message);
-      failures++;
-      continue;
-    }
-    const train_result *r = &runs[i].result;
-    char diverged[64] = "";
-    if (r->diverged_step >= 0)
-      snprintf(diverged, sizeof diverged, ", diverged at step %lld", (long long)r->diverged_step);
-    progress_line(bar, "[%d/%d] %-15s test %5.1f%%  val %5.1f%%%s  (%.1f s)", i + 1, n,
-                  sel[i]->name, 100.0 * r->test_acc, 100.0 * r->val_acc, diverged, r->seconds);
-  }
-  progress_free(bar);
-  return failures;
-}
-
 static void fill_meta(study_meta *m, const study_options *o, const rg_ctx *ctx,
                       const rg_dataset *train, const rg_dataset *test) {
   const study_setup *s = &o->setup;
@@ -107,6 +85,7 @@ static void fill_meta(study_meta *m, const study_options *o, const rg_ctx *ctx,
   *m = (study_meta){.version = rg_version(),
                     .isa = rg_ctx_isa(ctx),
                     .threads = s->threads,
+                    .seeds = o->seeds,
                     .data_dir = o->data,
                     .train_rows = rows - val,
                     .val_rows = val,
@@ -130,28 +109,38 @@ static int study(const study_options *o, const study_regime **sel, int n, const 
     return rc;
   }
   double started = progress_now();
+  int jobs = n * o->seeds;
+  study_workers w = study_workers_for(o->setup.threads, jobs);
   fprintf(stderr,
-          "study: %d regime%s x %lld steps, MLP with %d hidden layers of %d, ISA %s, %d "
-          "thread%s; data %s; output %s\n",
-          n, n == 1 ? "" : "s", (long long)o->setup.steps, o->setup.depth, o->setup.width,
-          rg_ctx_isa(ctx), o->setup.threads, o->setup.threads == 1 ? "" : "s", o->data, o->out);
+          "study: %d regime%s x %d seed%s x %lld steps, MLP with %d hidden layers of %d, ISA %s; "
+          "%d run%s at once on %d thread%s each; data %s; output %s\n",
+          n, n == 1 ? "" : "s", o->seeds, o->seeds == 1 ? "" : "s", (long long)o->setup.steps,
+          o->setup.depth, o->setup.width, rg_ctx_isa(ctx), w.concurrent,
+          w.concurrent == 1 ? "" : "s", w.threads_per_run, w.threads_per_run == 1 ? "" : "s",
+          o->data, o->out);
+  /* Loaded once: every run only reads them (rg_dataset is plain memory that
+   * no context owns), copying what it needs into its own context. */
   rg_dataset *train = rg_dataset_load_mnist(ctx, o->data, true);
   rg_dataset *test = train ? rg_dataset_load_mnist(ctx, o->data, false) : NULL;
   keep_first_rows(ctx, &test, o->test_limit);
-  study_run *runs = calloc((size_t)n, sizeof *runs);
+  study_run *runs = calloc((size_t)jobs, sizeof *runs);
+  study_agg *aggs = calloc((size_t)n, sizeof *aggs);
   int *order = calloc((size_t)n, sizeof *order);
   int rc = 0;
   if (!train || !test) {
     rc = command_failed("cannot load the data in %s: %s", o->data, rg_ctx_message(ctx));
-  } else if (!runs || !order) {
+  } else if (!runs || !aggs || !order) {
     rc = command_failed("out of memory");
   } else {
-    int failures = run_all(sel, n, &o->setup, train, test, runs);
-    study_rank(runs, n, order);
+    int failures = study_run_all(sel, n, o->seeds, &o->setup, w, train, test, runs);
+    for (int i = 0; i < n; i++) study_aggregate(runs + (size_t)i * o->seeds, o->seeds, &aggs[i]);
+    study_rank(aggs, n, order);
     study_meta meta;
     fill_meta(&meta, o, ctx, train, test);
+    meta.concurrent = w.concurrent;
+    meta.threads_per_run = w.threads_per_run;
     char note[1024] = "";
-    bool drawn = o->figures && study_plot(o->out, runs, n, order, meta.classes, note, sizeof note);
+    bool drawn = o->figures && study_plot(o->out, aggs, n, order, meta.classes, note, sizeof note);
     if (!o->figures)
       snprintf(note, sizeof note, "--figures=false was given");
     else if (!drawn)
@@ -159,17 +148,18 @@ static int study(const study_options *o, const study_regime **sel, int n, const 
     meta.command = cmdline;
     meta.figures_note = drawn ? NULL : note;
     meta.wall_seconds = progress_now() - started;
-    if (!study_write_csvs(o->out, runs, n, order, err, sizeof err) ||
-        !study_write_report(o->out, &meta, runs, n, order, err, sizeof err))
+    if (!study_write_csvs(o->out, aggs, n, order, err, sizeof err) ||
+        !study_write_report(o->out, &meta, aggs, n, order, err, sizeof err))
       rc = command_failed("%s", err);
     else if (failures)
-      rc = command_failed("%d of %d regimes failed; see %s/report.md", failures, n, o->out);
+      rc = command_failed("%d of %d runs failed; see %s/report.md", failures, jobs, o->out);
     else
-      fprintf(stderr, "study: %d regime%s in %.1f s; report in %s/report.md\n", n,
-              n == 1 ? "" : "s", meta.wall_seconds, o->out);
+      fprintf(stderr, "study: %d run%s in %.1f s; report in %s/report.md\n", jobs,
+              jobs == 1 ? "" : "s", meta.wall_seconds, o->out);
   }
-  for (int i = 0; runs && i < n; i++) study_run_free(&runs[i]);
+  for (int j = 0; runs && j < jobs; j++) study_run_free(&runs[j]);
   free(runs);
+  free(aggs);
   free(order);
   rg_dataset_free(train);
   rg_dataset_free(test);

@@ -1,5 +1,4 @@
-/* The CSV files of `regrad study`, the ranking and number formatting
- * (study_report.h). */
+/* The CSV files of `regrad study` and number formatting (study_report.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -27,84 +26,103 @@ const char *study_short_number(char buf[32], double v) {
   return buf;
 }
 
-const study_run *study_find_run(const study_run *runs, int n, const char *name) {
-  for (int i = 0; name && i < n; i++)
-    if (strcmp(runs[i].regime->name, name) == 0) return &runs[i];
-  return NULL;
+const char *study_pct_ci(char buf[64], const study_ci *c) {
+  if (c->n < 2)
+    snprintf(buf, 64, "%.1f%% (%s)", study_pct(c->mean), c->n ? "one seed, no interval" : "none");
+  else
+    snprintf(buf, 64, "%.1f%% ± %.1f", study_pct(c->mean), study_pct(c->hi - c->mean));
+  return buf;
 }
 
-static bool failed(const study_run *r) {
-  return r->result.status != RG_OK || study_run_diverged(r) || !isfinite(r->result.test_acc);
+const char *study_short_ci(char buf[96], const study_ci *c) {
+  char m[32], lo[32], hi[32];
+  study_short_number(m, c->mean);
+  if (c->n == 0) /* no seed gave a value (not finite, or 0 on a geometric scale) */
+    snprintf(buf, 96, "—");
+  else if (c->n < 2)
+    snprintf(buf, 96, "%s", m);
+  else
+    snprintf(buf, 96, "%s [%s, %s]", m, study_short_number(lo, c->lo),
+             study_short_number(hi, c->hi));
+  return buf;
 }
 
-static const study_run *rank_runs;
+typedef bool (*csv_writer)(FILE *f, const study_agg *aggs, int n, const int *order);
 
-static int by_rank(const void *pa, const void *pb) {
-  const study_run *a = &rank_runs[*(const int *)pa], *b = &rank_runs[*(const int *)pb];
-  if (failed(a) != failed(b)) return failed(a) ? 1 : -1;
-  if (!failed(a) && a->result.test_acc != b->result.test_acc)
-    return a->result.test_acc > b->result.test_acc ? -1 : 1;
-  return strcmp(a->regime->name, b->regime->name);
+/* ",<mean>,<ci_low>,<ci_high>" */
+static void ci_fields(FILE *f, const study_ci *c) {
+  char b[3][32];
+  fprintf(f, ",%s,%s,%s", study_csv_number(b[0], c->mean), study_csv_number(b[1], c->lo),
+          study_csv_number(b[2], c->hi));
 }
 
-void study_rank(const study_run *runs, int n, int *order) {
-  for (int i = 0; i < n; i++) order[i] = i;
-  rank_runs = runs;
-  qsort(order, (size_t)n, sizeof *order, by_rank);
-  rank_runs = NULL;
-}
-
-typedef bool (*csv_writer)(FILE *f, const study_run *runs, int n, const int *order);
-
-static bool write_summary(FILE *f, const study_run *runs, int n, const int *order) {
-  char b[12][32];
-  fprintf(f,
-          "rank,regime,family,role,reference,test_acc,val_acc,train_acc,tail_loss,steps,"
-          "diverged_step,grad_first_step0,grad_last_step0,signature_step0,signature_end,"
-          "sparsity\n");
+static bool write_summary(FILE *f, const study_agg *aggs, int n, const int *order) {
+  static const char *metrics[] = {"val_acc",   "test_acc", "train_acc",      "tail_loss",
+                                  "sparsity",  "signature_step0_gmean", "signature_end_gmean",
+                                  "grad_first_step0_gmean", "grad_last_step0_gmean"};
+  fprintf(f, "rank,group,regime,family,role,reference,seeds,diverged_seeds,failed_seeds");
+  for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++)
+    fprintf(f, ",%s,%s_ci_low,%s_ci_high", metrics[m], metrics[m], metrics[m]);
+  fprintf(f, "\n");
   for (int k = 0; k < n; k++) {
-    const study_run *r = &runs[order[k]];
-    const study_regime *g = r->regime;
-    const float *p0 = r->samples ? study_run_sample(r, 0) : NULL;
-    fprintf(f, "%d,%s,%s,%s,%s,%s,%s,%s,%s,%lld,%lld,%s,%s,%s,%s,%s\n", k + 1, g->name, g->family,
-            study_role_name(g->role), g->reference ? g->reference : "",
-            study_csv_number(b[0], r->result.test_acc), study_csv_number(b[1], r->result.val_acc),
-            study_csv_number(b[2], r->result.train_acc),
-            study_csv_number(b[3], study_run_tail_loss(r, r->steps / 10 + 1)), (long long)r->steps,
-            (long long)r->result.diverged_step, study_csv_number(b[4], p0 ? p0[0] : NAN),
-            study_csv_number(b[5], p0 ? p0[r->layers - 1] : NAN),
-            study_csv_number(b[6], study_run_signature(r, 0)),
-            study_csv_number(b[7], study_run_signature(r, r->samples - 1)),
-            study_csv_number(b[8], r->result.sparsity));
+    const study_agg *a = &aggs[order[k]];
+    const study_regime *g = a->regime;
+    fprintf(f, "%d,%d,%s,%s,%s,%s,%d,%d,%d", k + 1, a->group, g->name, g->family,
+            study_role_name(g->role), g->reference ? g->reference : "", a->seeds, a->diverged,
+            a->failed);
+    const study_ci *cis[] = {&a->val,  &a->test,    &a->train,  &a->tail_loss, &a->sparsity,
+                             &a->sig0, &a->sig_end, &a->first0, &a->last0};
+    for (size_t m = 0; m < sizeof cis / sizeof cis[0]; m++) ci_fields(f, cis[m]);
+    fprintf(f, "\n");
   }
   return true;
 }
 
-static bool write_grad_norms(FILE *f, const study_run *runs, int n, const int *order) {
+/* Every run of every regime, grid order then seed order. */
+#define EACH_RUN(aggs, n, r)                                 \
+  for (int i_ = 0; i_ < (n); i_++)                           \
+    for (const study_run *r = (aggs)[i_].runs; r < (aggs)[i_].runs + (aggs)[i_].seeds; r++)
+
+static bool write_runs(FILE *f, const study_agg *aggs, int n, const int *order) {
+  (void)order;
+  char b[7][32];
+  fprintf(f, "regime,seed,val_acc,test_acc,train_acc,tail_loss,steps,diverged_step,"
+             "signature_step0,signature_end,sparsity\n");
+  EACH_RUN(aggs, n, r) {
+    fprintf(f, "%s,%llu,%s,%s,%s,%s,%lld,%lld,%s,%s,%s\n", r->regime->name,
+            (unsigned long long)r->seed, study_csv_number(b[0], r->result.val_acc),
+            study_csv_number(b[1], r->result.test_acc), study_csv_number(b[2], r->result.train_acc),
+            study_csv_number(b[3], study_run_tail_loss(r, r->steps / 10 + 1)), (long long)r->steps,
+            (long long)r->result.diverged_step, study_csv_number(b[4], study_run_signature(r, 0)),
+            study_csv_number(b[5], study_run_signature(r, r->samples - 1)),
+            study_csv_number(b[6], r->result.sparsity));
+  }
+  return true;
+}
+
+static bool write_grad_norms(FILE *f, const study_agg *aggs, int n, const int *order) {
   (void)order;
   char b[32];
-  fprintf(f, "regime,step,layer,grad_norm\n");
-  for (int k = 0; k < n; k++) {
-    const study_run *r = &runs[k];
+  fprintf(f, "regime,seed,step,layer,grad_norm\n");
+  EACH_RUN(aggs, n, r) {
     for (int s = 0; s < r->samples; s++) {
       const float *row = study_run_sample(r, s);
       for (int l = 0; l < r->layers; l++)
-        fprintf(f, "%s,%lld,%d,%s\n", r->regime->name, (long long)r->sample_step[s], l + 1,
-                study_csv_number(b, row[l]));
+        fprintf(f, "%s,%llu,%lld,%d,%s\n", r->regime->name, (unsigned long long)r->seed,
+                (long long)r->sample_step[s], l + 1, study_csv_number(b, row[l]));
     }
   }
   return true;
 }
 
-static bool write_loss(FILE *f, const study_run *runs, int n, const int *order) {
+static bool write_loss(FILE *f, const study_agg *aggs, int n, const int *order) {
   (void)order;
   char b[3][32];
-  fprintf(f, "regime,step,loss,lr,grad_norm,finite\n");
-  for (int k = 0; k < n; k++) {
-    const study_run *r = &runs[k];
+  fprintf(f, "regime,seed,step,loss,lr,grad_norm,finite\n");
+  EACH_RUN(aggs, n, r) {
     for (int64_t t = 0; t < r->steps; t++)
-      fprintf(f, "%s,%lld,%s,%s,%s,%d\n", r->regime->name, (long long)t,
-              study_csv_number(b[0], r->loss[t]), study_csv_number(b[1], r->lr[t]),
+      fprintf(f, "%s,%llu,%lld,%s,%s,%s,%d\n", r->regime->name, (unsigned long long)r->seed,
+              (long long)t, study_csv_number(b[0], r->loss[t]), study_csv_number(b[1], r->lr[t]),
               study_csv_number(b[2], r->grad_norm[t]), r->finite[t]);
   }
   return true;
@@ -121,7 +139,8 @@ static const char *init_name(rg_init_scheme s) {
   return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
-static bool write_config(FILE *f, const study_run *runs, int n, const int *order) {
+/* The configuration is the same for every seed but the seed itself. */
+static bool write_config(FILE *f, const study_agg *aggs, int n, const int *order) {
   (void)order;
   static const char *acts[] = {"linear", "relu", "leaky_relu", "tanh", "sigmoid"};
   static const char *penalties[] = {"none", "l1", "l2", "elastic"};
@@ -134,8 +153,8 @@ static bool write_config(FILE *f, const study_run *runs, int n, const int *order
           "optimizer,lr,momentum,weight_decay,decoupled,prox_l1,prox_l2,clip,clip_threshold,"
           "schedule,warmup_steps\n");
   for (int k = 0; k < n; k++) {
-    const train_config *c = &runs[k].config;
-    const study_regime *g = runs[k].regime;
+    const train_config *c = &aggs[k].runs[0].config;
+    const study_regime *g = aggs[k].regime;
     fprintf(f, "%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%lld\n", g->name,
             acts[c->model.activation], init_name(c->init), study_csv_number(b[0], c->init_scale),
             c->model.batch_norm, study_csv_number(b[1], c->model.dropout), penalties[c->run.penalty],
@@ -149,48 +168,45 @@ static bool write_config(FILE *f, const study_run *runs, int n, const int *order
   return true;
 }
 
-static bool write_timing(FILE *f, const study_run *runs, int n, const int *order) {
+/* No total row: with runs going at once, the sum of their seconds is not
+ * the study's wall time (report.md states that). */
+static bool write_timing(FILE *f, const study_agg *aggs, int n, const int *order) {
   (void)order;
-  double total = 0.0;
-  int64_t steps = 0;
-  fprintf(f, "regime,seconds,steps,ms_per_step\n");
-  for (int k = 0; k < n; k++) {
-    const study_run *r = &runs[k];
+  fprintf(f, "regime,seed,seconds,steps,ms_per_step\n");
+  EACH_RUN(aggs, n, r) {
     double per = r->steps ? 1e3 * r->result.seconds / (double)r->steps : 0.0;
-    fprintf(f, "%s,%.3f,%lld,%.3f\n", r->regime->name, r->result.seconds, (long long)r->steps, per);
-    total += r->result.seconds;
-    steps += r->steps;
+    fprintf(f, "%s,%llu,%.3f,%lld,%.3f\n", r->regime->name, (unsigned long long)r->seed,
+            r->result.seconds, (long long)r->steps, per);
   }
-  fprintf(f, "total,%.3f,%lld,%.3f\n", total, (long long)steps,
-          steps ? 1e3 * total / (double)steps : 0.0);
   return true;
 }
 
-static bool write_file(const char *dir, const char *name, csv_writer w, const study_run *runs,
+static bool write_file(const char *dir, const char *name, csv_writer w, const study_agg *aggs,
                        int n, const int *order, char *err, size_t err_size) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   atomic_file a;
   FILE *f = atomic_open(&a, path, err, err_size);
   if (!f) return false;
-  if (w(f, runs, n, order)) return atomic_commit(&a, true, err, err_size);
+  if (w(f, aggs, n, order)) return atomic_commit(&a, true, err, err_size);
   atomic_commit(&a, false, err, err_size);
   snprintf(err, err_size, "%s: the data could not be written", path);
   return false;
 }
 
-bool study_write_csvs(const char *dir, const study_run *runs, int n, const int *order, char *err,
+bool study_write_csvs(const char *dir, const study_agg *aggs, int n, const int *order, char *err,
                       size_t err_size) {
   static const struct {
     const char *name;
     csv_writer write;
   } files[] = {{"summary.csv", write_summary},
+               {"runs.csv", write_runs},
                {"grad_norms.csv", write_grad_norms},
                {"loss.csv", write_loss},
                {"config.csv", write_config},
                {"timing.csv", write_timing}};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-    if (!write_file(dir, files[i].name, files[i].write, runs, n, order, err, err_size))
+    if (!write_file(dir, files[i].name, files[i].write, aggs, n, order, err, err_size))
       return false;
   return true;
 }

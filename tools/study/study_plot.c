@@ -20,17 +20,20 @@ static const study_figure figure_list[FIG_COUNT] = {
     {"grad_profile_step0", "Per-layer gradient norm at step 0",
      "|dL/dW| of every linear layer before the first update, log scale, one line per "
      "initialization or normalization regime (the remedies added to the Kaiming base share its "
-     "profile). Dashed: vanishing baselines; dash-dotted: exploding baselines; solid: the rest."},
+     "profile): the geometric mean over the seeds, the band from the smallest to the largest "
+     "seed. Dashed: vanishing baselines; dash-dotted: exploding baselines; solid: the rest."},
     {"grad_norm_steps", "First-layer gradient norm during training",
-     "|dL/dW| of the first layer at every sampled step, log scale, one panel per family. A gap "
-     "is a norm of exactly 0 (dead units, or every element of the gradient below what a float "
-     "holds); a line that stops early belongs to a run that diverged."},
+     "|dL/dW| of the first layer at every sampled step, log scale, one panel per family: the "
+     "geometric mean over the seeds, the band from the smallest to the largest seed. A gap "
+     "is a norm of exactly 0 in every seed (dead units, or every element of the gradient below "
+     "what a float holds); a line that stops early belongs to runs that diverged."},
     {"loss", "Training loss",
      "Cross-entropy (plus penalty) averaged over each sampling window, log scale, one panel per "
-     "family."},
+     "family: the mean over the seeds, the band from the smallest to the largest seed."},
     {"accuracy", "Accuracy by regime",
-     "Training, validation and test accuracy in rank order; the dashed line is chance. Runs "
-     "that diverged are marked."},
+     "Validation, test and training accuracy in rank order (by validation): the mean over the "
+     "seeds with its 95% interval as an error bar; the dashed line is chance. Regimes with a "
+     "seed that diverged are marked."},
 };
 
 int study_figure_count(void) { return FIG_COUNT; }
@@ -50,22 +53,24 @@ static const struct {
 };
 #define N_PANELS ((int)(sizeof panels / sizeof panels[0]))
 
-static bool in_panel(const study_run *r, int p) {
+static bool in_panel(const study_agg *r, int p) {
   for (int i = 0; i < 3 && panels[p].families[i]; i++)
     if (strcmp(r->regime->family, panels[p].families[i]) == 0) return true;
   return false;
 }
 
-static bool in_profile(const study_run *r) {
+static bool in_profile(const study_agg *r) {
   return in_panel(r, 0) || !strcmp(r->regime->family, "combined");
 }
 
-static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                               "#e377c2", "#17becf", "#7f7f7f", "#bcbd22", "#000000", "#aec7e8"};
+/* Okabe-Ito: told apart with every common color-vision deficiency. Past
+ * eight regimes the colors repeat with other point types. */
+static const char *colors[] = {"#E69F00", "#56B4E9", "#009E73", "#0072B2",
+                               "#D55E00", "#CC79A7", "#000000", "#F0E442"};
 #define N_COLORS ((int)(sizeof colors / sizeof colors[0]))
 
 /* Line style i + 1 for run i: a color, and a dash type by role. */
-static void line_styles(FILE *g, const study_run *runs, int n) {
+static void line_styles(FILE *g, const study_agg *runs, int n) {
   for (int i = 0; i < n; i++) {
     study_role role = runs[i].regime->role;
     int dt = role == ROLE_VANISHING ? 2 : role == ROLE_EXPLODING ? 4 : 1;
@@ -81,60 +86,117 @@ static void number(FILE *g, double v) {
     fprintf(g, " NaN");
 }
 
-static void data_blocks(FILE *g, const study_run *runs, int n, const int *order) {
-  for (int i = 0; i < n; i++) {
-    const study_run *r = &runs[i];
-    fprintf(g, "$P%d << EOD\n", i);
-    for (int l = 0; r->samples > 0 && l < r->layers; l++) {
-      fprintf(g, "%d", l + 1);
-      number(g, study_run_sample(r, 0)[l]);
-      fprintf(g, "\n");
-    }
-    fprintf(g, "EOD\n$S%d << EOD\n", i);
-    for (int s = 0; s < r->samples; s++) {
-      fprintf(g, "%lld", (long long)r->sample_step[s]);
-      number(g, study_run_sample(r, s)[0]);
-      fprintf(g, "\n");
-    }
-    fprintf(g, "EOD\n$L%d << EOD\n", i);
-    for (int64_t t0 = 0; t0 < r->steps; t0 += r->sample_every) {
-      double sum = 0.0;
-      int64_t k = 0;
-      for (int64_t t = t0; t < r->steps && t < t0 + r->sample_every; t++)
-        if (r->finite[t]) sum += r->loss[t], k++;
-      fprintf(g, "%lld", (long long)t0);
-      number(g, k ? sum / (double)k : NAN);
-      fprintf(g, "\n");
-    }
-    fprintf(g, "EOD\n");
+/* "x center low high": the center over the seeds' values v[0..k) (the
+ * geometric mean for norms, else the mean) and the band from the smallest
+ * to the largest; values that cannot be drawn (non-finite, and not
+ * positive on a log scale) are left out. */
+static void band_row(FILE *g, double x, const double *v, int k, bool geometric) {
+  double sum = 0.0, lo = INFINITY, hi = -INFINITY;
+  int used = 0;
+  for (int i = 0; i < k; i++) {
+    if (!isfinite(v[i]) || !(v[i] > 0.0)) continue;
+    sum += geometric ? log(v[i]) : v[i];
+    lo = fmin(lo, v[i]);
+    hi = fmax(hi, v[i]);
+    used++;
   }
-  fprintf(g, "$ACC << EOD\n");
-  for (int k = 0; k < n; k++) {
-    const study_run *r = &runs[order[k]];
-    bool div = r->result.diverged_step >= 0;
-    fprintf(g, "\"%s%s\" %.4f %.4f %.4f\n", r->regime->name, div ? " (diverged)" : "",
-            isfinite(r->result.train_acc) ? 100.0 * r->result.train_acc : 0.0,
-            isfinite(r->result.val_acc) ? 100.0 * r->result.val_acc : 0.0,
-            isfinite(r->result.test_acc) ? 100.0 * r->result.test_acc : 0.0);
+  double center = used ? sum / used : NAN;
+  fprintf(g, "%.9g", x);
+  number(g, geometric ? exp(center) : center);
+  number(g, used ? lo : NAN);
+  number(g, used ? hi : NAN);
+  fprintf(g, "\n");
+}
+
+/* The mean loss of the finite steps of window [t0, t0 + every). */
+static double window_loss(const study_run *r, int64_t t0) {
+  double sum = 0.0;
+  int64_t k = 0;
+  for (int64_t t = t0; t < r->steps && t < t0 + r->sample_every; t++)
+    if (r->finite[t]) sum += r->loss[t], k++;
+  return k ? sum / (double)k : NAN;
+}
+
+/* $P<i>: step-0 profile; $S<i>: first layer over the sampled steps; $L<i>:
+ * windowed loss, each over the seeds of regime i. */
+static void regime_blocks(FILE *g, const study_agg *a, int i, double *v) {
+  const study_run *r0 = &a->runs[0];
+  int seeds = a->seeds;
+  fprintf(g, "$P%d << EOD\n", i);
+  for (int l = 0; l < r0->layers; l++) {
+    for (int k = 0; k < seeds; k++) {
+      const float *row = study_run_sample_at(&a->runs[k], 0);
+      v[k] = row ? row[l] : NAN;
+    }
+    band_row(g, l + 1, v, seeds, true);
+  }
+  fprintf(g, "EOD\n$S%d << EOD\n", i);
+  for (int64_t t = 0; t < r0->capacity; t++) {
+    bool any = false;
+    for (int k = 0; k < seeds; k++) {
+      const float *row = study_run_sample_at(&a->runs[k], t);
+      v[k] = row ? row[0] : NAN;
+      any |= row != NULL;
+    }
+    if (any) band_row(g, (double)t, v, seeds, true);
+  }
+  fprintf(g, "EOD\n$L%d << EOD\n", i);
+  for (int64_t t0 = 0; t0 < r0->capacity; t0 += r0->sample_every) {
+    for (int k = 0; k < seeds; k++)
+      v[k] = t0 < a->runs[k].steps ? window_loss(&a->runs[k], t0) : NAN;
+    band_row(g, (double)t0, v, seeds, false);
   }
   fprintf(g, "EOD\n");
 }
 
-/* "plot" with one curve per selected run from data blocks $<prefix><i>. */
-static void plot_curves(FILE *g, const study_run *runs, int n, char prefix, int panel) {
+/* A mean and its interval in percent; the mean for both bounds when there is
+ * no interval. */
+static void acc_fields(FILE *g, const study_ci *c) {
+  double m = isfinite(c->mean) ? 100.0 * c->mean : 0.0;
+  bool ci = isfinite(c->lo) && isfinite(c->hi);
+  fprintf(g, " %.4f %.4f %.4f", m, ci ? 100.0 * c->lo : m, ci ? 100.0 * c->hi : m);
+}
+
+static bool data_blocks(FILE *g, const study_agg *aggs, int n, const int *order) {
+  int seeds = 1;
+  for (int i = 0; i < n; i++) seeds = aggs[i].seeds > seeds ? aggs[i].seeds : seeds;
+  double *v = calloc((size_t)seeds, sizeof *v);
+  if (!v) return false;
+  for (int i = 0; i < n; i++) regime_blocks(g, &aggs[i], i, v);
+  free(v);
+  fprintf(g, "$ACC << EOD\n");
+  for (int k = 0; k < n; k++) {
+    const study_agg *a = &aggs[order[k]];
+    fprintf(g, "\"%s%s\"", a->regime->name, a->diverged ? " (diverged)" : "");
+    acc_fields(g, &a->val);
+    acc_fields(g, &a->test);
+    acc_fields(g, &a->train);
+    fprintf(g, "\n");
+  }
+  fprintf(g, "EOD\n");
+  return true;
+}
+
+/* "plot" with one band and one curve per selected regime from data blocks
+ * $<prefix><i> (x, center, low, high). */
+static void plot_curves(FILE *g, const study_agg *runs, int n, char prefix, int panel) {
   const char *sep = "plot";
   for (int i = 0; i < n; i++) {
     bool take = panel < 0 ? in_profile(&runs[i]) : in_panel(&runs[i], panel);
     if (!take) continue;
-    fprintf(g, "%s $%c%d using 1:2 with linespoints ls %d pi %d title '%s' noenhanced", sep, prefix,
-            i, i + 1, prefix == 'P' ? 1 : 15, runs[i].regime->name);
+    fprintf(g,
+            "%s $%c%d using 1:3:4 with filledcurves fc rgb '%s' fs transparent solid 0.15 "
+            "noborder notitle, \\\n    $%c%d using 1:2 with linespoints ls %d pi %d title '%s' "
+            "noenhanced",
+            sep, prefix, i, colors[i % N_COLORS], prefix, i, i + 1, prefix == 'P' ? 1 : 15,
+            runs[i].regime->name);
     sep = ", \\\n    ";
   }
   fprintf(g, "\n");
 }
 
-static void profile(FILE *g, const study_run *runs, int n) {
-  int layers = n ? runs[0].layers : 1;
+static void profile(FILE *g, const study_agg *runs, int n) {
+  int layers = n ? runs[0].runs[0].layers : 1;
   fprintf(g, "set title 'Per-layer gradient norm at step 0 (%d hidden layers; log scale)'\n",
           layers - 1);
   fprintf(g,
@@ -146,7 +208,7 @@ static void profile(FILE *g, const study_run *runs, int n) {
   plot_curves(g, runs, n, 'P', -1);
 }
 
-static void panel_layout(FILE *g, const study_run *runs, int n, const char *title, int *used) {
+static void panel_layout(FILE *g, const study_agg *runs, int n, const char *title, int *used) {
   int count = 0;
   for (int p = 0; p < N_PANELS; p++)
     for (int i = 0; i < n; i++)
@@ -159,12 +221,13 @@ static void panel_layout(FILE *g, const study_run *runs, int n, const char *titl
   used[count] = -1;
 }
 
-static void over_steps(FILE *g, const study_run *runs, int n, char prefix, const char *title,
+static void over_steps(FILE *g, const study_agg *runs, int n, char prefix, const char *title,
                        const char *ylabel) {
   int used[N_PANELS + 1];
   panel_layout(g, runs, n, title, used);
   int64_t steps = 1;
-  for (int i = 0; i < n; i++) steps = runs[i].capacity > steps ? runs[i].capacity : steps;
+  for (int i = 0; i < n; i++)
+    steps = runs[i].runs[0].capacity > steps ? runs[i].runs[0].capacity : steps;
   /* a little room left of step 0, so that a run that diverged at once shows its point */
   fprintf(g,
           "set logscale y\nset format y '10^{%%T}'\nset xlabel 'step'\nset ylabel '%s'\n"
@@ -182,7 +245,7 @@ static void accuracy(FILE *g, int classes) {
       g,
       "unset logscale y\nset format y '%%g%%%%'\nset yrange [0:100]\nset title "
       "'Accuracy by regime (rank order)'\nset xlabel ''\nset ylabel 'accuracy'\n"
-      "set style data histograms\nset style histogram clustered gap 1\n"
+      "set style data histograms\nset style histogram errorbars gap 1 lw 1.5\n"
       "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
       "set xtics rotate by 40 right nomirror noenhanced\nset bmargin 9\nset grid noxtics ytics\n"
       "set key inside top right\n"
@@ -190,12 +253,13 @@ static void accuracy(FILE *g, int classes) {
       "lc rgb '#555555'\n",
       100.0 / classes, 100.0 / classes);
   fprintf(g,
-          "plot $ACC using 2:xtic(1) title 'train' lc rgb '#aec7e8', '' using 3 title "
-          "'validation' lc rgb '#6baed6', '' using 4 title 'test' lc rgb '#08519c'\n");
+          "plot $ACC using 2:3:4:xtic(1) title 'validation (ranks)' lc rgb '#0072B2', '' using "
+          "5:6:7 title 'test' lc rgb '#E69F00', '' using 8:9:10 title 'train' lc rgb "
+          "'#56B4E9'\n");
 }
 
 /* Every figure, for the terminal in TERM; ext is "png" or "svg". */
-static void draw_all(FILE *g, const study_run *runs, int n, int classes, const char *ext) {
+static void draw_all(FILE *g, const study_agg *runs, int n, int classes, const char *ext) {
   for (int f = 0; f < FIG_COUNT; f++) {
     fprintf(g, "reset\neval(TERM.' size %d,%d')\n", figure_size[f][0], figure_size[f][1]);
     line_styles(g, runs, n);
@@ -218,9 +282,9 @@ static void draw_all(FILE *g, const study_run *runs, int n, int classes, const c
   }
 }
 
-static void write_script(FILE *g, const study_run *runs, int n, const int *order, int classes) {
+static bool write_script(FILE *g, const study_agg *runs, int n, const int *order, int classes) {
   fprintf(g, "# Figures of `regrad study`; run with: gnuplot figures.gp (in this directory)\n");
-  data_blocks(g, runs, n, order);
+  if (!data_blocks(g, runs, n, order)) return false;
   fprintf(g,
           "if (strstrt(GPVAL_TERMINALS, ' pngcairo ') > 0) {\n"
           "  TERM = \"set terminal pngcairo enhanced font 'DejaVu Sans,12'\"\n"
@@ -228,6 +292,7 @@ static void write_script(FILE *g, const study_run *runs, int n, const int *order
   draw_all(g, runs, n, classes, "png");
   fprintf(g, "TERM = \"set terminal svg enhanced font 'DejaVu Sans,12' dynamic\"\n");
   draw_all(g, runs, n, classes, "svg");
+  return true;
 }
 
 /* The gnuplot program: REGRAD_GNUPLOT, or "gnuplot" if it is on PATH. */
@@ -287,7 +352,7 @@ static bool move_figures(const char *tmp, const char *dir, char *note, size_t no
   return ok;
 }
 
-bool study_plot(const char *dir, const study_run *runs, int n, const int *order, int classes,
+bool study_plot(const char *dir, const study_agg *runs, int n, const int *order, int classes,
                 char *note, size_t note_size) {
   char prog[4096], path[4096], tmp[4200], qtmp[8400], qprog[8192], cmd[17000];
   if (!find_gnuplot(prog, sizeof prog, note, note_size)) return false;
@@ -295,7 +360,11 @@ bool study_plot(const char *dir, const study_run *runs, int n, const int *order,
   atomic_file a;
   FILE *g = atomic_open(&a, path, note, note_size);
   if (!g) return false;
-  write_script(g, runs, n, order, classes);
+  if (!write_script(g, runs, n, order, classes)) {
+    atomic_commit(&a, false, note, note_size);
+    snprintf(note, note_size, "out of memory writing figures.gp");
+    return false;
+  }
   if (!atomic_commit(&a, true, note, note_size)) return false;
   /* gnuplot draws into a scratch directory beside the figures; each is then
    * renamed into place, so a figure is never seen half drawn. */

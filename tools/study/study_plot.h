@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "study_run.h"
+#include "study_agg.h"
 
 typedef struct study_figure {
   const char *name; /* file name without extension */
@@ -20,10 +20,11 @@ typedef struct study_figure {
 int study_figure_count(void);
 const study_figure *study_figure_at(int i);
 
-/* Draws every figure into dir (classes sets the chance line). Returns false, with why not in note
+/* Draws every figure into dir from the regimes' seeds (classes sets the
+ * chance line). Returns false, with why not in note
  * (e.g. "gnuplot was not found on PATH"), when they could not all be drawn; never stops the study.
  */
-bool study_plot(const char *dir, const study_run *runs, int n, const int *order, int classes,
+bool study_plot(const char *dir, const study_agg *runs, int n, const int *order, int classes,
                 char *note, size_t note_size);
 
 #endif

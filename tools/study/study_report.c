@@ -14,8 +14,12 @@ static void header(FILE *f, const study_meta *m) {
   progress_format_duration(m->wall_seconds, wall, sizeof wall);
   fprintf(f, "# regrad study: which remedies keep gradients alive in a deep network?\n\n");
   fprintf(f, "Command: `%s`\n\n", m->command);
-  fprintf(f, "regrad %s, ISA %s, %d thread%s; wall time %s.\n\n", m->version, m->isa, m->threads,
-          m->threads == 1 ? "" : "s", wall);
+  fprintf(f,
+          "regrad %s, ISA %s, %d thread%s (%d run%s at once, %d thread%s each); wall time "
+          "%s.\n\n",
+          m->version, m->isa, m->threads, m->threads == 1 ? "" : "s", m->concurrent,
+          m->concurrent == 1 ? "" : "s", m->threads_per_run, m->threads_per_run == 1 ? "" : "s",
+          wall);
   fprintf(f, "## Setup\n\n");
   fprintf(f,
           "- Data: `%s`: %lld training rows (%lld more held out for validation), %lld test "
@@ -27,10 +31,22 @@ static void header(FILE *f, const study_meta *m) {
   fprintf(f, "%dx%d-%d (%d hidden layers of width %d, %d linear layers).\n", s->width, s->depth,
           m->classes, s->depth, s->width, s->depth + 1);
   fprintf(f,
-          "- Every regime: the same data, split, seed (%llu), batch (%lld), %lld optimizer "
-          "steps and evaluation (test and validation accuracy on all their rows, training "
-          "accuracy on up to 10000 training rows).\n",
-          (unsigned long long)s->seed, (long long)s->batch, (long long)s->steps);
+          "- Every regime: the same data, batch (%lld), %lld optimizer steps and evaluation "
+          "(test and validation accuracy on all their rows, training accuracy on up to 10000 "
+          "training rows), trained once per seed: %d seed%s, %llu to %llu. The seed drives the "
+          "init, dropout, the validation split and the shuffling.\n",
+          (long long)s->batch, (long long)s->steps, m->seeds, m->seeds == 1 ? "" : "s",
+          (unsigned long long)s->seed, (unsigned long long)(s->seed + (uint64_t)m->seeds - 1));
+  if (m->seeds > 1)
+    fprintf(f,
+            "- Intervals: mean ± the half-width of a 95%% Student-t interval over the seeds (n - "
+            "1 = %d degrees of freedom). Gradient-norm ratios span decades: their geometric mean "
+            "and its 95%% interval in log10 space, [low, high].\n",
+            m->seeds - 1);
+  else
+    fprintf(f,
+            "- One seed: no intervals, so no difference between regimes is a finding; rerun "
+            "with `--seeds 3` or more.\n");
   fprintf(f,
           "- Base: ReLU, Kaiming normal init, SGD momentum %g, lr %g, no schedule, no "
           "clipping. A regime changes only what its configuration names.\n",
@@ -42,31 +58,61 @@ static void header(FILE *f, const study_meta *m) {
           s->sample_every, s->depth + 1);
 }
 
-static void ranking(FILE *f, const study_run *runs, int n, const int *order) {
-  fprintf(f, "## Ranking\n\nBy test accuracy; runs that diverged come last.\n\n");
+/* "ranks 3-9", or "rank 3" */
+static void rank_span(FILE *f, int from, int to) {
+  if (from == to)
+    fprintf(f, "rank %d", from);
+  else
+    fprintf(f, "ranks %d-%d", from, to);
+}
+
+/* Which ranks the intervals cannot separate. */
+static void groups(FILE *f, const study_agg *aggs, int n, const int *order) {
+  for (int k = 0; k < n;) {
+    const study_agg *a = &aggs[order[k]];
+    int end = k;
+    while (end + 1 < n && aggs[order[end + 1]].group == a->group) end++;
+    fprintf(f, "- ");
+    rank_span(f, k + 1, end + 1);
+    if (a->group == 0)
+      fprintf(f, ": a seed diverged or failed; ranked last whatever the accuracy.\n");
+    else if (end > k)
+      fprintf(f,
+              ": not separable (validation intervals overlap that of rank %d); their order "
+              "is not a finding.\n",
+              k + 1);
+    else
+      fprintf(f, ": separate from the ranks around it.\n");
+    k = end + 1;
+  }
+}
+
+static void ranking(FILE *f, const study_agg *aggs, int n, const int *order) {
   fprintf(f,
-          "| # | regime | role | test | val | train | loss (last 10%%) | first/last at step 0 "
-          "| first/last at end | diverged at | sparsity | time |\n");
-  fprintf(f, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+          "## Ranking\n\nBy mean validation accuracy over the seeds (the test set is never used "
+          "to choose; its accuracy is shown beside). Regimes where a seed diverged or failed "
+          "come last. Group: ranks whose validation intervals overlap the first of their group "
+          "cannot be told apart.\n\n");
+  fprintf(f, "| # | group | regime | role | val | test | train | loss (last 10%%) | first/last "
+             "at step 0 | first/last at end | diverged | sparsity |\n");
+  fprintf(f, "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (int k = 0; k < n; k++) {
-    const study_run *r = &runs[order[k]];
-    char loss[32], s0[32], s1[32];
-    study_short_number(s0, study_run_signature(r, 0));
-    study_short_number(s1, study_run_signature(r, r->samples - 1));
-    bool diverged = study_run_diverged(r);
-    if (diverged)
+    const study_agg *a = &aggs[order[k]];
+    char val[64], test[64], train[64], loss[96], s0[96], s1[96], group[16];
+    snprintf(group, sizeof group, a->group ? "%d" : "—", a->group);
+    if (a->tail_loss.n == 0)
       snprintf(loss, sizeof loss, "—");
     else
-      study_short_number(loss, study_run_tail_loss(r, r->steps / 10 + 1));
-    fprintf(f, "| %d | %s | %s | %.1f%% | %.1f%% | %.1f%% | %s | %s | %s | ", k + 1,
-            r->regime->name, study_role_name(r->regime->role), study_pct(r->result.test_acc),
-            study_pct(r->result.val_acc), study_pct(r->result.train_acc), loss, s0, s1);
-    if (diverged)
-      fprintf(f, "step %lld", (long long)r->result.diverged_step);
-    else
-      fprintf(f, "—");
-    fprintf(f, " | %.1f%% | %.1f s |\n", study_pct(r->result.sparsity), r->result.seconds);
+      study_short_ci(loss, &a->tail_loss);
+    fprintf(f, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d of %d | %.1f%% |\n", k + 1,
+            group, a->regime->name, study_role_name(a->regime->role),
+            study_pct_ci(val, &a->val), study_pct_ci(test, &a->test),
+            study_pct_ci(train, &a->train), loss, study_short_ci(s0, &a->sig0),
+            study_short_ci(s1, &a->sig_end), a->diverged + a->failed, a->seeds,
+            study_pct(a->sparsity.mean));
   }
+  fprintf(f, "\n");
+  groups(f, aggs, n, order);
   fprintf(f, "\n");
 }
 
@@ -84,51 +130,62 @@ static void figures(FILE *f, const study_meta *m) {
   }
 }
 
-/* The best run, then each failing baseline in grid order. */
-static void summary(FILE *f, const study_run *runs, int n, const int *order, int classes) {
+/* The top group, then each failing baseline in grid order. */
+static void summary(FILE *f, const study_agg *aggs, int n, const int *order, int classes) {
   fprintf(f, "## Summary\n\n");
-  const study_run *best = &runs[order[0]];
-  if (!study_run_diverged(best) && best->result.status == RG_OK)
-    fprintf(f, "- Best: **%s** with %.1f%% test accuracy.\n", best->regime->name,
-            study_pct(best->result.test_acc));
+  const study_agg *best = &aggs[order[0]];
+  char ci[64], ci2[64];
+  if (best->group > 0) {
+    int top = 0;
+    while (top < n && aggs[order[top]].group == best->group) top++;
+    if (top == 1)
+      fprintf(f, "- Best by validation: **%s** with %s (test %s).\n", best->regime->name,
+              study_pct_ci(ci, &best->val), study_pct_ci(ci2, &best->test));
+    else {
+      fprintf(f, "- Best by validation, not separable from each other:");
+      for (int k = 0; k < top; k++)
+        fprintf(f, "%s **%s** (%s)", k ? "," : "", aggs[order[k]].regime->name,
+                study_pct_ci(ci, &aggs[order[k]].val));
+      fprintf(f, ".\n");
+    }
+  }
   for (int k = 0; k < n; k++) {
-    const study_run *r = &runs[k];
-    if (r->regime->role != ROLE_VANISHING && r->regime->role != ROLE_EXPLODING) continue;
-    char s0[32], first[32], last[32];
-    const float *p0 = r->samples ? study_run_sample(r, 0) : NULL;
-    study_short_number(s0, study_run_signature(r, 0));
-    study_short_number(first, p0 ? p0[0] : NAN);
-    study_short_number(last, p0 ? p0[r->layers - 1] : NAN);
+    const study_agg *a = &aggs[k];
+    if (a->regime->role != ROLE_VANISHING && a->regime->role != ROLE_EXPLODING) continue;
+    char s0[96], first[96], last[96];
     fprintf(f,
             "- %s (%s): at step 0 the first layer's gradient norm is %s, the last's %s "
             "(ratio %s); ",
-            r->regime->name, study_role_name(r->regime->role), first, last, s0);
-    if (study_run_diverged(r))
-      fprintf(f, "diverged at step %lld.\n", (long long)r->result.diverged_step);
+            a->regime->name, study_role_name(a->regime->role), study_short_ci(first, &a->first0),
+            study_short_ci(last, &a->last0), study_short_ci(s0, &a->sig0));
+    if (a->diverged)
+      fprintf(f, "diverged in %d of %d seeds.\n", a->diverged, a->seeds);
     else
-      fprintf(f, "%.1f%% test accuracy%s.\n", study_pct(r->result.test_acc),
-              r->result.test_acc < 1.0 / classes + 0.03 ? " (chance)" : "");
+      fprintf(f, "%s test accuracy%s.\n", study_pct_ci(ci, &a->test),
+              a->test.mean < 1.0 / classes + 0.03 ? " (chance)" : "");
   }
   fprintf(f, "\n");
 }
 
-static void findings(FILE *f, const study_meta *m, const study_run *runs, int n) {
+static void findings(FILE *f, const study_meta *m, const study_agg *aggs, int n) {
   fprintf(f,
           "## Findings\n\nOne paragraph per regime, in the order of the grid; every number "
-          "is measured in this run.\n\n");
+          "is measured in this study, over its %d seed%s. A comparison with a reference is "
+          "a finding only where the interval of the difference excludes 0.\n\n",
+          m->seeds, m->seeds == 1 ? "" : "s");
   for (int i = 0; i < n; i++) {
-    study_finding(&runs[i], runs, n, m->classes, f);
+    study_finding(&aggs[i], aggs, n, m->classes, f);
     fprintf(f, "\n\n");
   }
 }
 
-static void configurations(FILE *f, const study_run *runs, int n) {
+static void configurations(FILE *f, const study_agg *aggs, int n) {
   fprintf(f, "## Configurations\n\n");
   fprintf(f, "| regime | family | role | applied to | configuration |\n|---|---|---|---|---|\n");
   for (int i = 0; i < n; i++) {
     char text[512];
-    const study_regime *g = runs[i].regime;
-    study_config_describe(&runs[i].config, text, sizeof text);
+    const study_regime *g = aggs[i].regime;
+    study_config_describe(&aggs[i].runs[0].config, text, sizeof text);
     const char *on = !g->reference                          ? "—"
                      : strcmp(g->reference, "kaiming") == 0 ? "the Kaiming base"
                                                             : g->reference;
@@ -143,17 +200,21 @@ static void configurations(FILE *f, const study_run *runs, int n) {
 static void files(FILE *f) {
   fprintf(f,
           "## Files\n\n"
-          "- `summary.csv`: one row per regime in rank order (accuracies, loss, divergence, "
-          "gradient signature, sparsity).\n"
-          "- `grad_norms.csv`: regime, step, layer, |dL/dW| of every sampled step.\n"
-          "- `loss.csv`: regime, step, loss, learning rate, global gradient norm, finite.\n"
-          "- `config.csv`: the configuration of every regime.\n"
-          "- `timing.csv`: wall-clock seconds per regime (the only file that changes between "
+          "- `summary.csv`: one row per regime in rank order: group, seeds, diverged seeds, "
+          "and mean, ci_low, ci_high of every metric (geometric for the gradient ratios and "
+          "norms).\n"
+          "- `runs.csv`: one row per regime and seed (accuracies, loss, divergence, gradient "
+          "signature, sparsity).\n"
+          "- `grad_norms.csv`: regime, seed, step, layer, |dL/dW| of every sampled step.\n"
+          "- `loss.csv`: regime, seed, step, loss, learning rate, global gradient norm, "
+          "finite.\n"
+          "- `config.csv`: the configuration of every regime (the same for every seed).\n"
+          "- `timing.csv`: wall-clock seconds per run (the only file that changes between "
           "identical runs).\n"
           "- `figures.gp`: the gnuplot script that drew the figures, data included.\n");
 }
 
-bool study_write_report(const char *dir, const study_meta *meta, const study_run *runs, int n,
+bool study_write_report(const char *dir, const study_meta *meta, const study_agg *aggs, int n,
                         const int *order, char *err, size_t err_size) {
   char path[4096];
   snprintf(path, sizeof path, "%s/report.md", dir);
@@ -161,11 +222,11 @@ bool study_write_report(const char *dir, const study_meta *meta, const study_run
   FILE *f = atomic_open(&a, path, err, err_size);
   if (!f) return false;
   header(f, meta);
-  summary(f, runs, n, order, meta->classes);
-  ranking(f, runs, n, order);
+  summary(f, aggs, n, order, meta->classes);
+  ranking(f, aggs, n, order);
   figures(f, meta);
-  findings(f, meta, runs, n);
-  configurations(f, runs, n);
+  findings(f, meta, aggs, n);
+  configurations(f, aggs, n);
   files(f);
   return atomic_commit(&a, true, err, err_size);
 }

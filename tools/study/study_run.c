@@ -36,11 +36,13 @@ static bool observe(const rg_step_info *s, void *user) {
   }
   if (!s->finite) rec->saw_nonfinite = true;
   study_progress *sp = rec->sp;
-  if (sp)
-    progress_update(sp->bar, sp->steps_before + t + 1,
-                    "config %d/%d %-14s epoch %lld  step %lld/%lld", sp->index + 1, sp->count,
-                    run->regime->name, (long long)s->epoch + 1, (long long)(t + 1),
-                    (long long)run->config.run.max_steps);
+  if (sp) {
+    pthread_mutex_lock(sp->lock);
+    progress_update(sp->bar, ++*sp->steps_done, "run %d/%d %-14s seed %llu  step %lld/%lld",
+                    sp->index + 1, sp->count, run->regime->name, (unsigned long long)run->seed,
+                    (long long)(t + 1), (long long)run->config.run.max_steps);
+    pthread_mutex_unlock(sp->lock);
+  }
   return true;
 }
 
@@ -63,6 +65,7 @@ bool study_run_regime(const study_regime *r, const study_setup *setup, const rg_
                       const rg_dataset *test, study_progress *sp, study_run *run) {
   memset(run, 0, sizeof *run);
   run->regime = r;
+  run->seed = setup->seed;
   study_regime_config(r, setup, &run->config);
   run->config.train_set = train;
   run->config.test_set = test;
@@ -90,6 +93,12 @@ void study_run_free(study_run *run) {
 
 const float *study_run_sample(const study_run *run, int i) {
   return run->layer_norm + (size_t)i * (size_t)run->layers;
+}
+
+const float *study_run_sample_at(const study_run *run, int64_t step) {
+  for (int i = 0; i < run->samples; i++)
+    if (run->sample_step[i] == step) return study_run_sample(run, i);
+  return NULL;
 }
 
 double study_run_signature(const study_run *run, int i) {

@@ -5,6 +5,8 @@
 #ifndef RG_TOOLS_STUDY_RUN_H
 #define RG_TOOLS_STUDY_RUN_H
 
+#include <pthread.h>
+
 #include "progress.h"
 #include "study_grid.h"
 
@@ -21,20 +23,24 @@ typedef struct study_run {
   int64_t *sample_step; /* [samples] */
   float *layer_norm;    /* [samples][layers], layer 0 first */
   int sample_every;
+  uint64_t seed; /* of init, dropout, split and shuffling */
 } study_run;
 
-/* Where a study's progress goes: configuration index of count, and the steps
- * done before this configuration out of the whole study's. */
+/* Where a study's progress goes: run index of count, and the steps done by
+ * all runs, shared by the runs going at once and guarded by lock. */
 typedef struct study_progress {
   progress *bar;
+  pthread_mutex_t *lock;
+  int64_t *steps_done;
   int index, count;
-  int64_t steps_before;
 } study_progress;
 
-/* Trains regime r under setup on the preloaded data sets and records the
- * measurements in run (freed with study_run_free). Returns false when the
- * run could not even start (out of memory, bad configuration): the
- * trainer's status and message are in run->result. */
+/* Trains regime r under setup (its seed and thread count are the run's) on
+ * the preloaded data sets, which it only reads (each run copies, splits and
+ * standardizes them in its own context), and records the measurements in
+ * run (freed with study_run_free). Returns false when the run could not
+ * even start (out of memory, bad configuration): the trainer's status and
+ * message are in run->result. */
 bool study_run_regime(const study_regime *r, const study_setup *setup, const rg_dataset *train,
                       const rg_dataset *test, study_progress *sp, study_run *run);
 void study_run_free(study_run *run);
@@ -44,6 +50,8 @@ void study_run_free(study_run *run);
 const float *study_run_sample(const study_run *run, int i);
 /* First-layer / last-layer gradient norm of sample i (NaN when undefined). */
 double study_run_signature(const study_run *run, int i);
+/* The per-layer norms sampled at step, or NULL when none was. */
+const float *study_run_sample_at(const study_run *run, int64_t step);
 /* Mean loss over the last window steps that were finite (NaN if none). */
 double study_run_tail_loss(const study_run *run, int64_t window);
 bool study_run_diverged(const study_run *run);
