@@ -126,6 +126,7 @@ Test(init, mlp_default_gains_per_scheme_and_activation) {
                   "scheme %d, activation %d, layer %d: not the default gain", schemes[k].scheme,
                   acts[a], layer);
       }
+      rg_mlp_free(m);
       rg_ctx_free(ctx);
     }
 }
@@ -142,6 +143,7 @@ Test(init, mlp_xavier_tanh_has_glorots_std) {
   cr_assert_eq(rg_mlp_init(m, RG_INIT_KAIMING_NORMAL, 0), RG_OK);
   moments(rg_tensor_data(rg_mlp_weight(m, 0)), 200000, &mean, &sd);
   NEAR(sd, 5.0 / 3.0 / sqrt(500.0), 0.01 * 5.0 / 3.0 / sqrt(500.0), "kaiming tanh sd %g", sd);
+  rg_mlp_free(m);
   rg_ctx_free(ctx);
 }
 
@@ -183,6 +185,7 @@ Test(init, mlp_explicit_gain_scales_every_layer) {
   double mean, sd;
   moments(rg_tensor_data(rg_mlp_weight(m, 0)), 200000, &mean, &sd);
   NEAR(sd, gain / sqrt(500.0), 0.01 * gain / sqrt(500.0), "kaiming-normal gain 1.5 sd %g", sd);
+  rg_mlp_free(m);
   rg_ctx_free(ctx);
 }
 
@@ -210,6 +213,7 @@ Test(init, mlp_standard_is_uniform_one_over_sqrt_fan_in) {
     for (int i = 0; i < rg_tensor_numel(rg_mlp_bias(m, layer)); i++)
       cr_assert(rg_tensor_data(rg_mlp_bias(m, layer))[i] == 0.0f);
   }
+  rg_mlp_free(m);
   rg_ctx_free(ctx);
 }
 
