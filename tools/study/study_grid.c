@@ -35,6 +35,12 @@
 #define DEPTH(name, d, ref, role, what, ...)                                                 \
   {name, "depth", role, ref, what " at " #d " hidden layers: how the gradient and accuracy " \
    "change with depth", false, .depth = d, __VA_ARGS__}
+/* The four depths of one init: 10 against base, the deeper ones against 10. */
+#define SWEEP(key, base, role, what, ...)                                                   \
+  DEPTH(key "-10", 10, base, role, what, __VA_ARGS__),                                      \
+      DEPTH(key "-20", 20, key "-10", role, what, __VA_ARGS__),                             \
+      DEPTH(key "-40", 40, key "-10", role, what, __VA_ARGS__),                             \
+      DEPTH(key "-60", 60, key "-10", role, what, __VA_ARGS__)
 #define TANH_XAVIER .activation = RG_TANH, .init = RG_INIT_XAVIER_NORMAL
 #define SIGMOID_SMALL .activation = RG_SIGMOID, .init = RG_INIT_NORMAL, .init_scale = SMALL
 
@@ -183,18 +189,9 @@ static const study_regime regimes[] = {
      "combined at the base rate 0.01 instead of 0.05", false,
      COMBINED_(true, STUDY_BASE_LR, COMBINED_WD, RG_CLIP_NORM, 5.0f, RG_SCHED_COSINE)},
     /* the depth sweep of the main inits (family depth, not in --quick) */
-    DEPTH("depth-kaiming-10", 10, "kaiming", ROLE_REFERENCE, "the Kaiming base", KAIMING),
-    DEPTH("depth-kaiming-20", 20, "depth-kaiming-10", ROLE_REFERENCE, "the Kaiming base", KAIMING),
-    DEPTH("depth-kaiming-40", 40, "depth-kaiming-10", ROLE_REFERENCE, "the Kaiming base", KAIMING),
-    DEPTH("depth-kaiming-60", 60, "depth-kaiming-10", ROLE_REFERENCE, "the Kaiming base", KAIMING),
-    DEPTH("depth-xavier-tanh-10", 10, "xavier-tanh", ROLE_REFERENCE, "xavier-tanh", TANH_XAVIER),
-    DEPTH("depth-xavier-tanh-20", 20, "depth-xavier-tanh-10", ROLE_REFERENCE, "xavier-tanh", TANH_XAVIER),
-    DEPTH("depth-xavier-tanh-40", 40, "depth-xavier-tanh-10", ROLE_REFERENCE, "xavier-tanh", TANH_XAVIER),
-    DEPTH("depth-xavier-tanh-60", 60, "depth-xavier-tanh-10", ROLE_REFERENCE, "xavier-tanh", TANH_XAVIER),
-    DEPTH("depth-sigmoid-small-10", 10, "sigmoid-small", ROLE_VANISHING, "sigmoid-small", SIGMOID_SMALL),
-    DEPTH("depth-sigmoid-small-20", 20, "depth-sigmoid-small-10", ROLE_VANISHING, "sigmoid-small", SIGMOID_SMALL),
-    DEPTH("depth-sigmoid-small-40", 40, "depth-sigmoid-small-10", ROLE_VANISHING, "sigmoid-small", SIGMOID_SMALL),
-    DEPTH("depth-sigmoid-small-60", 60, "depth-sigmoid-small-10", ROLE_VANISHING, "sigmoid-small", SIGMOID_SMALL),
+    SWEEP("depth-kaiming", "kaiming", ROLE_REFERENCE, "the Kaiming base", KAIMING),
+    SWEEP("depth-xavier-tanh", "xavier-tanh", ROLE_REFERENCE, "xavier-tanh", TANH_XAVIER),
+    SWEEP("depth-sigmoid-small", "sigmoid-small", ROLE_VANISHING, "sigmoid-small", SIGMOID_SMALL),
 };
 
 #define N_REGIMES ((int)(sizeof regimes / sizeof regimes[0]))

@@ -49,12 +49,14 @@ static study_verdict all_of(const study_verdict *v, int n) {
   return out;
 }
 
-static study_verdict glorot_gradients(const claim_aggs a, int classes) {
+/* The first regime's step-0 ratio of the same order (Glorot, Saxe). */
+static study_verdict first_same_order(const claim_aggs a, int classes) {
   (void)classes;
   return same_order(a[0]);
 }
 
-static study_verdict glorot_training(const claim_aggs a, int classes) {
+/* The first regime's validation above the second's (Glorot, Ioffe). */
+static study_verdict first_above_second(const claim_aggs a, int classes) {
   (void)classes;
   return above(&a[0]->val, &a[1]->val);
 }
@@ -67,16 +69,6 @@ static study_verdict he_stall(const claim_aggs a, int classes) {
   study_verdict v = above(&kaiming->val, &xavier->val);
   if (v == VERDICT_AGREE && !stalled) return VERDICT_DISAGREE; /* both learned */
   return v;
-}
-
-static study_verdict saxe_isometry(const claim_aggs a, int classes) {
-  (void)classes;
-  return same_order(a[0]);
-}
-
-static study_verdict ioffe_faster(const claim_aggs a, int classes) {
-  (void)classes;
-  return above(&a[0]->val, &a[1]->val);
 }
 
 static study_verdict ioffe_higher_lr(const claim_aggs a, int classes) {
@@ -136,13 +128,13 @@ static const study_claim claims[] = {
      "agree if glorot-normalized-tanh's step-0 first/last interval lies inside [1/10, 10], "
      "disagree if wholly outside, else inconclusive; the study records |dL/dW| only, not the "
      "back-propagated dL/ds that shrinks under the standard init in the paper",
-     glorot_gradients},
+     first_same_order},
     {"Glorot & Bengio 2010",
      "With tanh, the normalized init trains to a better error than the standard init.",
      {"glorot-normalized-tanh", "glorot-standard-tanh"},
      "agree if glorot-normalized-tanh's validation interval lies above glorot-standard-tanh's, "
      "disagree if below, else inconclusive",
-     glorot_training},
+     first_above_second},
     {"He et al. 2015",
      "A 30-layer ReLU net with Xavier init stalls and does not learn, while their init "
      "(Kaiming) converges.",
@@ -174,13 +166,13 @@ static const study_claim claims[] = {
      {"orthogonal-tanh", "xavier-tanh"},
      "agree if orthogonal-tanh's step-0 first/last interval lies inside [1/10, 10], disagree "
      "if wholly outside, else inconclusive",
-     saxe_isometry},
+     first_same_order},
     {"Ioffe & Szegedy 2015",
      "Batch norm speeds up training: the same number of steps reaches a higher accuracy.",
      {"relu-batchnorm", "kaiming"},
      "agree if relu-batchnorm's validation interval lies above kaiming's, disagree if below, "
      "else inconclusive",
-     ioffe_faster},
+     first_above_second},
     {"Ioffe & Szegedy 2015", "Batch norm allows a much higher learning rate.",
      {"combined", "combined-minus-bn"},
      "at combined's rate 0.05: agree if combined-minus-bn diverged in a seed and combined in "
