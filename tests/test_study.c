@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "study_agg.h"
+#include "study_literature.h"
 #include "study_stats.h"
 
 #define DATA_DIR "/usr/share/datasets/fashion-mnist"
@@ -171,6 +172,50 @@ static void check_ranking(void) {
   check(aggs[1].group == 1 && aggs[0].group == 2 && aggs[3].group == 2 && aggs[2].group == 0,
         "overlapping validation intervals share a group, separate ones do not (%d %d %d %d)",
         aggs[1].group, aggs[0].group, aggs[3].group, aggs[2].group);
+}
+
+
+/* The verdict of He et al.'s 30-layer claim on constructed aggregates. */
+static study_verdict he_verdict(study_agg *kaiming, study_agg *xavier, bool with_xavier) {
+  const study_claim *c = NULL;
+  for (int i = 0; i < study_claim_count(); i++)
+    if (!strcmp(study_claim_at(i)->regimes[0], "he-kaiming-relu-30")) c = study_claim_at(i);
+  if (!c) return (study_verdict)-1;
+  study_agg aggs[2] = {*kaiming, *xavier};
+  return study_claim_verdict(c, aggs, with_xavier ? 2 : 1, 10);
+}
+
+static void check_literature(void) {
+  static const study_regime regs[2] = {{.name = "he-kaiming-relu-30"},
+                                       {.name = "he-xavier-relu-30"}};
+  study_agg kaiming = {.regime = &regs[0], .seeds = 5, .val = interval(0.85, 0.01)};
+  study_agg stalled = {.regime = &regs[1], .seeds = 5, .val = interval(0.11, 0.02)};
+  study_agg learned = {.regime = &regs[1], .seeds = 5, .val = interval(0.60, 0.02)};
+  study_agg better = {.regime = &regs[1], .seeds = 5, .val = interval(0.95, 0.01)};
+  study_agg close = {.regime = &regs[1], .seeds = 5, .val = interval(0.12, 0.80)};
+  study_verdict v = he_verdict(&kaiming, &stalled, true);
+  check(v == VERDICT_AGREE, "He 30 layers: Kaiming above, Xavier at chance: %s",
+        study_verdict_name(v));
+  v = he_verdict(&kaiming, &learned, true);
+  check(v == VERDICT_DISAGREE, "He 30 layers: both learned (Xavier 60%%): %s",
+        study_verdict_name(v));
+  v = he_verdict(&kaiming, &better, true);
+  check(v == VERDICT_DISAGREE, "He 30 layers: Xavier above Kaiming: %s", study_verdict_name(v));
+  v = he_verdict(&kaiming, &close, true);
+  check(v == VERDICT_INCONCLUSIVE, "He 30 layers: overlapping intervals: %s",
+        study_verdict_name(v));
+  v = he_verdict(&kaiming, &stalled, false);
+  check(v == VERDICT_NOT_RUN, "He 30 layers: Xavier not in the grid: %s", study_verdict_name(v));
+  study_agg diverged = stalled;
+  diverged.diverged = 2, diverged.val = interval(0.5, 0.3);
+  v = he_verdict(&kaiming, &diverged, true);
+  check(v == VERDICT_AGREE,
+        "He 30 layers: a diverged Xavier counts as stalled, not as learned: %s",
+        study_verdict_name(v));
+  study_agg one = kaiming;
+  one.seeds = 1;
+  v = he_verdict(&one, &stalled, true);
+  check(v == VERDICT_NOT_MEASURED, "He 30 layers: one seed: %s", study_verdict_name(v));
 }
 
 /* ---- PNG: signature, chunk CRCs, IHDR, IDAT inflating to the image size */
@@ -409,6 +454,68 @@ static void check_bad_seeds(const char *regrad, const char *scratch, const char 
   free(text);
 }
 
+
+/* --list names every regime of the papers, the depth sweep and the ablation,
+ * with its depth in the configuration line. */
+static void check_list(const char *regrad, const char *scratch) {
+  static const char *names[] = {
+      "glorot-standard-tanh", "glorot-normalized-tanh", "he-xavier-relu-30",
+      "he-kaiming-relu-30",   "orthogonal-tanh",        "relu-batchnorm",
+      "depth-kaiming-10",     "depth-kaiming-60",       "depth-xavier-tanh-40",
+      "depth-sigmoid-small-20", "combined-minus-bn",    "combined-minus-wd",
+      "combined-minus-clip",  "combined-minus-schedule", "combined-minus-hotlr", NULL};
+  char log[4096];
+  snprintf(log, sizeof log, "%.3000s/list.log", scratch);
+  const char *args[] = {"study", "--list", NULL};
+  int rc = run(regrad, NULL, NULL, log, args);
+  char *text = read_all(log, NULL);
+  int missing = 0;
+  for (int i = 0; names[i]; i++)
+    if (!text || !strstr(text, names[i])) {
+      printf("# --list lacks %s\n", names[i]);
+      missing++;
+    }
+  const char *he = text ? strstr(text, "he-kaiming-relu-30") : NULL;
+  const char *sixty = text ? strstr(text, "depth-kaiming-60") : NULL;
+  check(rc == 0 && !missing && he && strstr(he, "30 hidden layers, ReLU, Kaiming") &&
+            sixty && strstr(sixty, "60 hidden layers"),
+        "--list shows the new regimes with their depth (exit %d, %d missing)", rc, missing);
+  free(text);
+}
+
+/* A regime with its own depth (30) on a tiny budget: grad_norms.csv holds
+ * layers 1..31, and the literature table names what was not run. */
+static void check_own_depth(const char *regrad, const char *scratch) {
+  char out[4096], log[4096], path[4096];
+  snprintf(out, sizeof out, "%.3000s/depth30", scratch);
+  snprintf(log, sizeof log, "%.3000s/depth30.log", scratch);
+  const char *args[] = {"study", "--grid", "he-kaiming-relu-30", "--steps", "3", "--seeds", "1",
+                        "--train-limit", "600", "--test-limit", "100", "--figures=false",
+                        "--threads", "2", "--data", data_dir, "--out", out, NULL};
+  int rc = run(regrad, NULL, NULL, log, args);
+  snprintf(path, sizeof path, "%.3000s/grad_norms.csv", out);
+  char *text = read_all(path, NULL), *save = NULL;
+  int max_layer = 0, step0_rows = 0;
+  char *line = text ? strtok_r(text, "\n", &save) : NULL;
+  while (line && (line = strtok_r(NULL, "\n", &save))) {
+    char *f[8];
+    if (split(line, f, 8) < 5) continue;
+    int layer = atoi(f[3]);
+    if (layer > max_layer) max_layer = layer;
+    step0_rows += atoi(f[2]) == 0;
+  }
+  free(text);
+  check(rc == 0 && max_layer == 31 && step0_rows == 31,
+        "he-kaiming-relu-30 runs at depth 30: grad_norms.csv has %d layers (%d at step 0), exit %d",
+        max_layer, step0_rows, rc);
+  snprintf(path, sizeof path, "%.3000s/report.md", out);
+  char *md = read_all(path, NULL);
+  check(md && strstr(md, "## Compared with the literature") &&
+            strstr(md, "he-xavier-relu-30: not run") && strstr(md, "| not run |"),
+        "report.md compares with the literature: a missing regime is not run");
+  free(md);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s REGRAD SCRATCH_DIR\n", argv[0]);
@@ -416,6 +523,7 @@ int main(int argc, char **argv) {
   }
   check_stats();
   check_ranking();
+  check_literature();
   const char *env = getenv("REGRAD_TEST_DATA");
   if (env && *env) data_dir = env;
   char images[4096], images_gz[4096];
@@ -445,6 +553,8 @@ int main(int argc, char **argv) {
   check_same_csvs(scalar, best, "scalar/1 thread and the best ISA/2 threads");
   check_signatures(best);
   check_without_gnuplot(regrad, nognuplot);
+  check_list(regrad, scratch);
+  check_own_depth(regrad, scratch);
   const char *bad_grid[] = {"study", "--grid", "no-such-regime", NULL};
   snprintf(scalar, sizeof scalar, "%.3000s/bad-grid.log", scratch);
   rc = run(regrad, NULL, NULL, scalar, bad_grid);

@@ -29,7 +29,7 @@ static void list_regimes(const study_setup *setup) {
     char text[512];
     study_regime_config(&r[i], setup, &c);
     study_config_describe(&c, text, sizeof text);
-    printf("%-15s %-14s %-19s%s\n  %s\n  %s\n", r[i].name, r[i].family, study_role_name(r[i].role),
+    printf("%-24s %-14s %-19s%s\n  %s\n  %s\n", r[i].name, r[i].family, study_role_name(r[i].role),
            r[i].quick ? " (quick)" : "", text, r[i].why);
   }
 }

@@ -135,7 +135,7 @@ static const char *optim_name(rg_optim_kind k) {
 static const char *init_name(rg_init_scheme s) {
   static const char *names[] = {"normal",        "uniform",         "xavier_uniform",
                                 "xavier_normal", "kaiming_uniform", "kaiming_normal",
-                                "orthogonal"};
+                                "orthogonal",    "standard"};
   return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 

@@ -75,10 +75,19 @@ static void step0_sentence(const study_agg *a, FILE *out) {
     if (fmax(first, last) < TINY_NORM)
       fprintf(out, ", but both are tiny: the whole network's gradient has vanished. ");
     else if (fmin(first, last) > HUGE_NORM)
-      fprintf(out, ", but both are huge: the whole gradient has exploded (global norm %s). ", g);
+      fprintf(out, ", but both are huge: the whole gradient is large, at every layer alike "
+                   "(global norm %s). ", g);
+    else if (same)
+      fprintf(out, ": the gradient reaches the input at the scale of the output. ");
     else
-      fprintf(out, ": the gradient reaches the input intact. ");
+      fprintf(out, ": the gradient %s on its way back. ", ratio > 1.0 ? "grows" : "shrinks");
   }
+  if (a->runs[0].config.model.batch_norm && ratio > SAME_ORDER)
+    fprintf(out,
+            "With batch norm, a first layer's gradient more than %g times the last's at "
+            "initialization is the gradient explosion batch norm causes in deep networks "
+            "(Yang et al. 2019), not a sign of health. ",
+            SAME_ORDER);
 }
 
 /* The last sample taken while everything was finite, or -1. */

@@ -8,9 +8,12 @@
 
 #define SMALL 0.05f /* naive "small" init: N(0, 0.05^2) for every activation */
 
-/* Naive "large" inits: about four times the scale at which a layer keeps the
- * signal's size (per-layer gain sigma sqrt(width) times the activation's
- * slope), so each layer multiplies the gradient by 1.6 (ReLU) to 5. */
+/* Naive "large" inits: a few times the scale at which a layer keeps the
+ * signal's size (sigma sqrt(width) times the activation's slope). What they do
+ * to the gradient is measured, not predicted here: at step 0 each layer going
+ * back multiplies the gradient by about 1.8 (tanh) to 2 (sigmoid), since
+ * saturation lowers the slope (first/last ~1e5 and ~1e6 at depth 20), and
+ * ReLU's gradient is about 1e4-1e5 at every layer alike (docs/study.md). */
 #define LARGE_RELU 0.2f
 #define LARGE_TANH 0.5f
 #define LARGE_SIGMOID 4.0f
@@ -19,6 +22,27 @@
 
 #define KAIMING .activation = RG_RELU, .init = RG_INIT_KAIMING_NORMAL
 #define HOT KAIMING, .lr = HOT_LR
+/* combined's components, each of which an ablation regime removes */
+#define COMBINED_(bn, peak, wd, clipper, threshold, sched)                                   \
+  KAIMING, .batch_norm = bn, .lr = peak, .weight_decay = wd, .decoupled = (wd) > 0.0f,        \
+      .clip = clipper, .clip_threshold = threshold, .schedule = sched
+#define COMBINED_LR 0.05f
+#define COMBINED_WD 5e-4f
+#define COMBINED COMBINED_(true, COMBINED_LR, COMBINED_WD, RG_CLIP_NORM, 5.0f, RG_SCHED_COSINE)
+
+/* A regime of the depth sweep: family depth, not in --quick, compared with the
+ * same init at 10 layers (the 10-layer one with the study's own regime). */
+#define DEPTH(name, d, ref, role, what, ...)                                                 \
+  {name, "depth", role, ref, what " at " #d " hidden layers: how the gradient and accuracy " \
+   "change with depth", false, .depth = d, __VA_ARGS__}
+/* The four depths of one init: 10 against base, the deeper ones against 10. */
+#define SWEEP(key, base, role, what, ...)                                                   \
+  DEPTH(key "-10", 10, base, role, what, __VA_ARGS__),                                      \
+      DEPTH(key "-20", 20, key "-10", role, what, __VA_ARGS__),                             \
+      DEPTH(key "-40", 40, key "-10", role, what, __VA_ARGS__),                             \
+      DEPTH(key "-60", 60, key "-10", role, what, __VA_ARGS__)
+#define TANH_XAVIER .activation = RG_TANH, .init = RG_INIT_XAVIER_NORMAL
+#define SIGMOID_SMALL .activation = RG_SIGMOID, .init = RG_INIT_NORMAL, .init_scale = SMALL
 
 static const study_regime regimes[] = {
     /* failing baselines */
@@ -27,23 +51,25 @@ static const study_regime regimes[] = {
      "sigmoid's slope 1/4 x 0.05 x sqrt(width)",
      true, .activation = RG_SIGMOID, .init = RG_INIT_NORMAL, .init_scale = SMALL},
     {"sigmoid-large", "baseline", ROLE_EXPLODING, NULL,
-     "sigmoid with a large naive init: the gradient grows toward the input, and the first "
-     "step saturates every unit",
+     "sigmoid with a large naive init N(0, 4^2): the units saturate; what the gradient does "
+     "across layers is measured",
      false, .activation = RG_SIGMOID, .init = RG_INIT_NORMAL, .init_scale = LARGE_SIGMOID},
     {"tanh-small", "baseline", ROLE_VANISHING, NULL,
      "tanh with a small naive init: activations and gradients both shrink by 0.05 x "
      "sqrt(width) a layer",
      false, .activation = RG_TANH, .init = RG_INIT_NORMAL, .init_scale = SMALL},
     {"tanh-large", "baseline", ROLE_EXPLODING, NULL,
-     "tanh with a large naive init: the chaotic regime, gradients grow toward the input", true,
+     "tanh with a large naive init N(0, 0.5^2): the chaotic regime of tanh nets, measured "
+     "against Xavier",
+     true,
      .activation = RG_TANH, .init = RG_INIT_NORMAL, .init_scale = LARGE_TANH},
     {"relu-small", "baseline", ROLE_VANISHING, NULL,
      "ReLU with a small naive init: activations and gradients shrink by 0.05 x sqrt(width / 2) "
      "a layer",
      true, .activation = RG_RELU, .init = RG_INIT_NORMAL, .init_scale = SMALL},
     {"relu-large", "baseline", ROLE_EXPLODING, NULL,
-     "ReLU with a large naive init: activations and gradients grow by 0.2 x sqrt(width / 2) a "
-     "layer",
+     "ReLU with a large naive init N(0, 0.2^2): activations grow layer by layer, so the whole "
+     "gradient is large, at every layer alike",
      true, .activation = RG_RELU, .init = RG_INIT_NORMAL, .init_scale = LARGE_RELU},
     /* initialization */
     {"xavier-sigmoid", "init", ROLE_REMEDY, "sigmoid-small",
@@ -57,6 +83,29 @@ static const study_regime regimes[] = {
      "Kaiming (He) normal init, fan-in, gain sqrt 2, on ReLU: the sensible base of the "
      "remedies below",
      true, KAIMING},
+    /* the papers' own settings (docs/study.md: "Compared with the literature") */
+    {"glorot-standard-tanh", "papers", ROLE_REFERENCE, "glorot-normalized-tanh",
+     "Glorot & Bengio 2010's standard init U(-1/sqrt(fan_in), 1/sqrt(fan_in)) on tanh (the "
+     "paper: 5 hidden layers of 1000; here the study's depth and width)",
+     false, .activation = RG_TANH, .init = RG_INIT_STANDARD},
+    {"glorot-normalized-tanh", "papers", ROLE_REMEDY, "glorot-standard-tanh",
+     "Glorot & Bengio 2010's normalized init (Xavier uniform, gain 1) on tanh, at the study's "
+     "depth and width",
+     false, .activation = RG_TANH, .init = RG_INIT_XAVIER_UNIFORM},
+    {"he-xavier-relu-30", "papers", ROLE_VANISHING, "he-kaiming-relu-30",
+     "He et al. 2015's 30-layer ReLU net with Xavier init (gain 1), which the paper reports "
+     "stalls",
+     false, .depth = 30, .activation = RG_RELU, .init = RG_INIT_XAVIER_NORMAL},
+    {"he-kaiming-relu-30", "papers", ROLE_REMEDY, "he-xavier-relu-30",
+     "He et al. 2015's 30-layer ReLU net with their init (Kaiming normal, gain sqrt 2), which "
+     "the paper reports converges",
+     false, .depth = 30, KAIMING},
+    {"orthogonal-tanh", "papers", ROLE_REMEDY, "xavier-tanh",
+     "Saxe et al. 2014's orthogonal init (gain 1) on tanh: every singular value of a layer is 1",
+     false, .activation = RG_TANH, .init = RG_INIT_ORTHOGONAL},
+    {"relu-batchnorm", "papers", ROLE_REMEDY, "kaiming",
+     "Ioffe & Szegedy 2015's batch norm before every ReLU, on the Kaiming base", false, KAIMING,
+     .batch_norm = true},
     /* normalization */
     {"batchnorm", "normalization", ROLE_REMEDY, "sigmoid-small",
      "batch norm before every activation, on the vanishing sigmoid-small baseline", true,
@@ -123,8 +172,26 @@ static const study_regime regimes[] = {
     {"combined", "combined", ROLE_REMEDY, "kaiming",
      "Kaiming + batch norm + decoupled weight decay + global-norm clipping + warm-up/cosine, "
      "at a higher peak rate that batch norm tolerates",
-     true, KAIMING, .batch_norm = true, .lr = 0.05f, .weight_decay = 5e-4f, .decoupled = true,
-     .clip = RG_CLIP_NORM, .clip_threshold = 5.0f, .schedule = RG_SCHED_COSINE},
+     true, COMBINED},
+    /* combined less one component each */
+    {"combined-minus-bn", "ablation", ROLE_REMEDY, "combined",
+     "combined without batch norm, at its peak rate 0.05", false,
+     COMBINED_(false, COMBINED_LR, COMBINED_WD, RG_CLIP_NORM, 5.0f, RG_SCHED_COSINE)},
+    {"combined-minus-wd", "ablation", ROLE_REMEDY, "combined", "combined without weight decay",
+     false, COMBINED_(true, COMBINED_LR, 0.0f, RG_CLIP_NORM, 5.0f, RG_SCHED_COSINE)},
+    {"combined-minus-clip", "ablation", ROLE_REMEDY, "combined",
+     "combined without global-norm clipping", false,
+     COMBINED_(true, COMBINED_LR, COMBINED_WD, RG_CLIP_NONE, 0.0f, RG_SCHED_COSINE)},
+    {"combined-minus-schedule", "ablation", ROLE_REMEDY, "combined",
+     "combined at a constant rate 0.05 (no warm-up, no cosine)", false,
+     COMBINED_(true, COMBINED_LR, COMBINED_WD, RG_CLIP_NORM, 5.0f, RG_SCHED_CONSTANT)},
+    {"combined-minus-hotlr", "ablation", ROLE_REMEDY, "combined",
+     "combined at the base rate 0.01 instead of 0.05", false,
+     COMBINED_(true, STUDY_BASE_LR, COMBINED_WD, RG_CLIP_NORM, 5.0f, RG_SCHED_COSINE)},
+    /* the depth sweep of the main inits (family depth, not in --quick) */
+    SWEEP("depth-kaiming", "kaiming", ROLE_REFERENCE, "the Kaiming base", KAIMING),
+    SWEEP("depth-xavier-tanh", "xavier-tanh", ROLE_REFERENCE, "xavier-tanh", TANH_XAVIER),
+    SWEEP("depth-sigmoid-small", "sigmoid-small", ROLE_VANISHING, "sigmoid-small", SIGMOID_SMALL),
 };
 
 #define N_REGIMES ((int)(sizeof regimes / sizeof regimes[0]))
@@ -179,13 +246,19 @@ static rg_schedule schedule_for(rg_sched_kind kind, float lr, int64_t total) {
   return s;
 }
 
+int study_regime_depth(const study_regime *r, const study_setup *setup) {
+  int d = r->depth > 0 ? r->depth : setup->depth;
+  return d < RG_MLP_MAX_LAYERS ? d : RG_MLP_MAX_LAYERS;
+}
+
 void study_regime_config(const study_regime *r, const study_setup *setup, train_config *c) {
   train_config_defaults(c);
   c->train_limit = setup->train_limit;
   c->mem_limit = setup->mem_limit;
   c->val_fraction = setup->val_fraction;
-  c->model.hidden = setup->depth;
-  for (int i = 0; i < setup->depth && i < RG_MLP_MAX_LAYERS; i++) c->model.widths[i] = setup->width;
+  int depth = study_regime_depth(r, setup);
+  c->model.hidden = depth;
+  for (int i = 0; i < depth && i < RG_MLP_MAX_LAYERS; i++) c->model.widths[i] = setup->width;
   c->model.activation = r->activation;
   c->model.batch_norm = r->batch_norm;
   c->model.dropout = r->dropout;
@@ -253,6 +326,9 @@ static void init_text(const train_config *c, char *buf, size_t size) {
       break;
     case RG_INIT_KAIMING_UNIFORM:
       snprintf(buf, size, "Kaiming uniform init");
+      break;
+    case RG_INIT_STANDARD:
+      snprintf(buf, size, "standard U(-1/sqrt(fan_in), 1/sqrt(fan_in)) init");
       break;
     default:
       snprintf(buf, size, "orthogonal init");
@@ -342,8 +418,16 @@ void study_config_describe(const train_config *c, char *buf, size_t size) {
   if (c->model.dropout > 0.0f)
     snprintf(extra + strlen(extra), sizeof extra - strlen(extra), ", dropout %g",
              (double)c->model.dropout);
-  snprintf(buf, size, "%s, %s%s%s; %s, %s%s", activation_name(c->model.activation), init, extra,
-           penalty, optim, sched, clip);
+  snprintf(buf, size, "%d hidden layers, %s, %s%s%s; %s, %s%s", c->model.hidden,
+           activation_name(c->model.activation), init, extra, penalty, optim, sched, clip);
+}
+
+/* Appends r to out[0..n) unless it is there or out is full; returns the new count. */
+static int add_once(const study_regime **out, int n, int cap, const study_regime *r) {
+  for (int i = 0; i < n; i++)
+    if (out[i] == r) return n;
+  if (n < cap) out[n++] = r;
+  return n;
 }
 
 int study_select(const char *list, bool quick, const study_regime **out, int cap, char *bad,
@@ -360,13 +444,14 @@ int study_select(const char *list, bool quick, const study_regime **out, int cap
     char name[64];
     snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p);
     const study_regime *r = study_regime_find(name);
-    if (!r) {
+    bool family = false;
+    for (int i = 0; !r && i < N_REGIMES; i++)
+      if (strcmp(regimes[i].family, name) == 0) family = true, n = add_once(out, n, cap, &regimes[i]);
+    if (!r && !family) {
       snprintf(bad, bad_size, "%s", name);
       return -1;
     }
-    bool dup = false;
-    for (int i = 0; i < n; i++) dup |= out[i] == r;
-    if (!dup) out[n++] = r;
+    if (r) n = add_once(out, n, cap, r);
     p += len;
     if (*p == ',') p++;
   }

@@ -36,12 +36,13 @@ typedef struct study_setup {
 
 typedef struct study_regime {
   const char *name;
-  const char
-      *family; /* baseline, init, normalization, regularization, clipping, schedule, combined */
+  const char *family; /* baseline, init, normalization, regularization, clipping, schedule,
+                       * combined, papers, depth, ablation */
   study_role role;
   const char *reference; /* the regime it is measured against, or NULL */
   const char *why;       /* one sentence: what changes and what it should show */
   bool quick;            /* part of --quick */
+  int depth;             /* hidden layers; 0: the setup's */
   rg_nonlinearity activation;
   rg_init_scheme init;
   float init_scale; /* standard deviation of the naive normal init */
@@ -81,7 +82,11 @@ void study_config_describe(const train_config *c, char *buf, size_t size);
 /* "vanishing baseline", "exploding baseline", "reference", "remedy". */
 const char *study_role_name(study_role role);
 
-/* Selects regimes by a comma-separated list of names (NULL or "" for all;
+/* The hidden layers of regime r under setup: its own depth, or the setup's. */
+int study_regime_depth(const study_regime *r, const study_setup *setup);
+
+/* Selects regimes by a comma-separated list of names or families (a family
+ * selects all its regimes, in grid order; NULL or "" for all;
  * quick for the --quick subset when no list is given). Writes at most cap
  * regimes to out and returns how many, or -1 with the unknown name in
  * bad (size bad_size). */

@@ -49,7 +49,8 @@ static const struct {
     {"failing baselines, init, normalization", {"baseline", "init", "normalization"}},
     {"regularization", {"regularization"}},
     {"clipping", {"clipping"}},
-    {"schedules and combined", {"schedule", "combined"}},
+    {"schedules, combined and its ablation", {"schedule", "combined", "ablation"}},
+    {"the papers' settings and the depth sweep", {"papers", "depth"}},
 };
 #define N_PANELS ((int)(sizeof panels / sizeof panels[0]))
 
@@ -196,8 +197,10 @@ static void plot_curves(FILE *g, const study_agg *runs, int n, char prefix, int 
 }
 
 static void profile(FILE *g, const study_agg *runs, int n) {
-  int layers = n ? runs[0].runs[0].layers : 1;
-  fprintf(g, "set title 'Per-layer gradient norm at step 0 (%d hidden layers; log scale)'\n",
+  int layers = 1; /* regimes may set their own depth: the deepest sets the axis */
+  for (int i = 0; i < n; i++)
+    if (in_profile(&runs[i]) && runs[i].runs[0].layers > layers) layers = runs[i].runs[0].layers;
+  fprintf(g, "set title 'Per-layer gradient norm at step 0 (up to %d hidden layers; log scale)'\n",
           layers - 1);
   fprintf(g,
           "set xlabel 'layer (1 = input side, %d = classifier)'\n"

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "study_literature.h"
 #include "study_plot.h"
 #include "study_report.h"
 
@@ -28,8 +29,11 @@ static void header(FILE *f, const study_meta *m) {
           m->data_dir, (long long)m->train_rows, (long long)m->val_rows, (long long)m->test_rows,
           m->features, m->classes);
   fprintf(f, "- Network: MLP %d-", m->features);
-  fprintf(f, "%dx%d-%d (%d hidden layers of width %d, %d linear layers).\n", s->width, s->depth,
-          m->classes, s->depth, s->width, s->depth + 1);
+  fprintf(f,
+          "%dx%d-%d (%d hidden layers of width %d, %d linear layers), except regimes that set "
+          "their own depth (the papers' 30-layer nets, the depth sweep): their configuration "
+          "names their hidden layers.\n",
+          s->width, s->depth, m->classes, s->depth, s->width, s->depth + 1);
   fprintf(f,
           "- Every regime: the same data, batch (%lld), %lld optimizer steps and evaluation "
           "(test and validation accuracy on all their rows, training accuracy on up to 10000 "
@@ -53,8 +57,9 @@ static void header(FILE *f, const study_meta *m) {
           (double)STUDY_MOMENTUM, (double)STUDY_BASE_LR);
   fprintf(f,
           "- Gradient norms are |dL/dW| of each linear layer's weight before clipping, at "
-          "step 0 and every %d steps; layer 1 is the input side, layer %d the classifier. The "
-          "signature is the first layer's norm over the last layer's.\n\n",
+          "step 0 and every %d steps; layer 1 is the input side, the last layer (%d at the "
+          "setup's depth) the classifier. The signature is the first layer's norm over the "
+          "last layer's.\n\n",
           s->sample_every, s->depth + 1);
 }
 
@@ -179,6 +184,47 @@ static void findings(FILE *f, const study_meta *m, const study_agg *aggs, int n)
   }
 }
 
+/* One regime's measurements as a claim's row shows them. */
+static void claim_measurement(FILE *f, const char *name, const study_agg *aggs, int n) {
+  const study_agg *a = study_find_agg(aggs, n, name);
+  if (!a) {
+    fprintf(f, "%s: not run", name);
+    return;
+  }
+  char q[96], v[64];
+  if (a->sig0.n == 0 && a->first0.n == 0 && a->last0.n > 0)
+    snprintf(q, sizeof q, "first layer 0 (or not finite) in every seed");
+  else
+    study_short_ci(q, &a->sig0);
+  fprintf(f, "%s: step-0 first/last %s; validation %s; diverged %d of %d", name, q,
+          study_pct_ci(v, &a->val), a->diverged + a->failed, a->seeds);
+}
+
+static void literature(FILE *f, const study_agg *aggs, int n, int classes) {
+  fprintf(f,
+          "## Compared with the literature\n\nOne row per published claim: the regimes that "
+          "test it (at this study's width and step budget, not the paper's), what they measured here "
+          "(step-0 first/last gradient ratio: geometric mean [95%% interval]; validation "
+          "accuracy: mean ± 95%% half-width), and a verdict computed by the rule listed "
+          "under the table. \"not run\": a regime is not in `--grid`; \"not measured\": a "
+          "seed failed or there is one seed (no interval).\n\n");
+  fprintf(f, "| # | paper | claim | regimes: regrad's measurement | verdict |\n"
+             "|---|---|---|---|---|\n");
+  for (int i = 0; i < study_claim_count(); i++) {
+    const study_claim *c = study_claim_at(i);
+    fprintf(f, "| %d | %s | %s | ", i + 1, c->paper, c->claim);
+    for (int k = 0; k < STUDY_CLAIM_REGIMES && c->regimes[k]; k++) {
+      if (k) fprintf(f, "<br>");
+      claim_measurement(f, c->regimes[k], aggs, n);
+    }
+    fprintf(f, " | %s |\n", study_verdict_name(study_claim_verdict(c, aggs, n, classes)));
+  }
+  fprintf(f, "\nRules:\n\n");
+  for (int i = 0; i < study_claim_count(); i++)
+    fprintf(f, "%d. %s.\n", i + 1, study_claim_at(i)->rule);
+  fprintf(f, "\n");
+}
+
 static void configurations(FILE *f, const study_agg *aggs, int n) {
   fprintf(f, "## Configurations\n\n");
   fprintf(f, "| regime | family | role | applied to | configuration |\n|---|---|---|---|---|\n");
@@ -226,6 +272,7 @@ bool study_write_report(const char *dir, const study_meta *meta, const study_agg
   ranking(f, aggs, n, order);
   figures(f, meta);
   findings(f, meta, aggs, n);
+  literature(f, aggs, n, meta->classes);
   configurations(f, aggs, n);
   files(f);
   return atomic_commit(&a, true, err, err_size);

@@ -70,7 +70,7 @@ bool study_run_regime(const study_regime *r, const study_setup *setup, const rg_
   run->config.train_set = train;
   run->config.test_set = test;
   int every = setup->sample_every > 0 ? setup->sample_every : 1;
-  if (!allocate(run, setup->steps, every, setup->depth + 1)) {
+  if (!allocate(run, setup->steps, every, run->config.model.hidden + 1)) {
     run->result.status = RG_ENOMEM;
     snprintf(run->result.message, sizeof run->result.message,
              "out of memory for the measurements of %lld steps", (long long)setup->steps);
