@@ -306,7 +306,8 @@ static double summary_value(const char *dir, const char *regime, const char *col
 static void check_outputs(const char *dir) {
   static const char *csvs[] = {"summary.csv", "runs.csv",   "grad_norms.csv", "layers.csv",
                                "loss.csv",    "config.csv", "timing.csv"};
-  static const char *figures[] = {"grad_profile_step0", "grad_norm_steps", "loss", "accuracy"};
+  static const char *figures[] = {"grad_profile_step0", "grad_norm_steps", "loss", "accuracy",
+                                  "layer_heatmap"};
   char path[4096];
   int grad_norm_rows = -1;
   for (int i = 0; i < 7; i++) {
@@ -327,7 +328,7 @@ static void check_outputs(const char *dir) {
             "layers.csv has a row per sampled step and layer (%d; grad_norms.csv %d)", rows,
             grad_norm_rows);
   }
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < 5; i++) {
     size_t n;
     snprintf(path, sizeof path, "%.3000s/%.200s.png", dir, figures[i]);
     unsigned char *png = (unsigned char *)read_all(path, &n);
