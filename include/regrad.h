@@ -925,6 +925,35 @@ typedef enum rg_penalty_kind {
   RG_PENALTY_ELASTIC /* rg_elastic_net_penalty(lambda, l1_ratio) */
 } rg_penalty_kind;
 
+/* Per-layer statistics of one training step (rg_step_info.layer_stats), for
+ * linear layer i (0 = first; the last is the classifier). "Output" is the
+ * layer's post-activation output h [batch, width] before dropout (the
+ * classifier: its logits), over all batch x width elements:
+ *   act_mean, act_std   mean and population standard deviation of h
+ *   saturation          fraction of h in the activation's flat region:
+ *                       sigmoid y < 0.02 or y > 0.98 (sigma' < 0.0196, under
+ *                       8% of its peak 0.25); tanh |y| > 0.98 (tanh' < 0.04);
+ *                       relu y == 0 (dead: no gradient passes); leaky_relu
+ *                       the x < 0 side (y < 0 for a slope > 0, y == 0 for
+ *                       slope 0, NAN for a slope < 0, which the output
+ *                       cannot tell); NAN for the classifier
+ *   dldh_norm           |dL/dh|_2, the back-propagated gradient reaching the
+ *                       output (the classifier: dL/dlogits); NAN in a
+ *                       data-parallel run (rg_trainer_set_dist)
+ *   dw_norm, dw_rms     |dL/dW_i|_F before clipping, and / sqrt(numel(W_i))
+ *                       (per-element RMS: free of the layer's shape factor)
+ *   update_ratio        |W_after - W_before|_2 / |W_after|_2 of the step
+ *                       (rg_diag's update_ratio; 0 for a skipped step)
+ * Sums run in a fixed order (the sums of squares through the deterministic
+ * sumsq kernel), so the values are bit-identical on every ISA and thread
+ * count. */
+typedef struct rg_layer_stats {
+  float act_mean, act_std, saturation;
+  float dldh_norm;
+  float dw_norm, dw_rms;
+  float update_ratio;
+} rg_layer_stats;
+
 /* What the trainer reports after each step. layer_grad_norm[i] is |dL/dW_i|
  * of linear layer i (0 = first), and param_grad_norm[i] the L2 norm of the
  * gradient of params[i] (every parameter of the model, in creation order),
@@ -942,6 +971,7 @@ typedef struct rg_step_info {
   const float *param_grad_norm;
   const rg_param_diag *diag;
   int n_diag, vanishing, exploding;
+  const rg_layer_stats *layer_stats; /* [layers] on layer-stats steps, else NULL */
 } rg_step_info;
 
 /* What the trainer reports after each epoch: the mean loss and accuracy of
@@ -972,7 +1002,10 @@ typedef bool (*rg_epoch_fn)(const rg_epoch_info *e, void *user);
  * after P epochs without a better validation loss and restores the weights
  * (and buffers) of the best epoch (they are kept in buffers "best.<name>",
  * so checkpoints carry them). diagnostics: rg_diag per step, with the
- * vanish/explode thresholds (0: rg_diag_new's defaults). */
+ * vanish/explode thresholds (0: rg_diag_new's defaults). layer_stats_every
+ * N > 0: rg_step_info.layer_stats on step 0 and every N steps, on the last
+ * step (max_steps - 1) and on the first step with a non-finite loss or
+ * gradient; 0 (default) never, and then steps do no extra work. */
 typedef struct rg_trainer_config {
   int64_t batch;
   int epochs;
@@ -989,6 +1022,7 @@ typedef struct rg_trainer_config {
   int early_stop;
   bool diagnostics;
   float diag_vanish, diag_explode;
+  int64_t layer_stats_every;
   rg_step_fn on_step;
   rg_epoch_fn on_epoch;
   void *user;

@@ -349,11 +349,13 @@ static double summary_value(const char *dir, const char *regime, const char *col
 }
 
 static void check_outputs(const char *dir) {
-  static const char *csvs[] = {"summary.csv", "runs.csv",   "grad_norms.csv",
+  static const char *csvs[] = {"summary.csv", "runs.csv",   "grad_norms.csv", "layers.csv",
                                "loss.csv",    "config.csv", "timing.csv"};
-  static const char *figures[] = {"grad_profile_step0", "grad_norm_steps", "loss", "accuracy"};
+  static const char *figures[] = {"grad_profile_step0", "grad_norm_steps", "loss", "accuracy",
+                                  "layer_heatmap"};
   char path[4096];
-  for (int i = 0; i < 6; i++) {
+  int grad_norm_rows = -1;
+  for (int i = 0; i < 7; i++) {
     int rows = 0;
     snprintf(path, sizeof path, "%.3000s/%.200s", dir, csvs[i]);
     const char *bad = csv_problem(path, &rows);
@@ -363,8 +365,15 @@ static void check_outputs(const char *dir) {
             rows);
     if (!strcmp(csvs[i], "summary.csv"))
       check(rows == GRID_REGIMES, "summary.csv has a row per regime (%d)", rows);
+    if (!strcmp(csvs[i], "grad_norms.csv")) grad_norm_rows = rows;
+    /* 30 steps sampled every 5 (0, 5, ..., 25) and the last (29): 7 samples
+     * of 5 linear layers (depth 4) per run; none of the grid diverges */
+    if (!strcmp(csvs[i], "layers.csv"))
+      check(rows == grad_norm_rows && rows == GRID_REGIMES * atoi(SEEDS) * 7 * 5,
+            "layers.csv has a row per sampled step and layer (%d; grad_norms.csv %d)", rows,
+            grad_norm_rows);
   }
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < 5; i++) {
     size_t n;
     snprintf(path, sizeof path, "%.3000s/%.200s.png", dir, figures[i]);
     unsigned char *png = (unsigned char *)read_all(path, &n);
@@ -395,9 +404,9 @@ static void check_outputs(const char *dir) {
 }
 
 static void check_same_csvs(const char *a, const char *b, const char *what) {
-  static const char *csvs[] = {"summary.csv", "runs.csv", "grad_norms.csv", "loss.csv",
-                               "config.csv"};
-  for (int i = 0; i < 5; i++) {
+  static const char *csvs[] = {"summary.csv", "runs.csv", "grad_norms.csv", "layers.csv",
+                               "loss.csv", "config.csv"};
+  for (size_t i = 0; i < sizeof csvs / sizeof csvs[0]; i++) {
     char pa[4096], pb[4096];
     size_t na, nb;
     snprintf(pa, sizeof pa, "%.3000s/%.200s", a, csvs[i]);

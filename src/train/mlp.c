@@ -159,7 +159,7 @@ rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x) {
   rg_tensor *h = x;
   for (int i = 0; i < m->depth; i++) {
     struct rg_mlp_layer *l = &m->layers[i];
-    if (i == m->depth - 1) return rg_linear(m->ctx, h, l->w, l->b);
+    if (i == m->depth - 1) return m->out[i] = rg_linear(m->ctx, h, l->w, l->b);
     if (rg_mlp_fuses_activation(m, i)) {
       h = rg_linear_act(m->ctx, h, l->w, l->b, m->cfg.activation, m->cfg.leaky_slope);
     } else {
@@ -169,6 +169,7 @@ rg_tensor *rg_mlp_forward(rg_mlp *m, rg_tensor *x) {
                           RG_MLP_BN_EPS);
       h = rg_activate(m->ctx, h, m->cfg.activation, m->cfg.leaky_slope);
     }
+    m->out[i] = h;
     if (m->cfg.dropout > 0.0f) h = rg_dropout(m->ctx, h, m->cfg.dropout);
   }
   return h;

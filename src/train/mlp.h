@@ -18,6 +18,10 @@ struct rg_mlp {
   rg_mlp_config cfg;
   int depth;
   struct rg_mlp_layer layers[RG_MLP_MAX_LAYERS + 1];
+  /* Handles of the last rg_mlp_forward's layer outputs: hidden layers after
+   * the activation (before dropout), then the logits. Transients: valid
+   * until rg_tape_reset (the trainer's layer statistics read them). */
+  rg_tensor *out[RG_MLP_MAX_LAYERS + 1];
 };
 
 /* Hidden layer i runs as one rg_linear_act (activation in the GEMM's

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "train/layer_stats.h"
 #include "train/mlp.h"
 #include "train/trainer.h"
 
@@ -104,6 +105,32 @@ static bool on_nonfinite(rg_trainer *t, rg_step_info *info) {
   }
 }
 
+/* Whether this step reports layer statistics (regrad.h, layer_stats_every):
+ * step 0 and every N, the last step, the first non-finite one. */
+static bool layer_stats_due(const rg_trainer *t, bool finite) {
+  int64_t every = t->cfg.layer_stats_every;
+  if (every <= 0) return false;
+  return t->step % every == 0 || (t->cfg.max_steps > 0 && t->step == t->cfg.max_steps - 1) ||
+         (!finite && t->diverged_step < 0);
+}
+
+/* The layer statistics read from the tape and the gradients (before the
+ * update and rg_tape_reset). */
+static void layer_stats_before(rg_trainer *t) {
+  rg_layer_stats_outputs(t->ctx, t->mlp, !t->dist, t->layer_stats);
+  for (int i = 0; i < t->depth; i++)
+    rg_layer_stats_weight_grad(t->weights[i], t->layer_norms[i], &t->layer_stats[i]);
+}
+
+/* The update ratios, from the diagnostics' rows after the step. */
+static void layer_stats_after(rg_trainer *t, bool measured) {
+  const rg_param_diag *rows = rg_diag_params(t->diag, NULL);
+  for (int i = 0; i < t->depth; i++) {
+    int j = t->diag_slot[i];
+    t->layer_stats[i].update_ratio = measured && j >= 0 ? rows[j].update_ratio : NAN;
+  }
+}
+
 /* One step on the rows at t->x, t->y. */
 static void step(rg_trainer *t, int64_t rows) {
   rg_ctx *ctx = t->ctx;
@@ -121,16 +148,24 @@ static void step(rg_trainer *t, int64_t rows) {
                        .params = t->trainable, .param_grad_norm = t->grads->tensor_l2};
   info.finite = isfinite(loss) && t->grads->finite;
   for (int i = 0; i < t->depth; i++) t->layer_norms[i] = t->grads->tensor_l2[t->weight_slot[i]];
-  if (t->diag) rg_diag_before_step(t->diag);
+  bool stats = layer_stats_due(t, info.finite);
+  if (stats) layer_stats_before(t);
+  bool diag = t->diag && (t->cfg.diagnostics || stats);
+  if (diag) rg_diag_before_step(t->diag);
   bool update = true;
   if (!info.finite)
     update = on_nonfinite(t, &info);
   else
     clip(t, &info.clip_scale, &info.skipped);
   if (update && !info.skipped) rg_optim_step(t->opt, info.lr, info.clip_scale);
-  if (t->diag && rg_diag_after_step(t->diag) == RG_OK) {
+  bool measured = diag && rg_diag_after_step(t->diag) == RG_OK;
+  if (measured && t->cfg.diagnostics) {
     info.diag = rg_diag_params(t->diag, &info.n_diag);
     rg_diag_alerts(t->diag, &info.vanishing, &info.exploding);
+  }
+  if (stats) {
+    layer_stats_after(t, measured);
+    info.layer_stats = t->layer_stats;
   }
   if (info.finite) {
     t->epoch_loss += (double)loss * (double)rows;

@@ -30,6 +30,8 @@ struct rg_trainer {
   rg_tensor **weights;   /* [depth]: each linear layer's weight */
   int *weight_slot;      /* [depth]: its index in trainable */
   float *layer_norms;    /* [depth] */
+  rg_layer_stats *layer_stats; /* [depth], with cfg.layer_stats_every > 0 */
+  int *diag_slot;              /* [depth]: each weight's row in diag, likewise */
   rg_tensor **kept, **best; /* [n_kept]: the model's tensors and their best copies */
   int64_t min_rows, steps_per_epoch;
   /* the state record (checkpoints carry it) */

@@ -101,6 +101,7 @@ static const char *config_error(rg_trainer_config *c, bool have_val, char *why, 
       {c->early_stop > 0 && !have_val, "early_stop needs a validation set"},
       {!(c->diag_vanish >= 0.0f) || !(c->diag_explode >= 0.0f),
        "diag_vanish and diag_explode must be >= 0"},
+      {c->layer_stats_every < 0, "layer_stats_every must be >= 0"},
   };
   for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
     if (checks[i].bad) {
@@ -221,6 +222,27 @@ static void free_arrays(rg_trainer *t) {
   rg_heap_free(ctx, t->weights, (size_t)t->depth * sizeof *t->weights);
   rg_heap_free(ctx, t->weight_slot, (size_t)t->depth * sizeof *t->weight_slot);
   rg_heap_free(ctx, t->layer_norms, (size_t)t->depth * sizeof *t->layer_norms);
+  rg_heap_free(ctx, t->layer_stats, (size_t)t->depth * sizeof *t->layer_stats);
+  rg_heap_free(ctx, t->diag_slot, (size_t)t->depth * sizeof *t->diag_slot);
+}
+
+/* Layer statistics: their rows, and the rg_diag that measures the update
+ * ratios (the diagnostics' own when they are on), with each weight's row. */
+static bool make_layer_stats(rg_trainer *t, const char *fn) {
+  const rg_trainer_config *c = &t->cfg;
+  t->layer_stats = zalloc(t->ctx, fn, (size_t)t->depth, sizeof *t->layer_stats);
+  t->diag_slot = zalloc(t->ctx, fn, (size_t)t->depth, sizeof *t->diag_slot);
+  if (!t->diag_slot || (!t->diag && !(t->diag = rg_diag_new(t->ctx, c->diag_vanish,
+                                                              c->diag_explode))))
+    return false;
+  int n;
+  const rg_param_diag *rows = rg_diag_params(t->diag, &n);
+  for (int i = 0; i < t->depth; i++) {
+    t->diag_slot[i] = -1;
+    for (int j = 0; j < n && t->diag_slot[i] < 0; j++)
+      if (strcmp(rows[j].name, t->weights[i]->name) == 0) t->diag_slot[i] = j;
+  }
+  return true;
 }
 
 void rg_trainer_free(rg_trainer *t) {
@@ -274,6 +296,7 @@ rg_trainer *rg_trainer_new(rg_mlp *m, rg_optim *opt, const rg_dataset *train,
             (t->grads = rg_grad_report_new(ctx, t->n_trainable)) &&
             (c.clip.mode != RG_CLIP_EMA || (t->ema = rg_ema_clipper_new(ctx, &c.clip.ema))) &&
             (!c.diagnostics || (t->diag = rg_diag_new(ctx, c.diag_vanish, c.diag_explode))) &&
+            (c.layer_stats_every == 0 || make_layer_stats(t, fn)) &&
             (c.early_stop == 0 || make_best(t, fn)) && rg_state_add(ctx, fn, &trainer_state, t);
   if (!ok) {
     /* Leave nothing behind: a retry must not find the best.* names taken. */

@@ -115,6 +115,28 @@ static bool write_grad_norms(FILE *f, const study_agg *aggs, int n, const int *o
   return true;
 }
 
+/* The trainer's layer statistics (regrad.h, rg_layer_stats) of every
+ * sampled step; layer 1 is the input side, the last the classifier. */
+static bool write_layers(FILE *f, const study_agg *aggs, int n, const int *order) {
+  (void)order;
+  char b[7][32];
+  fprintf(f, "regime,seed,step,layer,act_mean,act_std,saturation,dLdh_norm,dW_frobenius,dW_rms,"
+             "update_ratio\n");
+  EACH_RUN(aggs, n, r) {
+    for (int s = 0; s < r->samples; s++) {
+      const rg_layer_stats *st = study_run_layer_stats(r, s);
+      for (int l = 0; l < r->layers; l++)
+        fprintf(f, "%s,%llu,%lld,%d,%s,%s,%s,%s,%s,%s,%s\n", r->regime->name,
+                (unsigned long long)r->seed, (long long)r->sample_step[s], l + 1,
+                study_csv_number(b[0], st[l].act_mean), study_csv_number(b[1], st[l].act_std),
+                study_csv_number(b[2], st[l].saturation), study_csv_number(b[3], st[l].dldh_norm),
+                study_csv_number(b[4], st[l].dw_norm), study_csv_number(b[5], st[l].dw_rms),
+                study_csv_number(b[6], st[l].update_ratio));
+    }
+  }
+  return true;
+}
+
 static bool write_loss(FILE *f, const study_agg *aggs, int n, const int *order) {
   (void)order;
   char b[3][32];
@@ -202,6 +224,7 @@ bool study_write_csvs(const char *dir, const study_agg *aggs, int n, const int *
   } files[] = {{"summary.csv", write_summary},
                {"runs.csv", write_runs},
                {"grad_norms.csv", write_grad_norms},
+               {"layers.csv", write_layers},
                {"loss.csv", write_loss},
                {"config.csv", write_config},
                {"timing.csv", write_timing}};

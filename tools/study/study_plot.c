@@ -11,10 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { FIG_PROFILE, FIG_GRAD_STEPS, FIG_LOSS, FIG_ACCURACY, FIG_COUNT };
+enum { FIG_PROFILE, FIG_GRAD_STEPS, FIG_LOSS, FIG_ACCURACY, FIG_LAYER_MAP, FIG_COUNT };
 
 /* Canvas sizes in pixels: single plots, and the panel figures. */
-static const int figure_size[FIG_COUNT][2] = {{1400, 800}, {1600, 1000}, {1600, 1000}, {1400, 800}};
+static const int figure_size[FIG_COUNT][2] = {
+    {1400, 800}, {1600, 1000}, {1600, 1000}, {1400, 800}, {1800, 1200}};
 
 static const study_figure figure_list[FIG_COUNT] = {
     {"grad_profile_step0", "Per-layer gradient norm at step 0",
@@ -34,6 +35,14 @@ static const study_figure figure_list[FIG_COUNT] = {
      "Validation, test and training accuracy in rank order (by validation): the mean over the "
      "seeds with its 95% interval as an error bar; the dashed line is chance. Regimes with a "
      "seed that diverged are marked."},
+    {"layer_heatmap", "Back-propagated gradient per layer over training",
+     "log10 of |dL/dh|, the gradient reaching each layer's output (layers.csv, dLdh_norm), "
+     "layer (1 = input side, top = classifier's logits) against step, one panel per "
+     "initialization or normalization regime: the geometric mean over the seeds, every "
+     "sample_every steps. One color scale (viridis) for all panels: dark is a vanished "
+     "gradient, yellow a large one; a gradient that fades towards layer 1 is Glorot and "
+     "Bengio's vanishing mechanism, and a column that changes over the steps shows training "
+     "moving it. White: no finite value (a diverged run, or a norm of 0)."},
 };
 
 int study_figure_count(void) { return FIG_COUNT; }
@@ -150,6 +159,45 @@ static void regime_blocks(FILE *g, const study_agg *a, int i, double *v) {
   fprintf(g, "EOD\n");
 }
 
+/* The geometric mean over the seeds of |dL/dh| of layer l at step t (NaN
+ * when no seed has a finite positive value there). */
+static double dldh_gmean(const study_agg *a, int64_t t, int l) {
+  double sum = 0.0;
+  int used = 0;
+  for (int k = 0; k < a->seeds; k++) {
+    const study_run *r = &a->runs[k];
+    for (int s = 0; s < r->samples; s++) {
+      if (r->sample_step[s] != t) continue;
+      double v = study_run_layer_stats(r, s)[l].dldh_norm;
+      if (isfinite(v) && v > 0.0) sum += log(v), used++;
+    }
+  }
+  return used ? exp(sum / used) : NAN;
+}
+
+/* $H<i>: "step layer log10|dL/dh|" of regime i on the regular samples
+ * (every sample_every steps: a uniform grid for `with image`); the range of
+ * the values into *lo, *hi. */
+static void heat_block(FILE *g, const study_agg *a, int i, double *lo, double *hi) {
+  const study_run *r0 = &a->runs[0];
+  fprintf(g, "$H%d << EOD\n", i);
+  for (int64_t t = 0; t < r0->capacity; t += r0->sample_every) {
+    for (int l = 0; l < r0->layers; l++) {
+      double v = log10(dldh_gmean(a, t, l));
+      fprintf(g, "%lld %d", (long long)t, l + 1);
+      if (isfinite(v)) {
+        *lo = fmin(*lo, v);
+        *hi = fmax(*hi, v);
+        fprintf(g, " %.6g\n", v);
+      } else {
+        fprintf(g, " NaN\n");
+      }
+    }
+    fprintf(g, "\n");
+  }
+  fprintf(g, "EOD\n");
+}
+
 /* A mean and its interval in percent; the mean for both bounds when there is
  * no interval. */
 static void acc_fields(FILE *g, const study_ci *c) {
@@ -165,6 +213,11 @@ static bool data_blocks(FILE *g, const study_agg *aggs, int n, const int *order)
   if (!v) return false;
   for (int i = 0; i < n; i++) regime_blocks(g, &aggs[i], i, v);
   free(v);
+  double lo = INFINITY, hi = -INFINITY;
+  for (int i = 0; i < n; i++)
+    if (in_profile(&aggs[i])) heat_block(g, &aggs[i], i, &lo, &hi);
+  if (!(lo <= hi)) lo = -1.0, hi = 0.0;
+  fprintf(g, "HEAT_LO = %.6g\nHEAT_HI = %.6g\n", floor(lo), ceil(hi) > floor(lo) ? ceil(hi) : floor(lo) + 1);
   fprintf(g, "$ACC << EOD\n");
   for (int k = 0; k < n; k++) {
     const study_agg *a = &aggs[order[k]];
@@ -261,6 +314,35 @@ static void accuracy(FILE *g, int classes) {
           "'#56B4E9'\n");
 }
 
+/* One heat map panel per regime of the profile (layer x step, colour the
+ * log10 of |dL/dh|), on one colour scale. viridis: sequential, readable
+ * with every common colour-vision deficiency and in grey. */
+static void layer_map(FILE *g, const study_agg *runs, int n) {
+  int count = 0, layers = n ? runs[0].runs[0].layers : 1;
+  int64_t steps = 1;
+  for (int i = 0; i < n; i++)
+    if (in_profile(&runs[i])) {
+      count++;
+      steps = runs[i].runs[0].capacity > steps ? runs[i].runs[0].capacity : steps;
+    }
+  int cols = count > 2 ? 3 : count > 0 ? count : 1, rows = (count + cols - 1) / cols;
+  fprintf(g,
+          "set palette defined (0 '#440154', 1 '#482878', 2 '#3E4A89', 3 '#31688E', "
+          "4 '#26828E', 5 '#1F9E89', 6 '#35B779', 7 '#6DCD59', 8 '#B4DE2C', 9 '#FDE725')\n"
+          "set cbrange [HEAT_LO:HEAT_HI]\nset cblabel 'log_{10} |dL/dh|'\n"
+          "set xlabel 'step'\nset ylabel 'layer (1 = input side)'\n"
+          "set xrange [0:%lld]\nset yrange [0.5:%d.5]\nset ytics 1,%d\nunset key\n"
+          "set multiplot layout %d,%d title 'Back-propagated gradient |dL/dh| per layer "
+          "(log_{10}, geometric mean over seeds)'\n",
+          (long long)steps, layers, layers > 10 ? 5 : 1, rows > 0 ? rows : 1, cols);
+  for (int i = 0; i < n; i++) {
+    if (!in_profile(&runs[i])) continue;
+    fprintf(g, "set title '%s' noenhanced\nplot $H%d using 1:2:3 with image\n",
+            runs[i].regime->name, i);
+  }
+  fprintf(g, "unset multiplot\n");
+}
+
 /* Every figure, for the terminal in TERM; ext is "png" or "svg". */
 static void draw_all(FILE *g, const study_agg *runs, int n, int classes, const char *ext) {
   for (int f = 0; f < FIG_COUNT; f++) {
@@ -276,6 +358,9 @@ static void draw_all(FILE *g, const study_agg *runs, int n, int classes, const c
         break;
       case FIG_LOSS:
         over_steps(g, runs, n, 'L', "Training loss", "loss (window mean)");
+        break;
+      case FIG_LAYER_MAP:
+        layer_map(g, runs, n);
         break;
       default:
         accuracy(g, classes > 0 ? classes : 10);

@@ -252,6 +252,8 @@ static void files(FILE *f) {
           "- `runs.csv`: one row per regime and seed (accuracies, loss, divergence, gradient "
           "signature, sparsity).\n"
           "- `grad_norms.csv`: regime, seed, step, layer, |dL/dW| of every sampled step.\n"
+          "- `layers.csv`: per layer at every sampled step: activation mean, std and "
+          "saturation, |dL/dh|, |dL/dW| (Frobenius and per-element RMS), update ratio.\n"
           "- `loss.csv`: regime, seed, step, loss, learning rate, global gradient norm, "
           "finite.\n"
           "- `config.csv`: the configuration of every regime (the same for every seed).\n"

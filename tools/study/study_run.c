@@ -32,6 +32,12 @@ static bool observe(const rg_step_info *s, void *user) {
     int layers = s->layers < run->layers ? s->layers : run->layers;
     float *row = run->layer_norm + (size_t)run->samples * (size_t)run->layers;
     for (int i = 0; i < run->layers; i++) row[i] = i < layers ? s->layer_grad_norm[i] : NAN;
+    /* The trainer samples the same steps (layer_stats_every = sample_every). */
+    rg_layer_stats *st = run->layer_stats + (size_t)run->samples * (size_t)run->layers;
+    for (int i = 0; i < run->layers; i++)
+      st[i] = s->layer_stats && i < layers
+                  ? s->layer_stats[i]
+                  : (rg_layer_stats){NAN, NAN, NAN, NAN, NAN, NAN, NAN};
     run->sample_step[run->samples++] = t;
   }
   if (!s->finite) rec->saw_nonfinite = true;
@@ -57,8 +63,9 @@ static bool allocate(study_run *run, int64_t steps, int every, int layers) {
   run->finite = calloc(n, 1);
   run->sample_step = calloc(samples, sizeof *run->sample_step);
   run->layer_norm = calloc(samples * (size_t)layers, sizeof *run->layer_norm);
+  run->layer_stats = calloc(samples * (size_t)layers, sizeof *run->layer_stats);
   return run->loss && run->lr && run->grad_norm && run->finite && run->sample_step &&
-         run->layer_norm;
+         run->layer_norm && run->layer_stats;
 }
 
 bool study_run_regime(const study_regime *r, const study_setup *setup, const rg_dataset *train,
@@ -76,6 +83,7 @@ bool study_run_regime(const study_regime *r, const study_setup *setup, const rg_
              "out of memory for the measurements of %lld steps", (long long)setup->steps);
     return false;
   }
+  run->config.run.layer_stats_every = every;
   recorder rec = {.run = run, .sp = sp};
   run->result = train_run(&run->config, observe, &rec);
   return run->result.status == RG_OK;
@@ -88,11 +96,16 @@ void study_run_free(study_run *run) {
   free(run->finite);
   free(run->sample_step);
   free(run->layer_norm);
+  free(run->layer_stats);
   memset(run, 0, sizeof *run);
 }
 
 const float *study_run_sample(const study_run *run, int i) {
   return run->layer_norm + (size_t)i * (size_t)run->layers;
+}
+
+const rg_layer_stats *study_run_layer_stats(const study_run *run, int i) {
+  return run->layer_stats + (size_t)i * (size_t)run->layers;
 }
 
 const float *study_run_sample_at(const study_run *run, int64_t step) {

@@ -1,7 +1,8 @@
 /* One regime of `regrad study` trained and measured: the loss, learning rate
- * and global gradient norm of every step, the per-layer gradient norms at
- * step 0 and every sample_every steps (and at the last and the first
- * non-finite step), and the trainer's result. */
+ * and global gradient norm of every step, the per-layer gradient norms and
+ * layer statistics (rg_layer_stats) at step 0 and every sample_every steps
+ * (and at the last and the first non-finite step), and the trainer's
+ * result. */
 #ifndef RG_TOOLS_STUDY_RUN_H
 #define RG_TOOLS_STUDY_RUN_H
 
@@ -22,6 +23,7 @@ typedef struct study_run {
   int samples;
   int64_t *sample_step; /* [samples] */
   float *layer_norm;    /* [samples][layers], layer 0 first */
+  rg_layer_stats *layer_stats; /* [samples][layers]: the trainer's, NaN when it gave none */
   int sample_every;
   uint64_t seed; /* of init, dropout, split and shuffling */
 } study_run;
@@ -50,6 +52,8 @@ void study_run_free(study_run *run);
 const float *study_run_sample(const study_run *run, int i);
 /* First-layer / last-layer gradient norm of sample i (NaN when undefined). */
 double study_run_signature(const study_run *run, int i);
+/* The per-layer statistics of sample i (layers rows). */
+const rg_layer_stats *study_run_layer_stats(const study_run *run, int i);
 /* The per-layer norms sampled at step, or NULL when none was. */
 const float *study_run_sample_at(const study_run *run, int64_t step);
 /* Mean loss over the last window steps that were finite (NaN if none). */
