@@ -32,8 +32,8 @@
 #include "study_stats.h"
 
 #define DATA_DIR "/usr/share/datasets/fashion-mnist"
-#define GRID "sigmoid-small,kaiming,batchnorm"
-#define GRID_REGIMES 3
+#define GRID "sigmoid-small,kaiming,batchnorm,l2,clip-norm,sched-cosine,orthogonal-tanh"
+#define GRID_REGIMES 7
 #define SEEDS "2"
 #define MIN_RATIO_GAP 100.0 /* the vanishing signature must be this many times smaller */
 

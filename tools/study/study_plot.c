@@ -59,7 +59,7 @@ static const struct {
     {"regularization", {"regularization"}},
     {"clipping", {"clipping"}},
     {"schedules, combined and its ablation", {"schedule", "combined", "ablation"}},
-    {"the papers' settings and the depth sweep", {"papers", "depth"}},
+    {"settings from the papers, and the depth sweep", {"papers", "depth"}},
 };
 #define N_PANELS ((int)(sizeof panels / sizeof panels[0]))
 
